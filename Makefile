@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# synprobe: build, test, demo. Everything is built in $(OUTPUT). `make V=1` shows the commands.
+OUTPUT ?= .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' \
+			 -e 's/riscv64/riscv/' -e 's/s390x/s390/')
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+LIBS_PKG := libbpf libmnl json-c
+LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG)) -lm
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG))
+
+CFLAGS ?= -g -O2
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+INCLUDES := -I$(OUTPUT) -Ibpf -Iuser $(PKG_CFLAGS)
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSYNPROBE_VERSION='"$(VERSION)"' $(INCLUDES)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(dir $(VMLINUX)) -Ibpf
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# The engine (library) and the CLI that is a thin client of it.
+LIB_SRCS := user/engine.c user/outcome.c user/attach.c user/route.c
+CLI_SRCS := user/main.c user/cmd_check.c user/target.c user/output.c user/util.c
+LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+CLI_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(CLI_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all clean test test-unit test-bpf test-integration demo vmlinux bench install
+
+all: $(OUTPUT)/synprobe
+
+$(OUTPUT):
+	$(Q)mkdir -p $@
+
+# BPF: compile, link (bpftool gen object), then the skeleton the engine includes.
+$(OUTPUT)/synprobe.tmp.bpf.o: bpf/synprobe.bpf.c bpf/synprobe.h $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/synprobe.bpf.o: $(OUTPUT)/synprobe.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(OUTPUT)/synprobe.skel.h: $(OUTPUT)/synprobe.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name synprobe_bpf > $@
+
+$(OUTPUT)/engine.o: $(OUTPUT)/synprobe.skel.h
+
+$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) bpf/synprobe.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libsynprobe.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/synprobe: $(CLI_OBJS) $(OUTPUT)/libsynprobe.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# vmlinux.h is checked in per architecture (as bcc's libbpf-tools do); this regenerates it.
+vmlinux:
+	mkdir -p vmlinux/$(ARCH)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
+
+include tests/tests.mk
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * synprobe.h - the one header shared by the BPF programs (bpf/synprobe.bpf.c) and the user side.
+ *
+ * Only what crosses the kernel/user boundary lives here: map keys and values, the ring-buffer
+ * record and the per-CPU counters. Types are __u8/__u32/__be16/__u64 so the file compiles against
+ * vmlinux.h (BPF side) and <linux/types.h> (user side) alike.
+ */
+#ifndef __SYNPROBE_H
+#define __SYNPROBE_H
+
+/* Default capacity of the flow maps: the most checks that can be tracked in flight at once. */
+#define SP_MAX_FLOWS_DEFAULT 65536
+/* Default ring buffer size in bytes (a power of two, a multiple of the page size). */
+#define SP_RINGBUF_BYTES_DEFAULT (1 << 20)
+
+/* Address family of a 4-tuple. Our own numbers: AF_INET is not visible to BPF code. */
+enum sp_family {
+	SP_FAMILY_IPV4 = 4,
+	SP_FAMILY_IPV6 = 6,
+};
+
+/* Life of a tracked socket, as the BPF side sees it (struct sp_flow.state). */
+enum sp_flow_state {
+	SP_FLOW_REGISTERED = 0, /* put in sp_socks by user space, before connect() */
+	SP_FLOW_SYN_SENT = 1,	/* the first SYN went out: 4-tuple, ISN and timestamp known */
+	SP_FLOW_REPLIED = 2,	/* a reply that acknowledges ISN + 1 came in */
+};
+
+/* What answered the SYN (struct sp_flow.reply). */
+enum sp_reply {
+	SP_REPLY_NONE = 0,
+	SP_REPLY_SYN_ACK = 1, /* SYN+ACK with ack = ISN + 1: the port is open */
+	SP_REPLY_RST = 2,     /* RST+ACK with ack = ISN + 1: the port is closed (RFC 9293, 3.10.7.3) */
+};
+
+/*
+ * A TCP 4-tuple seen from our side: saddr/sport are local, daddr/dport the target.
+ * IPv4 addresses use the first 4 bytes of the 16; the rest is zero. Ports in network byte order.
+ * Key of sp_flows.
+ */
+struct sp_tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport;
+	__be16 dport;
+	__u8 family; /* enum sp_family */
+	__u8 pad[3];
+};
+
+/*
+ * One tracked check: value of sp_socks (key: the socket cookie, SO_COOKIE) and the record sent
+ * through the sp_events ring buffer when a believed reply arrives. User space creates it with
+ * cookie and check_id set and the rest zero; the BPF programs fill in the rest.
+ * Timestamps are bpf_ktime_get_ns(): CLOCK_MONOTONIC, in ns.
+ */
+struct sp_flow {
+	__u64 cookie;	      /* socket cookie of the checking socket */
+	__u64 syn_ts_ns;      /* first SYN at tc egress */
+	__u64 last_syn_ts_ns; /* latest SYN (retransmission) at tc egress */
+	__u64 reply_ts_ns;    /* believed reply at tc ingress */
+	struct sp_tuple tuple;
+	__u32 check_id;	       /* user space's handle for the check, opaque to BPF */
+	__u32 isn;	       /* our initial sequence number, host byte order */
+	__u32 syn_retransmits; /* SYNs sent after the first one, same ISN */
+	__u32 reply_seq;       /* sequence number of the reply (the peer's ISN for a SYN-ACK) */
+	__u16 reply_window;    /* raw window field of the reply, host byte order */
+	__u8 reply_ttl;	       /* IPv4 TTL or IPv6 hop limit of the reply */
+	__u8 reply_tcp_flags;  /* byte 13 of the reply's TCP header (CWR..FIN) */
+	__u8 state;	       /* enum sp_flow_state */
+	__u8 reply;	       /* enum sp_reply */
+	__u8 pad[2];
+};
+
+/*
+ * Per-CPU counters (sp_stats, a one-slot BPF_MAP_TYPE_PERCPU_ARRAY). Each packet bumps the
+ * `*_packets` counter of its program and exactly one counter that says how it left.
+ */
+struct sp_stats {
+	/* tc egress */
+	__u64 eg_packets;	  /* every packet the program ran on */
+	__u64 eg_not_tcp;	  /* not IPv4/IPv6 TCP, a fragment, or truncated headers */
+	__u64 eg_other_tcp;	  /* TCP that is neither a SYN nor a pure ACK: left at once */
+	__u64 eg_untracked;	  /* SYN or pure ACK of a socket not in sp_socks */
+	__u64 eg_syn_tracked;	  /* first SYN of a tracked socket: flow learned */
+	__u64 eg_syn_retransmits; /* SYN retransmission of a tracked socket */
+	__u64 eg_ack_dropped;	  /* pure ACK of a tracked socket: dropped, no handshake completes */
+	__u64 eg_flows_full;	  /* sp_flows had no room for a new flow */
+	/* tc ingress */
+	__u64 in_packets;	  /* every packet the program ran on */
+	__u64 in_not_tcp;	  /* not IPv4/IPv6 TCP, a fragment, or truncated headers */
+	__u64 in_other_tcp;	  /* TCP without SYN+ACK or RST: left at once */
+	__u64 in_untracked;	  /* SYN-ACK or RST whose 4-tuple is not in sp_flows */
+	__u64 in_matched;	  /* believed reply: acknowledges ISN + 1 */
+	__u64 in_spoofed;	  /* tracked 4-tuple, but ack != ISN + 1 (or no ACK flag): ignored */
+	__u64 in_duplicate;	  /* believed reply for a flow already answered */
+	__u64 in_ringbuf_full;	  /* bpf_ringbuf_reserve() failed: the event was lost */
+};
+
+#endif /* __SYNPROBE_H */

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what synprobe needs to build, run and test on Debian 12 (run as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev   # build
+	libmnl-dev libjson-c-dev                                                 # engine and CLI
+	libcmocka-dev libnetfilter-queue-dev                                     # tests
+	iproute2 nftables iptables tcpdump util-linux procps                     # tests and demo
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,155 @@
+# shellcheck shell=bash
+# lib.sh - shared by the integration tests: TAP output, a pair of network namespaces joined by
+# veth, listeners, captures, and clean-up that also runs when a test fails.
+#
+# Each test script sources this file, calls sp_ns_setup, and reports with ok / not_ok / skip.
+# All traffic stays inside the namespaces made here: 10.77.0.0/24 and fd77::/64 exist only on
+# their veth pair.
+set -u
+
+SP_OUTPUT=${SP_OUTPUT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.output" && pwd)}
+SYNPROBE=$SP_OUTPUT/synprobe
+SP_LISTEN=$SP_OUTPUT/tests/sp_listen
+
+# Namespace names are unique per script run, so tests can run side by side.
+NS_C=spc$$	# client: synprobe runs here
+NS_S=sps$$	# server: listeners run here
+VETH_C=spv$$c
+VETH_S=spv$$s
+C4=10.77.0.1 S4=10.77.0.2
+C6=fd77::1 S6=fd77::2
+SP_TMP=$(mktemp -d /tmp/synprobe-test.XXXXXX)
+
+T_N=0
+T_FAILED=0
+SP_PIDS=()
+
+ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
+skip() { T_N=$((T_N + 1)); echo "ok $T_N - $1 # SKIP $2"; }
+diag() { echo "# $*"; }
+# check NAME CMD...: ok if CMD succeeds, else not_ok.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+
+# wait_until SECONDS CMD...: polls CMD every 20 ms until it succeeds; 1 on time-out.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.02
+	done
+}
+
+sp_cleanup() {
+	[ -n "${SP_KEEP_TMP:-}" ] && cp -r "$SP_TMP" /tmp/sp-kept
+	local pid
+	for pid in "${SP_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${SP_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	ip netns del "$NS_C" 2>/dev/null
+	ip netns del "$NS_S" 2>/dev/null
+	rm -rf "/etc/netns/$NS_C" "/etc/netns/$NS_S" "$SP_TMP"
+}
+
+sp_finish() {
+	sp_cleanup
+	trap - EXIT
+	[ "$T_FAILED" -eq 0 ]
+	exit $?
+}
+
+# sp_require_root: skips the whole script (one TAP skip line, exit 0) when not root.
+sp_require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "$(basename "$0")" "needs root"
+		exit 0
+	fi
+}
+
+# sp_ns_setup: client and server namespaces joined by veth, IPv4 and IPv6, lo up in both.
+sp_ns_setup() {
+	trap sp_cleanup EXIT
+	ip netns add "$NS_C" && ip netns add "$NS_S" || return 1
+	ip link add "$VETH_C" netns "$NS_C" type veth peer name "$VETH_S" netns "$NS_S" || return 1
+	ip -n "$NS_C" link set lo up && ip -n "$NS_S" link set lo up
+	ip -n "$NS_C" addr add $C4/24 dev "$VETH_C"
+	ip -n "$NS_S" addr add $S4/24 dev "$VETH_S"
+	ip -n "$NS_C" addr add $C6/64 dev "$VETH_C" nodad
+	ip -n "$NS_S" addr add $S6/64 dev "$VETH_S" nodad
+	ip -n "$NS_C" link set "$VETH_C" up && ip -n "$NS_S" link set "$VETH_S" up || return 1
+	# No DNS leaves the namespaces: names come from a hosts file of our own.
+	mkdir -p "/etc/netns/$NS_C"
+	printf 'nameserver 127.0.0.1\n' >"/etc/netns/$NS_C/resolv.conf"
+	printf '127.0.0.1 localhost\n::1 localhost\n%s server4.test\n%s server6.test\n%s server.test\n%s server.test\n' \
+		$S4 $S6 $S4 $S6 >"/etc/netns/$NS_C/hosts"
+	wait_until 5 sp_link_up "$NS_C" "$VETH_C" && wait_until 5 sp_link_up "$NS_S" "$VETH_S"
+}
+
+# sp_link_up NS IFACE: the interface has carrier (both ends of the veth are up).
+sp_link_up() {
+	ip -n "$1" link show dev "$2" 2>/dev/null | grep -q 'state UP'
+}
+
+in_c() { ip netns exec "$NS_C" "$@"; }
+in_s() { ip netns exec "$NS_S" "$@"; }
+
+# sp_listen NAME ADDR PORT...: starts sp_listen in the server namespace; its output goes to
+# $SP_TMP/NAME.out; waits until it listens. Sets LISTEN_PID.
+sp_listen() {
+	local name=$1
+	shift
+	ip netns exec "$NS_S" "$SP_LISTEN" "$@" >"$SP_TMP/$name.out" 2>&1 &
+	LISTEN_PID=$!
+	SP_PIDS+=("$LISTEN_PID")
+	wait_until 5 grep -q listening "$SP_TMP/$name.out"
+}
+
+# sp_accepted NAME PID: stops the listener and prints its accept() count.
+sp_accepted() {
+	kill -TERM "$2" 2>/dev/null
+	wait_until 5 grep -q '^accepted' "$SP_TMP/$1.out"
+	sed -n 's/^accepted //p' "$SP_TMP/$1.out" | tail -n 1
+}
+
+# sp_flows_on_wire NAME PORT: the TCP flags of each flow to PORT in the capture NAME, one flow a
+# line in order, e.g. "S S. R." (tcpdump shows our RST as "R." because it carries an ACK).
+sp_flows_on_wire() {
+	tcpdump -r "$SP_TMP/$1.pcap" -n 2>/dev/null | awk -v p="$2" '
+		{ for (i = 1; i <= NF; i++) if ($i == "Flags") { f = $(i + 1); break }
+		  gsub(/[\[\],]/, "", f); src = $3; dst = $5; sub(/:$/, "", dst)
+		  key = (src ~ "\\." p "$") ? dst : src
+		  if (!(key in seq)) order[n++] = key
+		  seq[key] = seq[key] (seq[key] == "" ? "" : " ") f }
+		END { for (i = 0; i < n; i++) print seq[order[i]] }'
+}
+
+# sp_capture NAME NS IFACE FILTER: tcpdump in namespace NS, packet-buffered, to $SP_TMP/NAME.pcap;
+# waits until it listens. Sets CAPTURE_PID. Stop it with sp_capture_stop.
+sp_capture() {
+	local name=$1 ns=$2 ifc=$3 filter=$4
+	ip netns exec "$ns" tcpdump -i "$ifc" -n -U --immediate-mode -w "$SP_TMP/$name.pcap" "$filter" \
+		>"$SP_TMP/$name.tcpdump.log" 2>&1 &
+	CAPTURE_PID=$!
+	SP_PIDS+=("$CAPTURE_PID")
+	wait_until 5 grep -q "listening on" "$SP_TMP/$name.tcpdump.log"
+}
+
+sp_capture_stop() {
+	kill -INT "$CAPTURE_PID" 2>/dev/null
+	wait "$CAPTURE_PID" 2>/dev/null
+}
+
+# sp_flags NAME: the TCP flags of the capture, one packet per line: S, S., R, R., ., ...
+sp_flags() {
+	tcpdump -r "$SP_TMP/$1.pcap" -n 2>/dev/null | sed -n 's/.*Flags \[\([^]]*\)\].*/\1/p'
+}
+
+# sp_no_bpf_left: true when no program of ours is loaded any more (TCX links and clsact filters
+# go with them).
+sp_no_bpf_left() {
+	! bpftool prog show 2>/dev/null | grep -qE 'name sp_tc_(ingress|egress)'
+}

@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* cmd_check.c - `synprobe check`: a thin client of the engine (libsynprobe.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include "libsynprobe.h"
+#include "main.h"
+#include "output.h"
+#include "target.h"
+#include "util.h"
+
+#define ADDRS_PER_TARGET_MAX 16
+#define IFACES_MAX 32
+#define DEFAULT_TIMEOUT_MS 1000
+
+/* One address of one target: a check. */
+struct job {
+	const char *target; /* argv entry, as the user wrote it */
+	struct sp_address addr;
+	struct synprobe_result res;
+	struct sp_flow flow; /* copy of res.flow, which is only valid in the callback */
+	bool done;
+};
+
+struct check_args {
+	__u32 timeout_ms;
+	__u16 port;
+	int family;
+	bool all_addresses;
+	bool quiet;
+	bool force_clsact;
+	__u32 close_delay_ms;
+	int ifindexes[IFACES_MAX];
+	size_t n_ifindexes;
+};
+
+static volatile sig_atomic_t exiting;
+
+static void sig_handler(int sig)
+{
+	exiting = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: synprobe check [OPTIONS] TARGET...\n"
+		"\n"
+		"Half-open TCP check: SYN out, SYN-ACK or RST back, then RST. The target's accept()\n"
+		"never returns. The RTT is measured by tc BPF programs, first SYN out to reply in.\n"
+		"TARGET is host:port, [ipv6]:port, or host (or an IPv6 address) with -p PORT.\n"
+		"All targets are checked at once. Needs root (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON).\n"
+		"\n"
+		"Options:\n"
+		"  -p, --port PORT        port for targets written without one\n"
+		"  -4, --ipv4             resolve names to IPv4 only\n"
+		"  -6, --ipv6             resolve names to IPv6 only\n"
+		"  -A, --all-addresses    check every address a name resolves to (default: the first)\n"
+		"  -t, --timeout DUR      how long to wait for a reply (default 1s); DUR takes a unit,\n"
+		"                         250ms, 2s, 1m; a bare number is seconds\n"
+		"  -i, --interface IF     attach to IF (repeat or comma-separate); default: the\n"
+		"                         interfaces the routes to the targets leave by ('lo' if local)\n"
+		"      --clsact           attach through a clsact qdisc even where TCX links exist\n"
+		"  -j, --json             JSON Lines: one object per check\n"
+		"  -q, --quiet            print nothing; the exit status says it\n"
+		"  -v, --verbose          evidence per check, libbpf's warnings, BPF counters;\n"
+		"                         -vv adds libbpf's debug log\n"
+		"  -h, --help             this text\n"
+		"  -V, --version          print the version\n"
+		"Testing:\n"
+		"      --test-close-delay DUR  keep each socket open DUR after its reply\n"
+		"\n"
+		"Exit status: 0 if every target is open, 1 if any is not, 2 for usage or set-up errors.\n"
+		"\n"
+		"Examples:\n"
+		"  synprobe check 10.0.0.5:22                   one target\n"
+		"  synprobe check -p 443 example.org [2001:db8::1]:443\n"
+		"  synprobe check -t 300ms --json db1:5432 db2:5432\n");
+}
+
+static int parse_interfaces(const char *arg, struct check_args *a)
+{
+	char buf[256], *tok, *save = NULL;
+	unsigned int idx;
+
+	if (strlen(arg) >= sizeof(buf)) {
+		sp_err("interface list '%.40s...' is too long", arg);
+		return -EINVAL;
+	}
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		idx = if_nametoindex(tok);
+		if (!idx) {
+			sp_err("interface '%s' not found: see 'ip link' for the interfaces here", tok);
+			return -ENODEV;
+		}
+		if (a->n_ifindexes == IFACES_MAX) {
+			sp_err("more than %d interfaces given with -i", IFACES_MAX);
+			return -E2BIG;
+		}
+		a->ifindexes[a->n_ifindexes++] = (int)idx;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct check_args *a)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "ipv4", no_argument, NULL, '4' },
+		{ "ipv6", no_argument, NULL, '6' },
+		{ "all-addresses", no_argument, NULL, 'A' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "clsact", no_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "test-close-delay", required_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, err;
+
+	a->timeout_ms = DEFAULT_TIMEOUT_MS;
+	a->family = AF_UNSPEC;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":p:46At:i:jqvhV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (sp_parse_port(optarg, &a->port)) {
+				sp_err("port '%s' (-p): give a number from 1 to 65535", optarg);
+				return -EINVAL;
+			}
+			break;
+		case '4':
+		case '6':
+			if (a->family != AF_UNSPEC && a->family != (opt == '4' ? AF_INET : AF_INET6)) {
+				sp_err("-4 and -6 together: give at most one");
+				return -EINVAL;
+			}
+			a->family = opt == '4' ? AF_INET : AF_INET6;
+			break;
+		case 'A':
+			a->all_addresses = true;
+			break;
+		case 't':
+			err = sp_parse_duration_ms(optarg, &a->timeout_ms);
+			if (err) {
+				sp_err("timeout '%s': give a duration such as 500ms, 2s or 1.5 (seconds), at least 1ms",
+				       optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'i':
+			err = parse_interfaces(optarg, a);
+			if (err)
+				return err;
+			break;
+		case 'C':
+			a->force_clsact = true;
+			break;
+		case 'j':
+			sp_json_output = true;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'v':
+			sp_verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("synprobe %s\n", SYNPROBE_VERSION);
+			return 1;
+		case 'D':
+			if (sp_parse_duration_ms(optarg, &a->close_delay_ms)) {
+				sp_err("--test-close-delay '%s': give a duration such as 500ms", optarg);
+				return -EINVAL;
+			}
+			break;
+		case ':':
+			sp_err("option '%s' needs a value: see 'synprobe check --help'", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			sp_err("unknown option '%s': see 'synprobe check --help'", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		sp_err("no TARGET given: write host:port, e.g. 'synprobe check 127.0.0.1:22'");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Parses and resolves every TARGET before anything is loaded: bad input attaches nothing. */
+static int build_jobs(char **targets, int n_targets, const struct check_args *a,
+		      struct job **jobs_out, size_t *n_jobs)
+{
+	struct sp_address addrs[ADDRS_PER_TARGET_MAX];
+	struct sp_target_spec spec;
+	struct job *jobs = NULL, *grown;
+	char err[SP_ERR_MAX];
+	size_t n = 0;
+	int i, j, rc;
+
+	for (i = 0; i < n_targets; i++) {
+		if (sp_target_parse(targets[i], a->port, &spec, err, sizeof(err))) {
+			sp_err("%s", err);
+			rc = -EINVAL;
+			goto cleanup;
+		}
+		rc = sp_target_resolve(&spec, a->family, a->all_addresses, addrs,
+				       ADDRS_PER_TARGET_MAX, err, sizeof(err));
+		if (rc < 0) {
+			sp_err("%s", err);
+			goto cleanup;
+		}
+		grown = realloc(jobs, (n + rc) * sizeof(*jobs));
+		if (!grown) {
+			sp_err("out of memory for %zu checks", n + rc);
+			rc = -ENOMEM;
+			goto cleanup;
+		}
+		jobs = grown;
+		for (j = 0; j < rc; j++) {
+			memset(&jobs[n], 0, sizeof(jobs[n]));
+			jobs[n].target = targets[i];
+			jobs[n].addr = addrs[j];
+			n++;
+		}
+	}
+	*jobs_out = jobs;
+	*n_jobs = n;
+	return 0;
+
+cleanup:
+	free(jobs);
+	return rc;
+}
+
+static void on_result(const struct synprobe_result *res, void *ctx)
+{
+	struct job *job = res->user;
+
+	job->res = *res;
+	if (res->flow) {
+		job->flow = *res->flow;
+		job->res.flow = &job->flow;
+	}
+	job->done = true;
+}
+
+static void open_error(int err)
+{
+	if (err == EPERM || err == EACCES)
+		sp_err("loading the BPF programs was refused (%s): run synprobe as root, or give it CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON",
+		       strerror(err));
+	else if (err == ENODEV)
+		sp_err("an interface given with -i went away: check 'ip link'");
+	else
+		sp_err("cannot load or attach the BPF programs (%s): run with -v for libbpf's log",
+		       strerror(err));
+}
+
+static void print_verbose_footer(struct synprobe *sp)
+{
+	enum synprobe_attach_mode modes[IFACES_MAX];
+	int ifindexes[IFACES_MAX];
+	unsigned int socks = 0, flows = 0;
+	char name[IF_NAMESIZE];
+	struct sp_stats st;
+	size_t i, n;
+
+	n = synprobe_attached(sp, ifindexes, modes, IFACES_MAX);
+	for (i = 0; i < n && i < IFACES_MAX; i++)
+		fprintf(stderr, "synprobe: attached to %s (%s)\n",
+			if_indextoname(ifindexes[i], name) ? name : "?",
+			synprobe_attach_mode_str(modes[i]));
+	if (!synprobe_read_stats(sp, &st))
+		fprintf(stderr,
+			"synprobe: egress packets %llu, SYNs tracked %llu, SYN retransmits %llu, ACKs dropped %llu, flows map full %llu\n"
+			"synprobe: ingress packets %llu, matched %llu, spoofed %llu, duplicate %llu, untracked %llu, ring buffer full %llu\n",
+			st.eg_packets, st.eg_syn_tracked, st.eg_syn_retransmits, st.eg_ack_dropped,
+			st.eg_flows_full, st.in_packets, st.in_matched, st.in_spoofed,
+			st.in_duplicate, st.in_untracked, st.in_ringbuf_full);
+	if (!synprobe_count_flows(sp, &socks, &flows))
+		fprintf(stderr, "synprobe: flows left in the BPF maps: sp_socks %u, sp_flows %u\n", socks,
+			flows);
+}
+
+static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *a)
+{
+	struct synprobe_opts opts = {
+		.ifindexes = a->n_ifindexes ? a->ifindexes : NULL,
+		.n_ifindexes = a->n_ifindexes,
+		.on_result = on_result,
+		.close_delay_ms = a->close_delay_ms,
+		.force_clsact = a->force_clsact,
+	};
+	struct synprobe *sp;
+	size_t i;
+	int err = 0;
+
+	sp = synprobe_open(&opts);
+	if (!sp) {
+		open_error(errno);
+		return -errno;
+	}
+	for (i = 0; i < n_jobs && !exiting; i++) {
+		err = synprobe_start(sp, (struct sockaddr *)&jobs[i].addr.addr, jobs[i].addr.addrlen,
+				     a->timeout_ms, &jobs[i]);
+		if (err) {
+			sp_err("cannot start the check of '%s' (%s): %s", jobs[i].target,
+			       strerror(-err),
+			       err == -EPERM ? "run as root" : "check the interface with 'ip link'");
+			goto cleanup;
+		}
+	}
+	if (sp_verbose)
+		fprintf(stderr, "synprobe: %zu checks started\n", n_jobs);
+	while (synprobe_in_flight(sp) && !exiting) {
+		err = synprobe_poll(sp, -1);
+		if (err == -EINTR)
+			continue;
+		if (err < 0) {
+			sp_err("event loop failed: %s", strerror(-err));
+			goto cleanup;
+		}
+	}
+	err = 0;
+	if (sp_verbose)
+		print_verbose_footer(sp);
+cleanup:
+	synprobe_close(sp);
+	return err;
+}
+
+static int print_results(const struct job *jobs, size_t n_jobs, const struct check_args *a)
+{
+	char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	int target_w = 0, addr_w = 0, w;
+	bool all_open = true;
+	size_t i;
+
+	for (i = 0; i < n_jobs; i++) {
+		if (!jobs[i].done || jobs[i].res.outcome != SYNPROBE_OPEN)
+			all_open = false;
+		w = (int)strlen(jobs[i].target);
+		target_w = w > target_w ? w : target_w;
+		w = (int)strlen(sp_address_str(&jobs[i].addr.addr, addr, sizeof(addr), NULL));
+		addr_w = w > addr_w ? w : addr_w;
+	}
+	for (i = 0; i < n_jobs && !a->quiet; i++) {
+		if (!jobs[i].done)
+			continue;
+		if (sp_json_output)
+			sp_print_json(stdout, jobs[i].target, &jobs[i].res, "bpf");
+		else
+			sp_print_human(stdout, jobs[i].target, &jobs[i].res, target_w, addr_w,
+				       sp_verbose);
+	}
+	fflush(stdout);
+	return all_open ? SP_EXIT_OK : SP_EXIT_NOT_OK;
+}
+
+int do_check(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = sig_handler };
+	struct check_args a = {};
+	struct job *jobs = NULL;
+	size_t n_jobs = 0;
+	int err;
+
+	err = parse_args(argc, argv, &a);
+	if (err)
+		return err > 0 ? SP_EXIT_OK : SP_EXIT_USAGE;
+	sp_setup_libbpf_print(sp_verbose);
+
+	if (build_jobs(argv + optind, argc - optind, &a, &jobs, &n_jobs))
+		return SP_EXIT_USAGE;
+
+	/* No SA_RESTART: a signal ends the wait in synprobe_poll() with -EINTR. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	err = run_checks(jobs, n_jobs, &a);
+	if (err) {
+		free(jobs);
+		return SP_EXIT_USAGE;
+	}
+	err = print_results(jobs, n_jobs, &a);
+	free(jobs);
+	return exiting ? SP_EXIT_NOT_OK : err;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * libsynprobe.h - the synprobe engine: half-open TCP checks observed by tc BPF programs.
+ *
+ * A check opens a non-blocking socket (TCP_QUICKACK 0, SO_LINGER {1, 0}), registers its socket
+ * cookie with the BPF side, and connect()s. The tc egress program learns the SYN (4-tuple, ISN,
+ * time) and drops the handshake-completing ACK; the tc ingress program reports the first SYN-ACK
+ * or RST that acknowledges ISN + 1 through a ring buffer. The engine then closes the socket, and
+ * SO_LINGER {1, 0} makes the kernel send RST: the wire shows SYN, SYN-ACK, RST and the target's
+ * accept() never returns.
+ *
+ * Use: synprobe_open(), synprobe_start() for each target, synprobe_poll() until
+ * synprobe_in_flight() is 0 (each finished check is given to opts.on_result), synprobe_close().
+ * One thread: the engine is not thread-safe. Errors follow libbpf: functions returning int give a
+ * negative errno; functions returning a pointer give NULL and set errno.
+ */
+#ifndef __LIBSYNPROBE_H
+#define __LIBSYNPROBE_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <linux/types.h>
+#include "synprobe.h"
+
+struct synprobe;
+
+enum synprobe_outcome {
+	SYNPROBE_OPEN,	  /* a SYN-ACK acknowledging our ISN arrived */
+	SYNPROBE_CLOSED,  /* a RST acknowledging our ISN arrived */
+	SYNPROBE_TIMEOUT, /* nothing believable within the timeout */
+	SYNPROBE_ERROR,	  /* a local error; synprobe_result.error says which */
+};
+
+/* Where the outcome comes from. */
+enum synprobe_evidence {
+	SYNPROBE_EVIDENCE_NONE,	  /* timeout, or an error before any packet */
+	SYNPROBE_EVIDENCE_BPF,	  /* the reply as seen by the tc ingress program: kernel RTT */
+	SYNPROBE_EVIDENCE_SOCKET, /* the socket's own state (SO_ERROR): no kernel RTT */
+};
+
+/* The result of one check, given to synprobe_opts.on_result. Valid during the callback only. */
+struct synprobe_result {
+	struct sockaddr_storage addr;  /* the target, as given to synprobe_start() */
+	struct sockaddr_storage local; /* our side of the 4-tuple (family 0 if none was learned) */
+	enum synprobe_outcome outcome;
+	enum synprobe_evidence evidence;
+	bool has_rtt;	      /* rtt_ns is meaningful */
+	__u64 rtt_ns;	      /* reply at tc ingress minus first SYN at tc egress, ns */
+	__u64 syn_ts_ns;      /* first SYN at tc egress, CLOCK_MONOTONIC ns (0 if not seen) */
+	__u64 reply_ts_ns;    /* reply at tc ingress, CLOCK_MONOTONIC ns (0 if none) */
+	__u32 syn_retransmits; /* SYNs sent after the first */
+	__u32 timeout_ms;     /* the timeout the check ran with */
+	int error;	      /* positive errno for SYNPROBE_ERROR, else 0 */
+	const struct sp_flow *flow; /* the BPF side's record (NULL if none): reply TTL, window, ... */
+	void *user;		    /* as passed to synprobe_start() */
+};
+
+typedef void (*synprobe_result_fn)(const struct synprobe_result *res, void *ctx);
+
+/* Options for synprobe_open(). Zero means the default for every field. */
+struct synprobe_opts {
+	/*
+	 * Interfaces to attach to, by index. NULL: each check attaches to the interface its route
+	 * leaves by (the route lookup that `ip route get` does), once per interface.
+	 */
+	const int *ifindexes;
+	size_t n_ifindexes;
+	__u32 max_flows;	 /* checks tracked in flight (BPF map size); default 65536 */
+	synprobe_result_fn on_result; /* called once per finished check; required */
+	void *ctx;		      /* passed to on_result */
+	/*
+	 * Test hook: keep a socket open this long after its reply before closing it, to show that
+	 * a slow user side does not complete the handshake (the tc egress program drops the ACK).
+	 */
+	__u32 close_delay_ms;
+	bool force_clsact; /* attach through a clsact qdisc even where TCX links exist */
+};
+
+/* How the programs are attached to one interface. */
+enum synprobe_attach_mode {
+	SYNPROBE_ATTACH_TCX,	/* bpf_link (kernel >= 6.6): gone when the process exits */
+	SYNPROBE_ATTACH_CLSACT, /* tc filter on a clsact qdisc: removed by synprobe_close() */
+};
+
+/*
+ * synprobe_open - load the BPF programs and set up the event loop.
+ * @opts: options (required: on_result). Copied; the caller keeps ownership of its arrays.
+ *
+ * Attaches to opts->ifindexes now, if given. Returns the engine (free with synprobe_close()),
+ * or NULL with errno: EPERM without CAP_BPF/CAP_NET_ADMIN, ENODEV for an interface that does not
+ * exist, EINVAL for bad options, or what libbpf returned.
+ */
+struct synprobe *synprobe_open(const struct synprobe_opts *opts);
+
+/*
+ * synprobe_start - start one half-open check of @addr (IPv4 or IPv6, port set).
+ * @addr/@addrlen: the target; copied.
+ * @timeout_ms: how long to wait for a believable reply, from now (> 0).
+ * @user: handed back in the result.
+ *
+ * The result always comes through on_result, from a later synprobe_poll() (also for local
+ * errors such as ENETUNREACH or EADDRNOTAVAIL, as SYNPROBE_ERROR). Returns 0, or -EINVAL for a bad
+ * address or timeout, -ENOMEM, or -errno when attaching to the route's interface failed.
+ */
+int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,
+		   __u32 timeout_ms, void *user);
+
+/*
+ * synprobe_poll - wait up to @timeout_ms (-1: until something happens) for replies and deadlines,
+ * and deliver the finished checks to on_result. Returns the number of results delivered (0 on a
+ * plain timeout), -EINTR when a signal interrupted the wait, or another negative errno.
+ */
+int synprobe_poll(struct synprobe *sp, int timeout_ms);
+
+/* synprobe_in_flight - checks started and not yet delivered. */
+unsigned int synprobe_in_flight(const struct synprobe *sp);
+
+/*
+ * synprobe_read_stats - the BPF programs' counters, summed over CPUs, into @stats.
+ * Returns 0 or a negative errno.
+ */
+int synprobe_read_stats(struct synprobe *sp, struct sp_stats *stats);
+
+/*
+ * synprobe_count_flows - entries now in the BPF maps sp_socks and sp_flows (each >= 0), for
+ * checking that nothing leaks. Returns 0 or a negative errno.
+ */
+int synprobe_count_flows(struct synprobe *sp, unsigned int *socks, unsigned int *flows);
+
+/*
+ * synprobe_attached - the interfaces the programs are attached to: fills up to @max indexes and
+ * modes (either may be NULL) and returns how many there are.
+ */
+size_t synprobe_attached(const struct synprobe *sp, int *ifindexes,
+			 enum synprobe_attach_mode *modes, size_t max);
+
+/*
+ * synprobe_close - end every check still in flight (socket closed, flow removed from the maps,
+ * no result delivered), detach from every interface, free the engine. NULL is accepted.
+ */
+void synprobe_close(struct synprobe *sp);
+
+/* Names: "open", "closed", "timeout", "error"; "none", "bpf", "socket"; "tcx", "clsact". */
+const char *synprobe_outcome_str(enum synprobe_outcome outcome);
+const char *synprobe_evidence_str(enum synprobe_evidence evidence);
+const char *synprobe_attach_mode_str(enum synprobe_attach_mode mode);
+
+#endif /* __LIBSYNPROBE_H */

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* main.c - synprobe's command table and entry point. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "main.h"
+#include "output.h"
+
+int sp_verbose;
+
+static int do_help(int argc, char **argv);
+static int do_version(int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{ "check", do_check, "half-open TCP check of targets, RTT measured in the kernel" },
+	{ "help", do_help, "this text" },
+	{ "version", do_version, "print the version" },
+	{ NULL, NULL, NULL },
+};
+
+static int libbpf_verbosity;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && libbpf_verbosity < 2)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+void sp_setup_libbpf_print(int verbosity)
+{
+	/* libbpf's own messages only with -v (debug with -vv): without, our one-line error says it. */
+	libbpf_verbosity = verbosity;
+	libbpf_set_print(verbosity ? libbpf_print : NULL);
+}
+
+static int do_help(int argc, char **argv)
+{
+	const struct cmd *c;
+
+	printf("Usage: synprobe COMMAND [OPTIONS] ...\n\n"
+	       "Tells whether TCP services are alive without opening a connection to them\n"
+	       "(SYN, SYN-ACK, RST), with the handshake RTT measured by tc BPF programs.\n\n"
+	       "Commands:\n");
+	for (c = cmds; c->name; c++)
+		printf("  %-9s %s\n", c->name, c->summary);
+	printf("\n'synprobe COMMAND --help' for a command's options.\n");
+	return SP_EXIT_OK;
+}
+
+static int do_version(int argc, char **argv)
+{
+	printf("synprobe %s (libbpf %s)\n", SYNPROBE_VERSION, libbpf_version_string());
+	return SP_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd *c;
+
+	sp_setup_libbpf_print(0);
+	if (argc < 2) {
+		do_help(0, NULL);
+		return SP_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+		return do_help(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))
+		return do_version(argc - 1, argv + 1);
+	for (c = cmds; c->name; c++)
+		if (!strcmp(argv[1], c->name))
+			return c->func(argc - 1, argv + 1);
+	sp_err("unknown command '%s': see 'synprobe help'", argv[1]);
+	return SP_EXIT_USAGE;
+}

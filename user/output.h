@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* output.h - results as aligned human lines or JSON Lines (json-c), and error messages. */
+#ifndef __SP_OUTPUT_H
+#define __SP_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include "libsynprobe.h"
+
+/* Set by the CLI from -j/--json: errors then go to stdout as {"error": "..."}, as bpftool does. */
+extern bool sp_json_output;
+
+/* sp_err - one error line: "Error: <msg>" on stderr, or {"error":"<msg>"} on stdout with JSON. */
+void sp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* sp_warn - one "Warning: <msg>" line on stderr (never in the JSON stream). */
+void sp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * sp_result_json - a new JSON object for one check (caller frees with json_object_put()).
+ * Keys (stable, snake_case, units in the names): target, address, port, family ("ipv4"/"ipv6"),
+ * outcome, rtt_ns (null without an RTT), method, evidence, error (null or the message),
+ * syn_retransmits, source_address and source_port (null when unknown), timeout_ms, and for a
+ * reply: reply_ttl, reply_window. @target is the argument as the user wrote it.
+ */
+json_object *sp_result_json(const char *target, const struct synprobe_result *res,
+			    const char *method);
+
+/* sp_print_json - sp_result_json() written as one line to @f. */
+void sp_print_json(FILE *f, const char *target, const struct synprobe_result *res,
+		   const char *method);
+
+/*
+ * sp_print_human - one line: target, address, outcome, then the RTT or the error, the first two
+ * columns padded to @target_width and @addr_width. @verbose adds the evidence, the 4-tuple's
+ * source, SYN retransmissions and the reply's TTL and window.
+ */
+void sp_print_human(FILE *f, const char *target, const struct synprobe_result *res,
+		    int target_width, int addr_width, bool verbose);
+
+#endif
