@@ -29,13 +29,17 @@ else
 	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# The engine (library) and the CLI that is a thin client of it.
+# The engine (library) and the CLI that is a thin client of it: every other user/*.c.
 LIB_SRCS := user/engine.c user/outcome.c user/attach.c user/route.c
-CLI_SRCS := user/main.c user/cmd_check.c user/target.c user/output.c user/util.c
+CLI_SRCS := $(filter-out $(LIB_SRCS),$(wildcard user/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CLI_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(CLI_SRCS))
+# One BPF object (and skeleton) per bpf/*.bpf.c, as libbpf-tools has one per tool.
+BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c))
+SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all clean test test-unit test-bpf test-integration demo vmlinux bench install
 
 all: $(OUTPUT)/synprobe
@@ -43,22 +47,20 @@ all: $(OUTPUT)/synprobe
 $(OUTPUT):
 	$(Q)mkdir -p $@
 
-# BPF: compile, link (bpftool gen object), then the skeleton the engine includes.
-$(OUTPUT)/synprobe.tmp.bpf.o: bpf/synprobe.bpf.c bpf/synprobe.h $(VMLINUX) | $(OUTPUT)
+# BPF: compile, link (bpftool gen object), then the skeleton the user side includes.
+$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/synprobe.bpf.o: $(OUTPUT)/synprobe.tmp.bpf.o
+$(OUTPUT)/%.bpf.o: $(OUTPUT)/%.tmp.bpf.o
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
 
-$(OUTPUT)/synprobe.skel.h: $(OUTPUT)/synprobe.bpf.o
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name synprobe_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT)/engine.o: $(OUTPUT)/synprobe.skel.h
-
-$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) bpf/synprobe.h | $(OUTPUT)
+$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(SKELS) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -4,6 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
@@ -70,17 +73,36 @@ cleanup:
 	return err;
 }
 
+int sp_link_type(int ifindex)
+{
+	struct ifreq ifr = {};
+	int fd, err = 0;
+
+	if (!if_indextoname(ifindex, ifr.ifr_name))
+		return -ENODEV;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	close(fd);
+	return err ? err : ifr.ifr_hwaddr.sa_family;
+}
+
 int sp_attach(int ifindex, int ingress_fd, int egress_fd, bool force_clsact,
 	      struct sp_attachment *out)
 {
-	char name[IF_NAMESIZE];
-	int err = -EOPNOTSUPP;
+	int err, type;
 
 	memset(out, 0, sizeof(*out));
 	out->ifindex = ifindex;
 	out->link_fd[0] = out->link_fd[1] = -1;
-	if (!if_indextoname(ifindex, name))
-		return -ENODEV;
+	/* The programs parse from an Ethernet header: L3 devices (tun, WireGuard) have none. */
+	type = sp_link_type(ifindex);
+	if (type < 0)
+		return type;
+	if (type != ARPHRD_ETHER && type != ARPHRD_LOOPBACK)
+		return -EPFNOSUPPORT;
 
 	if (!force_clsact) {
 		err = attach_tcx(ifindex, ingress_fd, egress_fd, out);

@@ -20,10 +20,14 @@ struct sp_attachment {
  * sp_attach - attach @ingress_fd and @egress_fd (SCHED_CLS programs) to @ifindex.
  * Tries a TCX link first (kernel >= 6.6; nothing survives the process), then a clsact qdisc
  * (whose filters outlive a crash and need sp_detach()); with @force_clsact only clsact. Fills @out. Returns 0 or a negative errno
- * (-ENODEV: no such interface, -EPERM: no CAP_NET_ADMIN/CAP_BPF).
+ * (-ENODEV: no such interface, -EPERM: no CAP_NET_ADMIN/CAP_BPF, -EPFNOSUPPORT: the interface
+ * has no Ethernet header, e.g. tun or WireGuard, which the programs cannot parse yet).
  */
 int sp_attach(int ifindex, int ingress_fd, int egress_fd, bool force_clsact,
 	      struct sp_attachment *out);
+
+/* sp_link_type - the ARPHRD_* type of @ifindex (SIOCGIFHWADDR), or a negative errno. */
+int sp_link_type(int ifindex);
 
 /* sp_detach - undo sp_attach(): close the links, or remove the filters (and our qdisc). */
 void sp_detach(struct sp_attachment *a);

@@ -268,6 +268,8 @@ static void open_error(int err)
 		       strerror(err));
 	else if (err == ENODEV)
 		sp_err("an interface given with -i went away: check 'ip link'");
+	else if (err == EPFNOSUPPORT)
+		sp_err("an interface given with -i has no Ethernet header (tun, WireGuard): synprobe follows Ethernet, veth and loopback interfaces");
 	else
 		sp_err("cannot load or attach the BPF programs (%s): run with -v for libbpf's log",
 		       strerror(err));
@@ -320,10 +322,14 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 	for (i = 0; i < n_jobs && !exiting; i++) {
 		err = synprobe_start(sp, (struct sockaddr *)&jobs[i].addr.addr, jobs[i].addr.addrlen,
 				     a->timeout_ms, &jobs[i]);
-		if (err) {
-			sp_err("cannot start the check of '%s' (%s): %s", jobs[i].target,
-			       strerror(-err),
-			       err == -EPERM ? "run as root" : "check the interface with 'ip link'");
+		if (err == -EPFNOSUPPORT) {
+			sp_err("the route to '%s' leaves by an interface without an Ethernet header (tun, WireGuard): synprobe follows Ethernet, veth and loopback interfaces; pick one with -i",
+			       jobs[i].target);
+			goto cleanup;
+		} else if (err) {
+			sp_err("cannot attach to the interface of the route to '%s' (%s): %s",
+			       jobs[i].target, strerror(-err),
+			       err == -EPERM ? "run as root" : "check it with 'ip route get'");
 			goto cleanup;
 		}
 	}

@@ -86,7 +86,18 @@ sp_ns_setup() {
 	printf 'nameserver 127.0.0.1\n' >"/etc/netns/$NS_C/resolv.conf"
 	printf '127.0.0.1 localhost\n::1 localhost\n%s server4.test\n%s server6.test\n%s server.test\n%s server.test\n' \
 		$S4 $S6 $S4 $S6 >"/etc/netns/$NS_C/hosts"
-	wait_until 5 sp_link_up "$NS_C" "$VETH_C" && wait_until 5 sp_link_up "$NS_S" "$VETH_S"
+	wait_until 5 sp_link_up "$NS_C" "$VETH_C" && wait_until 5 sp_link_up "$NS_S" "$VETH_S" || return 1
+	# Static neighbours: no ARP/NDP round (nor its 1 s retry) in front of the first SYN.
+	sp_static_neigh "$NS_C" "$VETH_C" "$NS_S" "$VETH_S" $S4 $S6 &&
+		sp_static_neigh "$NS_S" "$VETH_S" "$NS_C" "$VETH_C" $C4 $C6
+}
+
+# sp_static_neigh NS IFACE PEER_NS PEER_IFACE PEER_V4 PEER_V6: permanent neighbour entries in NS.
+sp_static_neigh() {
+	local mac
+	mac=$(ip -n "$3" -br link show dev "$4" | awk '{print $3}')
+	ip -n "$1" neigh replace "$5" lladdr "$mac" dev "$2" nud permanent &&
+		ip -n "$1" -6 neigh replace "$6" lladdr "$mac" dev "$2" nud permanent
 }
 
 # sp_link_up NS IFACE: the interface has carrier (both ends of the veth are up).
