@@ -34,6 +34,22 @@
 #define IPV6_EXT_MAX 6	    /* extension headers walked before giving up */
 #define VLAN_MAX 2	    /* stacked VLAN tags walked */
 
+#define IPPROTO_ICMPV6 58 /* NEXTHDR_ICMP; not in vmlinux.h as IPPROTO_ICMP is */
+#define ICMP_DEST_UNREACH 3
+#define ICMP_TIME_EXCEEDED 11
+#define ICMPV6_DEST_UNREACH 1
+#define ICMPV6_PKT_TOOBIG 2
+#define ICMPV6_TIME_EXCEED 3
+#define IP_DF 0x4000
+
+#define TCP_OPT_EOL 0
+#define TCP_OPT_NOP 1
+#define TCP_OPT_MSS 2
+#define TCP_OPT_WSCALE 3
+#define TCP_OPT_SACK_PERM 4
+#define TCP_OPT_TIMESTAMPS 8
+#define TCP_OPTS_MAX 40 /* bytes of options a TCP header can hold */
+
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
@@ -72,12 +88,17 @@ struct hdr_cursor {
 	void *end;
 };
 
-/* What the programs need of a TCP packet. tuple is as on the wire: saddr is the sender. */
-struct tcp_pkt {
+/* What the programs need of a packet. tuple is as on the wire: saddr is the sender. */
+struct pkt {
 	struct sp_tuple tuple;
-	struct tcphdr *tcp;
-	int payload_len; /* TCP payload bytes per the IP length fields; < 0 when they do not add up */
+	struct tcphdr *tcp; /* set when proto is TCP */
+	void *l4;	    /* start of the IP payload */
+	int payload_len;    /* TCP payload bytes per the IP length fields; < 0 when they do not add up */
+	__u16 ip_id;
+	__u8 proto; /* IPPROTO_TCP, IPPROTO_ICMP, IPPROTO_ICMPV6, ... */
 	__u8 ttl;
+	__u8 tos;
+	__u8 df;
 };
 
 /* Each parse_*() helper checks its header against the end of data and returns -1 if it does not fit. */
@@ -107,16 +128,16 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *c, __u16 *proto)
 	return 0;
 }
 
-/* IPv4: fills addresses and TTL, returns the bytes of IP payload, or -1 (not TCP, fragment). */
-static __always_inline int parse_iphdr(struct hdr_cursor *c, struct tcp_pkt *pkt)
+/* IPv4: fills addresses and IP fields, returns the bytes of IP payload, or -1 (fragment). */
+static __always_inline int parse_iphdr(struct hdr_cursor *c, struct pkt *pkt)
 {
 	struct iphdr *iph = c->pos;
 	int hdr_len;
 
-	if ((void *)(iph + 1) > c->end)
+	if ((void *)(iph + 1) > c->end || iph->version != 4)
 		return -1;
 	hdr_len = iph->ihl * 4;
-	if (hdr_len < (int)sizeof(*iph) || iph->protocol != IPPROTO_TCP)
+	if (hdr_len < (int)sizeof(*iph))
 		return -1;
 	if (iph->frag_off & bpf_htons(IP_MF_OFFSET))
 		return -1;
@@ -124,15 +145,22 @@ static __always_inline int parse_iphdr(struct hdr_cursor *c, struct tcp_pkt *pkt
 		return -1;
 	c->pos += hdr_len;
 
+	pkt->proto = iph->protocol;
 	pkt->tuple.family = SP_FAMILY_IPV4;
 	__builtin_memcpy(pkt->tuple.saddr, &iph->saddr, 4);
 	__builtin_memcpy(pkt->tuple.daddr, &iph->daddr, 4);
 	pkt->ttl = iph->ttl;
+	pkt->tos = iph->tos;
+	pkt->ip_id = bpf_ntohs(iph->id);
+	pkt->df = !!(iph->frag_off & bpf_htons(IP_DF));
 	return bpf_ntohs(iph->tot_len) - hdr_len;
 }
 
-/* IPv6: walks extension headers, returns the bytes after them, or -1 (not TCP, fragment). */
-static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct tcp_pkt *pkt)
+/*
+ * IPv6: walks the extension headers, returns the bytes after them, or -1 (fragment, or too
+ * many extension headers).
+ */
+static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct pkt *pkt)
 {
 	struct ipv6hdr *ip6h = c->pos;
 	struct ipv6_opt_hdr *opt;
@@ -140,7 +168,7 @@ static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct tcp_pkt *p
 	__u8 nexthdr;
 	int i;
 
-	if ((void *)(ip6h + 1) > c->end)
+	if ((void *)(ip6h + 1) > c->end || ip6h->version != 6)
 		return -1;
 	c->pos = ip6h + 1;
 	nexthdr = ip6h->nexthdr;
@@ -164,17 +192,21 @@ static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct tcp_pkt *p
 		c->pos += ext_len;
 		payload_len -= ext_len;
 	}
-	if (nexthdr != IPPROTO_TCP) /* also NEXTHDR_FRAGMENT: fragments are not followed */
+	/* Fragments are not followed; neither is a chain longer than IPV6_EXT_MAX. */
+	if (nexthdr == NEXTHDR_FRAGMENT || nexthdr == NEXTHDR_HOP || nexthdr == NEXTHDR_ROUTING ||
+	    nexthdr == NEXTHDR_DEST || nexthdr == NEXTHDR_AUTH)
 		return -1;
 
+	pkt->proto = nexthdr;
 	pkt->tuple.family = SP_FAMILY_IPV6;
 	__builtin_memcpy(pkt->tuple.saddr, &ip6h->saddr, 16);
 	__builtin_memcpy(pkt->tuple.daddr, &ip6h->daddr, 16);
 	pkt->ttl = ip6h->hop_limit;
+	pkt->tos = (bpf_ntohs(*(__be16 *)ip6h) >> 4) & 0xff; /* traffic class */
 	return payload_len;
 }
 
-static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct tcp_pkt *pkt, int ip_payload)
+static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct pkt *pkt, int ip_payload)
 {
 	struct tcphdr *tcp = c->pos;
 	int hdr_len;
@@ -191,8 +223,11 @@ static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct tcp_pkt *pk
 	return 0;
 }
 
-/* Parses Ethernet (with VLAN tags), IPv4 or IPv6, and the TCP header. 0 if it is TCP, else -1. */
-static __always_inline int parse_tcp_pkt(struct __sk_buff *skb, struct tcp_pkt *pkt)
+/*
+ * Parses Ethernet (with VLAN tags), then IPv4 or IPv6, then TCP if it is TCP.
+ * Returns 0 with pkt->proto set (and pkt->tcp for TCP), or -1 when the packet is none of these.
+ */
+static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *pkt)
 {
 	struct hdr_cursor c = {
 		.pos = (void *)(long)skb->data,
@@ -211,6 +246,9 @@ static __always_inline int parse_tcp_pkt(struct __sk_buff *skb, struct tcp_pkt *
 		return -1;
 	if (ip_payload < 0)
 		return -1;
+	pkt->l4 = c.pos;
+	if (pkt->proto != IPPROTO_TCP)
+		return 0;
 	return parse_tcphdr(&c, pkt, ip_payload);
 }
 
@@ -229,7 +267,7 @@ static __always_inline struct sp_stats *get_stats(void)
 SEC("tc")
 int sp_tc_egress(struct __sk_buff *skb)
 {
-	struct tcp_pkt pkt = {};
+	struct pkt pkt = {};
 	struct sp_stats *stats;
 	struct sp_flow *flow;
 	__u64 cookie, now;
@@ -241,7 +279,7 @@ int sp_tc_egress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	stats->eg_packets++;
 
-	if (parse_tcp_pkt(skb, &pkt)) {
+	if (parse_pkt(skb, &pkt) || !pkt.tcp) {
 		stats->eg_not_tcp++;
 		return TC_ACT_UNSPEC;
 	}
@@ -289,65 +327,105 @@ int sp_tc_egress(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
-SEC("tc")
-int sp_tc_ingress(struct __sk_buff *skb)
+/* The check that owns our 4-tuple @key, or NULL. */
+static __always_inline struct sp_flow *lookup_flow(const struct sp_tuple *key)
 {
-	struct tcp_pkt pkt = {};
-	struct sp_tuple key = {};
-	struct sp_stats *stats;
-	struct sp_flow *flow, *event;
 	__u64 *cookie;
-	__u8 flags;
 
-	stats = get_stats();
-	if (!stats)
-		return TC_ACT_UNSPEC;
-	stats->in_packets++;
+	cookie = bpf_map_lookup_elem(&sp_flows, key);
+	if (!cookie)
+		return NULL;
+	return bpf_map_lookup_elem(&sp_socks, cookie);
+}
 
-	if (parse_tcp_pkt(skb, &pkt)) {
-		stats->in_not_tcp++;
-		return TC_ACT_UNSPEC;
-	}
-	flags = tcp_flags(pkt.tcp);
-	if ((flags & (TCP_SYN | TCP_ACK)) != (TCP_SYN | TCP_ACK) && !(flags & TCP_RST)) {
-		stats->in_other_tcp++;
-		return TC_ACT_UNSPEC;
-	}
+/* State of the walk over a SYN-ACK's options, one option per opt_step() call. */
+struct opt_walk {
+	__u8 buf[TCP_OPTS_MAX]; /* the options, copied out of the packet */
+	__u32 len;		/* bytes of options in buf */
+	__u32 off;		/* the next option starts here */
+	__u16 mss;
+	__u8 wscale;
+	__u8 opts; /* enum sp_reply_opt bits */
+};
 
-	/* Our 4-tuple is the reply's, turned around. */
-	__builtin_memcpy(key.saddr, pkt.tuple.daddr, sizeof(key.saddr));
-	__builtin_memcpy(key.daddr, pkt.tuple.saddr, sizeof(key.daddr));
-	key.sport = pkt.tuple.dport;
-	key.dport = pkt.tuple.sport;
-	key.family = pkt.tuple.family;
+/* bpf_loop() callback: one option at w->off. Returns 1 to stop the walk. */
+static long opt_step(__u32 index, void *ctx)
+{
+	struct opt_walk *w = ctx;
+	__u32 off = w->off;
+	__u8 kind, len;
 
-	cookie = bpf_map_lookup_elem(&sp_flows, &key);
-	if (!cookie) {
-		stats->in_untracked++;
-		return TC_ACT_UNSPEC;
+	if (off >= w->len || off >= TCP_OPTS_MAX)
+		return 1;
+	kind = w->buf[off];
+	if (kind == TCP_OPT_EOL)
+		return 1;
+	if (kind == TCP_OPT_NOP) {
+		w->off = off + 1;
+		return 0;
 	}
-	flow = bpf_map_lookup_elem(&sp_socks, cookie);
-	if (!flow) {
-		stats->in_untracked++;
-		return TC_ACT_UNSPEC;
+	if (off + 1 >= w->len || off + 1 >= TCP_OPTS_MAX) {
+		w->opts |= SP_OPT_MALFORMED;
+		return 1;
 	}
-	/* RFC 9293, 3.10.7.3: in SYN-SENT only a segment whose ACK acknowledges our SYN counts. */
-	if (!(flags & TCP_ACK) || bpf_ntohl(pkt.tcp->ack_seq) != flow->isn + 1) {
-		stats->in_spoofed++;
-		return TC_ACT_UNSPEC;
+	len = w->buf[off + 1];
+	if (len < 2 || off + len > w->len) {
+		w->opts |= SP_OPT_MALFORMED;
+		return 1;
 	}
-	/* Exactly one event per flow: only the program run that deletes the 4-tuple reports. */
-	if (bpf_map_delete_elem(&sp_flows, &key)) {
-		stats->in_duplicate++;
-		return TC_ACT_UNSPEC;
+	if (kind == TCP_OPT_MSS && len == 4 && off + 3 < TCP_OPTS_MAX) {
+		w->mss = (w->buf[off + 2] << 8) | w->buf[off + 3];
+		w->opts |= SP_OPT_MSS;
+	} else if (kind == TCP_OPT_WSCALE && len == 3 && off + 2 < TCP_OPTS_MAX) {
+		w->wscale = w->buf[off + 2];
+		w->opts |= SP_OPT_WSCALE;
+	} else if (kind == TCP_OPT_SACK_PERM && len == 2) {
+		w->opts |= SP_OPT_SACK_PERM;
+	} else if (kind == TCP_OPT_TIMESTAMPS && len == 10) {
+		w->opts |= SP_OPT_TIMESTAMPS;
 	}
+	w->off = off + len;
+	return 0;
+}
+
+/*
+ * The SYN-ACK's options into @flow: MSS, window scale, SACK-permitted, timestamps. An option
+ * whose length is < 2 or runs past the header ends the walk with SP_OPT_MALFORMED. The walk runs
+ * in bpf_loop() (kernel >= 5.17), so the verifier checks one option step, not every path.
+ */
+static __always_inline void parse_tcp_opts(struct __sk_buff *skb, struct tcphdr *tcp,
+					   struct sp_flow *flow)
+{
+	struct opt_walk w = {};
+	__u32 opts_off;
+
+	w.len = tcp->doff * 4 - sizeof(*tcp);
+	if (w.len == 0 || w.len > TCP_OPTS_MAX)
+		return;
+	opts_off = (void *)(tcp + 1) - (void *)(long)skb->data;
+	if (bpf_skb_load_bytes(skb, opts_off, w.buf, w.len)) {
+		flow->reply_opts |= SP_OPT_MALFORMED; /* the header says more than the packet has */
+		return;
+	}
+	bpf_loop(TCP_OPTS_MAX, opt_step, &w, 0);
+	flow->reply_mss = w.mss;
+	flow->reply_wscale = w.wscale;
+	flow->reply_opts |= w.opts;
+}
+
+/* Stamps the believed reply's IP-level details into @flow and sends it to user space. */
+static __always_inline int report_reply(struct sp_flow *flow, const struct pkt *pkt,
+					struct sp_stats *stats)
+{
+	struct sp_flow *event;
 
 	flow->reply_ts_ns = bpf_ktime_get_ns();
-	flow->reply = (flags & TCP_RST) ? SP_REPLY_RST : SP_REPLY_SYN_ACK;
-	flow->reply_seq = bpf_ntohl(pkt.tcp->seq);
-	flow->reply_window = bpf_ntohs(pkt.tcp->window);
-	flow->reply_ttl = pkt.ttl;
-	flow->reply_tcp_flags = flags;
+	__builtin_memcpy(flow->reply_from, pkt->tuple.saddr, sizeof(flow->reply_from));
+	flow->reply_ttl = pkt->ttl;
+	flow->reply_tos = pkt->tos;
+	flow->reply_ip_id = pkt->ip_id;
+	if (pkt->df)
+		flow->reply_opts |= SP_OPT_DF;
 	flow->state = SP_FLOW_REPLIED;
 
 	event = bpf_ringbuf_reserve(&sp_events, sizeof(*event), 0);
@@ -359,5 +437,151 @@ int sp_tc_ingress(struct __sk_buff *skb)
 	__builtin_memcpy(event, flow, sizeof(*event));
 	bpf_ringbuf_submit(event, 0);
 	stats->in_matched++;
+	return TC_ACT_UNSPEC;
+}
+
+/* A SYN-ACK or RST: believed only if it acknowledges ISN + 1. */
+static __always_inline int tcp_reply(struct __sk_buff *skb, struct pkt *pkt, struct sp_stats *stats)
+{
+	struct tcphdr *tcp = pkt->tcp;
+	struct sp_tuple key = {};
+	struct sp_flow *flow;
+	__u8 flags;
+
+	flags = tcp_flags(tcp);
+	if ((flags & (TCP_SYN | TCP_ACK)) != (TCP_SYN | TCP_ACK) && !(flags & TCP_RST)) {
+		stats->in_other_tcp++;
+		return TC_ACT_UNSPEC;
+	}
+
+	/* Our 4-tuple is the reply's, turned around. */
+	__builtin_memcpy(key.saddr, pkt->tuple.daddr, sizeof(key.saddr));
+	__builtin_memcpy(key.daddr, pkt->tuple.saddr, sizeof(key.daddr));
+	key.sport = pkt->tuple.dport;
+	key.dport = pkt->tuple.sport;
+	key.family = pkt->tuple.family;
+
+	flow = lookup_flow(&key);
+	if (!flow) {
+		stats->in_untracked++;
+		return TC_ACT_UNSPEC;
+	}
+	/* RFC 9293, 3.10.7.3: in SYN-SENT only a segment whose ACK acknowledges our SYN counts. */
+	if (!(flags & TCP_ACK) || bpf_ntohl(tcp->ack_seq) != flow->isn + 1) {
+		__sync_fetch_and_add(&flow->spoofed, 1);
+		stats->in_spoofed++;
+		return TC_ACT_UNSPEC;
+	}
+	/* Exactly one event per flow: only the program run that deletes the 4-tuple reports. */
+	if (bpf_map_delete_elem(&sp_flows, &key)) {
+		stats->in_duplicate++;
+		return TC_ACT_UNSPEC;
+	}
+
+	flow->reply = (flags & TCP_RST) ? SP_REPLY_RST : SP_REPLY_SYN_ACK;
+	flow->reply_seq = bpf_ntohl(tcp->seq);
+	flow->reply_window = bpf_ntohs(tcp->window);
+	flow->reply_tcp_flags = flags;
+	if (flow->reply == SP_REPLY_SYN_ACK)
+		parse_tcp_opts(skb, tcp, flow);
+	return report_reply(flow, pkt, stats);
+}
+
+/* The first 8 bytes of the TCP header quoted in an ICMP error (RFC 792 guarantees no more). */
+struct quoted_tcp {
+	__be16 source;
+	__be16 dest;
+	__be32 seq;
+};
+
+/*
+ * An ICMP or ICMPv6 error about one of our SYNs: destination unreachable, time exceeded, packet
+ * too big. The quoted IP and TCP headers name our 4-tuple; believed only if the quoted sequence
+ * number is our ISN.
+ */
+static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, struct sp_stats *stats)
+{
+	struct hdr_cursor c = { .pos = pkt->l4, .end = (void *)(long)skb->data_end };
+	struct sp_tuple key = {};
+	struct quoted_tcp *q;
+	struct pkt inner = {};
+	struct sp_flow *flow;
+	__u8 *icmp = c.pos;
+	__u8 type, code;
+	int err;
+
+	if ((void *)(icmp + 8) > c.end) {
+		stats->in_not_tcp++;
+		return TC_ACT_UNSPEC;
+	}
+	type = icmp[0];
+	code = icmp[1];
+	if (pkt->proto == IPPROTO_ICMP ?
+		    (type != ICMP_DEST_UNREACH && type != ICMP_TIME_EXCEEDED) :
+		    (type != ICMPV6_DEST_UNREACH && type != ICMPV6_PKT_TOOBIG &&
+		     type != ICMPV6_TIME_EXCEED)) {
+		stats->in_other_icmp++;
+		return TC_ACT_UNSPEC;
+	}
+	c.pos = icmp + 8;
+
+	if (pkt->tuple.family == SP_FAMILY_IPV4)
+		err = parse_iphdr(&c, &inner) < 0;
+	else
+		err = parse_ipv6hdr(&c, &inner) < 0;
+	if (err || inner.proto != IPPROTO_TCP) {
+		stats->in_other_icmp++;
+		return TC_ACT_UNSPEC;
+	}
+	q = c.pos;
+	if ((void *)(q + 1) > c.end) {
+		stats->in_not_tcp++;
+		return TC_ACT_UNSPEC;
+	}
+
+	/* The quoted packet is our SYN as sent: its 4-tuple is ours as it stands. */
+	key = inner.tuple;
+	key.sport = q->source;
+	key.dport = q->dest;
+	flow = lookup_flow(&key);
+	if (!flow) {
+		stats->in_untracked++;
+		return TC_ACT_UNSPEC;
+	}
+	if (bpf_ntohl(q->seq) != flow->isn) {
+		__sync_fetch_and_add(&flow->spoofed, 1);
+		stats->in_spoofed++;
+		return TC_ACT_UNSPEC;
+	}
+	if (bpf_map_delete_elem(&sp_flows, &key)) {
+		stats->in_duplicate++;
+		return TC_ACT_UNSPEC;
+	}
+	flow->reply = SP_REPLY_ICMP;
+	flow->icmp_type = type;
+	flow->icmp_code = code;
+	return report_reply(flow, pkt, stats);
+}
+
+SEC("tc")
+int sp_tc_ingress(struct __sk_buff *skb)
+{
+	struct pkt pkt = {};
+	struct sp_stats *stats;
+
+	stats = get_stats();
+	if (!stats)
+		return TC_ACT_UNSPEC;
+	stats->in_packets++;
+
+	if (parse_pkt(skb, &pkt)) {
+		stats->in_not_tcp++;
+		return TC_ACT_UNSPEC;
+	}
+	if (pkt.tcp)
+		return tcp_reply(skb, &pkt, stats);
+	if (pkt.proto == IPPROTO_ICMP || pkt.proto == IPPROTO_ICMPV6)
+		return icmp_reply(skb, &pkt, stats);
+	stats->in_not_tcp++;
 	return TC_ACT_UNSPEC;
 }

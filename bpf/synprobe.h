@@ -32,6 +32,17 @@ enum sp_reply {
 	SP_REPLY_NONE = 0,
 	SP_REPLY_SYN_ACK = 1, /* SYN+ACK with ack = ISN + 1: the port is open */
 	SP_REPLY_RST = 2,     /* RST+ACK with ack = ISN + 1: the port is closed (RFC 9293, 3.10.7.3) */
+	SP_REPLY_ICMP = 3,    /* ICMP/ICMPv6 error quoting our SYN (its 4-tuple and ISN) */
+};
+
+/* TCP options and IP bits of the reply (struct sp_flow.reply_opts). */
+enum sp_reply_opt {
+	SP_OPT_MSS = 1 << 0,	     /* MSS option present (value in reply_mss) */
+	SP_OPT_WSCALE = 1 << 1,	     /* window scale present (shift in reply_wscale) */
+	SP_OPT_SACK_PERM = 1 << 2,   /* SACK-permitted */
+	SP_OPT_TIMESTAMPS = 1 << 3,  /* TCP timestamps (RFC 7323) */
+	SP_OPT_MALFORMED = 1 << 4,   /* an option's length ran past the header or was < 2 */
+	SP_OPT_DF = 1 << 5,	     /* IPv4 don't-fragment bit set */
 };
 
 /*
@@ -60,16 +71,25 @@ struct sp_flow {
 	__u64 last_syn_ts_ns; /* latest SYN (retransmission) at tc egress */
 	__u64 reply_ts_ns;    /* believed reply at tc ingress */
 	struct sp_tuple tuple;
+	__u8 reply_from[16];   /* source address of the reply: the target, or the router of an ICMP error */
 	__u32 check_id;	       /* user space's handle for the check, opaque to BPF */
 	__u32 isn;	       /* our initial sequence number, host byte order */
 	__u32 syn_retransmits; /* SYNs sent after the first one, same ISN */
+	__u32 spoofed;	       /* replies for our 4-tuple that did not acknowledge or quote our ISN */
 	__u32 reply_seq;       /* sequence number of the reply (the peer's ISN for a SYN-ACK) */
 	__u16 reply_window;    /* raw window field of the reply, host byte order */
+	__u16 reply_mss;       /* MSS option of the reply, 0 if absent */
+	__u16 reply_ip_id;     /* IPv4 identification field of the reply, host order (0 for IPv6) */
 	__u8 reply_ttl;	       /* IPv4 TTL or IPv6 hop limit of the reply */
+	__u8 reply_tos;	       /* IPv4 TOS or IPv6 traffic class: DSCP and the ECN bits */
 	__u8 reply_tcp_flags;  /* byte 13 of the reply's TCP header (CWR..FIN) */
+	__u8 reply_wscale;     /* window scale shift of the reply (if SP_OPT_WSCALE) */
+	__u8 reply_opts;       /* enum sp_reply_opt bits */
+	__u8 icmp_type;	       /* for SP_REPLY_ICMP: ICMP or ICMPv6 type and code */
+	__u8 icmp_code;
 	__u8 state;	       /* enum sp_flow_state */
 	__u8 reply;	       /* enum sp_reply */
-	__u8 pad[2];
+	__u8 pad[5];
 };
 
 /*
@@ -88,11 +108,12 @@ struct sp_stats {
 	__u64 eg_flows_full;	  /* sp_flows had no room for a new flow */
 	/* tc ingress */
 	__u64 in_packets;	  /* every packet the program ran on */
-	__u64 in_not_tcp;	  /* not IPv4/IPv6 TCP, a fragment, or truncated headers */
+	__u64 in_not_tcp;	  /* neither TCP nor ICMP/ICMPv6, a fragment, or truncated headers */
 	__u64 in_other_tcp;	  /* TCP without SYN+ACK or RST: left at once */
-	__u64 in_untracked;	  /* SYN-ACK or RST whose 4-tuple is not in sp_flows */
-	__u64 in_matched;	  /* believed reply: acknowledges ISN + 1 */
-	__u64 in_spoofed;	  /* tracked 4-tuple, but ack != ISN + 1 (or no ACK flag): ignored */
+	__u64 in_other_icmp;	  /* ICMP that is not an error about a TCP packet: left at once */
+	__u64 in_untracked;	  /* SYN-ACK, RST or ICMP error whose 4-tuple is not in sp_flows */
+	__u64 in_matched;	  /* believed reply: acknowledges (or, ICMP, quotes) our ISN */
+	__u64 in_spoofed;	  /* tracked 4-tuple, but not our ISN (or RST without ACK): ignored */
 	__u64 in_duplicate;	  /* believed reply for a flow already answered */
 	__u64 in_ringbuf_full;	  /* bpf_ringbuf_reserve() failed: the event was lost */
 };

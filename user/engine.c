@@ -681,6 +681,8 @@ const char *synprobe_outcome_str(enum synprobe_outcome outcome)
 		return "timeout";
 	case SYNPROBE_ERROR:
 		return "error";
+	case SYNPROBE_UNREACHABLE:
+		return "unreachable";
 	}
 	return "unknown";
 }

@@ -29,6 +29,7 @@ enum synprobe_outcome {
 	SYNPROBE_CLOSED,  /* a RST acknowledging our ISN arrived */
 	SYNPROBE_TIMEOUT, /* nothing believable within the timeout */
 	SYNPROBE_ERROR,	  /* a local error; synprobe_result.error says which */
+	SYNPROBE_UNREACHABLE, /* an ICMP/ICMPv6 error quoting our SYN: flow->icmp_type/code, reply_from */
 };
 
 /* Where the outcome comes from. */
@@ -140,7 +141,22 @@ size_t synprobe_attached(const struct synprobe *sp, int *ifindexes,
  */
 void synprobe_close(struct synprobe *sp);
 
-/* Names: "open", "closed", "timeout", "error"; "none", "bpf", "socket"; "tcx", "clsact". */
+/*
+ * synprobe_icmp_name - the name of an ICMP (@family AF_INET) or ICMPv6 (AF_INET6) error as nft's
+ * `reject with` writes it where it can: "admin-prohibited", "host-unreachable", "port-unreachable",
+ * "ttl-exceeded", "packet-too-big", ... A static string; "icmp-TYPE-CODE" for unknown ones (in a
+ * static buffer, overwritten by the next call).
+ */
+const char *synprobe_icmp_name(int family, __u8 type, __u8 code);
+
+/*
+ * synprobe_initial_ttl - the initial TTL (hop limit) a reply most likely left with, from the one
+ * it arrived with: the smallest of 32, 64, 128 and 255 that is >= @ttl. The hops travelled are
+ * the difference.
+ */
+__u8 synprobe_initial_ttl(__u8 ttl);
+
+/* Names: "open", "closed", "timeout", "error", "unreachable"; "none", "bpf", "socket"; "tcx", "clsact". */
 const char *synprobe_outcome_str(enum synprobe_outcome outcome);
 const char *synprobe_evidence_str(enum synprobe_evidence evidence);
 const char *synprobe_attach_mode_str(enum synprobe_attach_mode mode);

@@ -2,6 +2,7 @@
 /* output.c - what `synprobe check` prints. */
 #include <stdarg.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -43,6 +44,78 @@ void sp_warn(const char *fmt, ...)
 	fprintf(stderr, "\n");
 }
 
+/* The reply's source (the target, or the router of an ICMP error) as text. */
+static const char *reply_from_str(const struct synprobe_result *res, char *buf, size_t len)
+{
+	int family = res->addr.ss_family;
+
+	if (!inet_ntop(family, res->flow->reply_from, buf, len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+static bool has_reply(const struct synprobe_result *res)
+{
+	return res->flow && res->flow->state == SP_FLOW_REPLIED && res->evidence == SYNPROBE_EVIDENCE_BPF;
+}
+
+static json_object *json_bool_or_null(bool known, bool value)
+{
+	return known ? json_object_new_boolean(value) : NULL;
+}
+
+static json_object *json_int_or_null(bool known, int64_t value)
+{
+	return known ? json_object_new_int64(value) : NULL;
+}
+
+/* The reply's details: what answered, from the packet itself. Null where there is no reply. */
+static void add_reply_json(json_object *obj, const struct synprobe_result *res)
+{
+	const struct sp_flow *f = res->flow;
+	bool reply = has_reply(res);
+	bool tcp = reply && f->reply != SP_REPLY_ICMP;
+	bool icmp = reply && f->reply == SP_REPLY_ICMP;
+	char from[INET6_ADDRSTRLEN];
+	__u8 initial = reply ? synprobe_initial_ttl(f->reply_ttl) : 0;
+
+	json_object_object_add(obj, "reply_from",
+			       reply ? json_object_new_string(reply_from_str(res, from, sizeof(from))) : NULL);
+	json_object_object_add(obj, "reply_ttl", json_int_or_null(reply, reply ? f->reply_ttl : 0));
+	json_object_object_add(obj, "reply_initial_ttl", json_int_or_null(reply, initial));
+	json_object_object_add(obj, "reply_hops",
+			       json_int_or_null(reply, reply ? initial - f->reply_ttl : 0));
+	json_object_object_add(obj, "reply_ip_id",
+			       json_int_or_null(reply && res->addr.ss_family == AF_INET,
+						reply ? f->reply_ip_id : 0));
+	json_object_object_add(obj, "reply_df",
+			       json_bool_or_null(reply && res->addr.ss_family == AF_INET,
+						 reply && (f->reply_opts & SP_OPT_DF)));
+	json_object_object_add(obj, "reply_ip_ecn", json_int_or_null(reply, reply ? f->reply_tos & 3 : 0));
+	json_object_object_add(obj, "reply_window", json_int_or_null(tcp, tcp ? f->reply_window : 0));
+	json_object_object_add(obj, "reply_mss",
+			       json_int_or_null(tcp && (f->reply_opts & SP_OPT_MSS), tcp ? f->reply_mss : 0));
+	json_object_object_add(obj, "reply_wscale",
+			       json_int_or_null(tcp && (f->reply_opts & SP_OPT_WSCALE),
+						tcp ? f->reply_wscale : 0));
+	json_object_object_add(obj, "reply_sack_permitted",
+			       json_bool_or_null(tcp, tcp && (f->reply_opts & SP_OPT_SACK_PERM)));
+	json_object_object_add(obj, "reply_timestamps",
+			       json_bool_or_null(tcp, tcp && (f->reply_opts & SP_OPT_TIMESTAMPS)));
+	/* RFC 3168, 6.1.1: an ECN-setup SYN-ACK has ECE set and CWR clear. */
+	json_object_object_add(obj, "reply_ecn_setup",
+			       json_bool_or_null(tcp, tcp && (f->reply_tcp_flags & 0xc0) == 0x40));
+	json_object_object_add(obj, "reply_options_malformed",
+			       json_bool_or_null(tcp, tcp && (f->reply_opts & SP_OPT_MALFORMED)));
+	json_object_object_add(obj, "icmp_type", json_int_or_null(icmp, icmp ? f->icmp_type : 0));
+	json_object_object_add(obj, "icmp_code", json_int_or_null(icmp, icmp ? f->icmp_code : 0));
+	json_object_object_add(obj, "icmp_name",
+			       icmp ? json_object_new_string(synprobe_icmp_name(res->addr.ss_family,
+										f->icmp_type, f->icmp_code)) :
+				      NULL);
+	json_object_object_add(obj, "spoofed_replies", json_object_new_int64(f ? f->spoofed : 0));
+}
+
 json_object *sp_result_json(const char *target, const struct synprobe_result *res,
 			    const char *method)
 {
@@ -75,11 +148,7 @@ json_object *sp_result_json(const char *target, const struct synprobe_result *re
 		json_object_object_add(obj, "source_port", NULL);
 	}
 	json_object_object_add(obj, "timeout_ms", json_object_new_int64(res->timeout_ms));
-	if (res->flow && res->flow->state == SP_FLOW_REPLIED) {
-		json_object_object_add(obj, "reply_ttl", json_object_new_int(res->flow->reply_ttl));
-		json_object_object_add(obj, "reply_window",
-				       json_object_new_int(res->flow->reply_window));
-	}
+	add_reply_json(obj, res);
 	return obj;
 }
 
@@ -93,6 +162,32 @@ void sp_print_json(FILE *f, const char *target, const struct synprobe_result *re
 	json_object_put(obj);
 }
 
+/* -v: what answered, from the packet itself. */
+static void print_reply_details(FILE *f, const struct synprobe_result *res)
+{
+	const struct sp_flow *fl = res->flow;
+	__u8 initial = synprobe_initial_ttl(fl->reply_ttl);
+
+	fprintf(f, ", ttl %u (initial %u, %u hops)", fl->reply_ttl, initial, initial - fl->reply_ttl);
+	if (res->addr.ss_family == AF_INET)
+		fprintf(f, ", ip id %u%s", fl->reply_ip_id, fl->reply_opts & SP_OPT_DF ? " DF" : "");
+	if (fl->reply == SP_REPLY_ICMP)
+		return;
+	fprintf(f, ", window %u", fl->reply_window);
+	if (fl->reply != SP_REPLY_SYN_ACK)
+		return;
+	if (fl->reply_opts & SP_OPT_MSS)
+		fprintf(f, ", mss %u", fl->reply_mss);
+	if (fl->reply_opts & SP_OPT_WSCALE)
+		fprintf(f, ", wscale %u", fl->reply_wscale);
+	fprintf(f, ", sack %s, timestamps %s, ecn %s",
+		fl->reply_opts & SP_OPT_SACK_PERM ? "yes" : "no",
+		fl->reply_opts & SP_OPT_TIMESTAMPS ? "yes" : "no",
+		(fl->reply_tcp_flags & 0xc0) == 0x40 ? "yes" : "no");
+	if (fl->reply_opts & SP_OPT_MALFORMED)
+		fprintf(f, ", malformed options");
+}
+
 void sp_print_human(FILE *f, const char *target, const struct synprobe_result *res,
 		    int target_width, int addr_width, bool verbose)
 {
@@ -100,7 +195,7 @@ void sp_print_human(FILE *f, const char *target, const struct synprobe_result *r
 	__u16 sport;
 
 	sp_address_str(&res->addr, addr, sizeof(addr), NULL);
-	fprintf(f, "%-*s  %-*s  %-7s", target_width, target, addr_width, addr,
+	fprintf(f, "%-*s  %-*s  %-11s", target_width, target, addr_width, addr,
 		synprobe_outcome_str(res->outcome));
 	if (res->has_rtt)
 		fprintf(f, "  %s", sp_format_ns(res->rtt_ns, rtt, sizeof(rtt)));
@@ -110,6 +205,11 @@ void sp_print_human(FILE *f, const char *target, const struct synprobe_result *r
 		fprintf(f, "  no reply in %u ms", res->timeout_ms);
 	else
 		fprintf(f, "  -");
+	if (res->outcome == SYNPROBE_UNREACHABLE && has_reply(res))
+		fprintf(f, "  (%s from %s)",
+			synprobe_icmp_name(res->addr.ss_family, res->flow->icmp_type,
+					   res->flow->icmp_code),
+			reply_from_str(res, src, sizeof(src)));
 	if (verbose) {
 		fprintf(f, "  [evidence %s", synprobe_evidence_str(res->evidence));
 		if (res->local.ss_family) {
@@ -118,9 +218,10 @@ void sp_print_human(FILE *f, const char *target, const struct synprobe_result *r
 				src, sport);
 		}
 		fprintf(f, ", syn_retransmits %u", res->syn_retransmits);
-		if (res->flow && res->flow->state == SP_FLOW_REPLIED)
-			fprintf(f, ", ttl %u, window %u", res->flow->reply_ttl,
-				res->flow->reply_window);
+		if (has_reply(res))
+			print_reply_details(f, res);
+		if (res->flow && res->flow->spoofed)
+			fprintf(f, ", spoofed replies %u", res->flow->spoofed);
 		fprintf(f, "]");
 	}
 	fprintf(f, "\n");

@@ -35,7 +35,7 @@ for fam in 4 6; do
 	out=$(in_c "$SYNPROBE" check -t 300ms "$t_filt" 2>&1); rc=$?
 	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 	check "IPv$fam filtered port: exit 1 ($out)" [ $rc -eq 1 ]
-	check "IPv$fam filtered port: outcome timeout" grep -q " timeout  no reply in 300 ms" <<<"$out"
+	check "IPv$fam filtered port: outcome timeout" grep -qE " timeout +no reply in 300 ms" <<<"$out"
 	check "IPv$fam filtered port: ends at the timeout (took $elapsed_ms ms)" \
 		test $elapsed_ms -ge 300 -a $elapsed_ms -lt 1500
 
