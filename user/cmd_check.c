@@ -27,7 +27,14 @@ struct job {
 	bool done;
 };
 
+enum method_choice {
+	METHOD_AUTO,	/* bpf, or connect with a warning when BPF cannot be loaded */
+	METHOD_BPF,	/* bpf or nothing */
+	METHOD_CONNECT, /* connect, never BPF */
+};
+
 struct check_args {
+	enum method_choice method;
 	__u32 timeout_ms;
 	__u16 port;
 	int family;
@@ -66,6 +73,10 @@ static void usage(FILE *f)
 		"  -i, --interface IF     attach to IF (repeat or comma-separate); default: the\n"
 		"                         interfaces the routes to the targets leave by ('lo' if local)\n"
 		"      --clsact           attach through a clsact qdisc even where TCX links exist\n"
+		"  -m, --method METHOD    bpf: half-open, kernel RTT (needs root); connect: a full\n"
+		"                         connect() and close(), RTT timed in user space, no privileges\n"
+		"                         (the target's accept() returns); auto (default): bpf, or\n"
+		"                         connect with a warning when BPF cannot be loaded\n"
 		"  -j, --json             JSON Lines: one object per check\n"
 		"  -q, --quiet            print nothing; the exit status says it\n"
 		"  -v, --verbose          evidence per check, libbpf's warnings, BPF counters;\n"
@@ -118,6 +129,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "interface", required_argument, NULL, 'i' },
 		{ "clsact", no_argument, NULL, 'C' },
+		{ "method", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -132,7 +144,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 	a->family = AF_UNSPEC;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":p:46At:i:jqvhV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":p:46At:i:m:jqvhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (sp_parse_port(optarg, &a->port)) {
@@ -166,6 +178,18 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 			break;
 		case 'C':
 			a->force_clsact = true;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "auto")) {
+				a->method = METHOD_AUTO;
+			} else if (!strcmp(optarg, "bpf")) {
+				a->method = METHOD_BPF;
+			} else if (!strcmp(optarg, "connect")) {
+				a->method = METHOD_CONNECT;
+			} else {
+				sp_err("method '%s': give auto, bpf or connect", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'j':
 			sp_json_output = true;
@@ -301,7 +325,8 @@ static void print_verbose_footer(struct synprobe *sp)
 			flows);
 }
 
-static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *a)
+/* Loads the engine with the method asked for; METHOD_AUTO falls back to connect, with a warning. */
+static struct synprobe *open_engine(const struct check_args *a, const char **method)
 {
 	struct synprobe_opts opts = {
 		.ifindexes = a->n_ifindexes ? a->ifindexes : NULL,
@@ -311,14 +336,44 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 		.force_clsact = a->force_clsact,
 	};
 	struct synprobe *sp;
+	int err;
+
+	if (a->method != METHOD_CONNECT) {
+		*method = "bpf";
+		sp = synprobe_open(&opts);
+		if (sp)
+			return sp;
+		err = errno;
+		/* A missing interface or an unusable one is the user's to fix, not a reason to fall back. */
+		if (a->method == METHOD_BPF || err == ENODEV || err == EPFNOSUPPORT) {
+			open_error(err);
+			return NULL;
+		}
+		sp_warn("cannot use BPF (%s): falling back to --method connect, full handshakes timed in user space",
+			strerror(err));
+	}
+	if (a->n_ifindexes)
+		sp_warn("-i has no effect with --method connect");
+	*method = "connect";
+	opts.method = SYNPROBE_METHOD_CONNECT;
+	opts.n_ifindexes = 0;
+	opts.ifindexes = NULL;
+	sp = synprobe_open(&opts);
+	if (!sp)
+		sp_err("cannot set up the event loop: %s", strerror(errno));
+	return sp;
+}
+
+static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *a,
+		      const char **method)
+{
+	struct synprobe *sp;
 	size_t i;
 	int err = 0;
 
-	sp = synprobe_open(&opts);
-	if (!sp) {
-		open_error(errno);
-		return -errno;
-	}
+	sp = open_engine(a, method);
+	if (!sp)
+		return -EINVAL;
 	for (i = 0; i < n_jobs && !exiting; i++) {
 		err = synprobe_start(sp, (struct sockaddr *)&jobs[i].addr.addr, jobs[i].addr.addrlen,
 				     a->timeout_ms, &jobs[i]);
@@ -345,14 +400,15 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 		}
 	}
 	err = 0;
-	if (sp_verbose)
+	if (sp_verbose && !strcmp(*method, "bpf"))
 		print_verbose_footer(sp);
 cleanup:
 	synprobe_close(sp);
 	return err;
 }
 
-static int print_results(const struct job *jobs, size_t n_jobs, const struct check_args *a)
+static int print_results(const struct job *jobs, size_t n_jobs, const struct check_args *a,
+			 const char *method)
 {
 	char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
 	int target_w = 0, addr_w = 0, w;
@@ -371,10 +427,10 @@ static int print_results(const struct job *jobs, size_t n_jobs, const struct che
 		if (!jobs[i].done)
 			continue;
 		if (sp_json_output)
-			sp_print_json(stdout, jobs[i].target, &jobs[i].res, "bpf");
+			sp_print_json(stdout, jobs[i].target, &jobs[i].res, method);
 		else
-			sp_print_human(stdout, jobs[i].target, &jobs[i].res, target_w, addr_w,
-				       sp_verbose);
+			sp_print_human(stdout, jobs[i].target, &jobs[i].res, method, target_w,
+				       addr_w, sp_verbose);
 	}
 	fflush(stdout);
 	return all_open ? SP_EXIT_OK : SP_EXIT_NOT_OK;
@@ -384,6 +440,7 @@ int do_check(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = sig_handler };
 	struct check_args a = {};
+	const char *method = "bpf";
 	struct job *jobs = NULL;
 	size_t n_jobs = 0;
 	int err;
@@ -400,12 +457,12 @@ int do_check(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	err = run_checks(jobs, n_jobs, &a);
+	err = run_checks(jobs, n_jobs, &a, &method);
 	if (err) {
 		free(jobs);
 		return SP_EXIT_USAGE;
 	}
-	err = print_results(jobs, n_jobs, &a);
+	err = print_results(jobs, n_jobs, &a, method);
 	free(jobs);
 	return exiting ? SP_EXIT_NOT_OK : err;
 }

@@ -33,10 +33,12 @@
 #define NSEC_PER_SEC 1000000000ULL
 #define SLOT_NONE ((unsigned int)-1)
 
+/* epoll_event.data.u64: a tag, or for a socket (method connect) SOCKET_EVENT | gen << 32 | slot. */
 enum epoll_tag {
 	TAG_RINGBUF = 1,
 	TAG_TIMER = 2,
 };
+#define SOCKET_EVENT (1ULL << 63)
 
 /* One check in flight. A free slot has fd == -1 and sits on the free list. */
 struct sp_check {
@@ -52,12 +54,16 @@ struct sp_check {
 	bool replied;	  /* a ring-buffer event came; the close waits for close_delay_ms */
 	bool have_event;
 	struct sp_flow event; /* the ring-buffer record */
+	__u32 gen;	      /* tells a stale epoll event from this slot's current check */
+	__u64 writable_ns;    /* method connect: when epoll said the socket is writable */
 	struct sockaddr_storage addr;
 	void *user;
 };
 
 struct synprobe {
 	struct synprobe_opts opts;
+	bool use_bpf; /* method bpf: programs loaded; else method connect */
+	__u32 gen;
 	struct synprobe_bpf *skel;
 	struct ring_buffer *rb;
 	struct mnl_socket *nl;
@@ -292,6 +298,7 @@ static void check_finish(struct synprobe *sp, unsigned int slot)
 	obs.rec = have_rec ? &rec : NULL;
 	obs.reply_by_ns = c->start_ns + c->timeout_ms * NSEC_PER_MSEC;
 	obs.connect_err = c->connect_err;
+	obs.user_rtt_ns = c->writable_ns ? c->writable_ns - c->start_ns : 0;
 	sp_decide_outcome(&obs, &res);
 
 	heap_remove(sp, slot);
@@ -322,6 +329,18 @@ static int handle_event(void *ctx, void *data, size_t size)
 	}
 	check_finish(sp, e->check_id);
 	return 0;
+}
+
+/* Method connect: the socket of the check in @data turned writable (connected or failed). */
+static void socket_event(struct synprobe *sp, __u64 data)
+{
+	unsigned int slot = (unsigned int)data;
+	__u32 gen = (data >> 32) & 0x7fffffff;
+
+	if (slot >= sp->n_checks || sp->checks[slot].fd < 0 || sp->checks[slot].gen != gen)
+		return;
+	sp->checks[slot].writable_ns = now_ns();
+	check_finish(sp, slot);
 }
 
 /* Ends every check whose deadline has passed. */
@@ -397,6 +416,21 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 	sp->epfd = sp->timerfd = -1;
 	sp->free_head = SLOT_NONE;
 
+	sp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sp->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sp->epfd < 0 || sp->timerfd < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	ev.data.u64 = TAG_TIMER;
+	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, sp->timerfd, &ev)) {
+		err = -errno;
+		goto cleanup;
+	}
+	sp->use_bpf = opts->method == SYNPROBE_METHOD_BPF;
+	if (!sp->use_bpf)
+		return sp;
+
 	sp->skel = synprobe_bpf__open();
 	if (!sp->skel) {
 		err = -errno;
@@ -419,19 +453,8 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 		err = -errno;
 		goto cleanup;
 	}
-	sp->epfd = epoll_create1(EPOLL_CLOEXEC);
-	sp->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (sp->epfd < 0 || sp->timerfd < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	ev.data.u32 = TAG_RINGBUF;
+	ev.data.u64 = TAG_RINGBUF;
 	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, bpf_map__fd(sp->skel->maps.sp_events), &ev)) {
-		err = -errno;
-		goto cleanup;
-	}
-	ev.data.u32 = TAG_TIMER;
-	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, sp->timerfd, &ev)) {
 		err = -errno;
 		goto cleanup;
 	}
@@ -479,6 +502,15 @@ static int check_socket(struct synprobe *sp, struct sp_check *c, unsigned int sl
 	c->fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (c->fd < 0)
 		return errno;
+	if (!sp->use_bpf) {
+		/* Method connect: epoll says when the handshake ends; close() sends FIN. */
+		struct epoll_event ev = {
+			.events = EPOLLOUT,
+			.data.u64 = SOCKET_EVENT | (__u64)c->gen << 32 | slot,
+		};
+
+		return epoll_ctl(sp->epfd, EPOLL_CTL_ADD, c->fd, &ev) ? errno : 0;
+	}
 	/* NOTES-kernel.md item 1: no quick ACK, and close() aborts with RST instead of FIN. */
 	if (setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero)) ||
 	    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)) ||
@@ -507,7 +539,7 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
 	if (err)
 		return err;
 
-	if (sp->nl) {
+	if (sp->use_bpf && sp->nl) {
 		/* No route: no interface to attach to, and connect() reports the error itself. */
 		oif = sp_route_oif(sp->nl, &sp->nl_seq, addr);
 		if (oif > 0) {
@@ -525,6 +557,7 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
 							      sizeof(struct sockaddr_in6));
 	c->user = user;
 	c->timeout_ms = timeout_ms;
+	c->gen = ++sp->gen & 0x7fffffff;
 
 	c->connect_err = check_socket(sp, c, slot);
 	c->start_ns = now_ns();
@@ -544,7 +577,8 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 	int i, n, err;
 
 	sp->delivered = 0;
-	ring_buffer__consume(sp->rb);
+	if (sp->rb)
+		ring_buffer__consume(sp->rb);
 	expire_checks(sp);
 	if (!sp->delivered) {
 		err = timer_rearm(sp);
@@ -553,11 +587,15 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 		n = epoll_wait(sp->epfd, events, 4, timeout_ms);
 		if (n < 0)
 			return -errno;
-		for (i = 0; i < n; i++)
-			if (events[i].data.u32 == TAG_TIMER)
+		for (i = 0; i < n; i++) {
+			if (events[i].data.u64 == TAG_TIMER)
 				(void)!read(sp->timerfd, &ticks, sizeof(ticks));
+			else if (events[i].data.u64 & SOCKET_EVENT)
+				socket_event(sp, events[i].data.u64);
+		}
 		/* Replies first: a reply and its check's deadline in one wake-up count as a reply. */
-		ring_buffer__consume(sp->rb);
+		if (sp->rb)
+			ring_buffer__consume(sp->rb);
 		expire_checks(sp);
 	}
 	err = timer_rearm(sp);
@@ -579,6 +617,8 @@ int synprobe_read_stats(struct synprobe *sp, struct sp_stats *stats)
 	size_t f, nfields = sizeof(*stats) / sizeof(__u64);
 	int cpu, err = 0;
 
+	if (!sp->use_bpf)
+		return -EOPNOTSUPP;
 	if (ncpus < 0)
 		return ncpus;
 	percpu = calloc(ncpus, sizeof(*percpu));
@@ -617,6 +657,8 @@ int synprobe_count_flows(struct synprobe *sp, unsigned int *socks, unsigned int 
 {
 	int err;
 
+	if (!sp->use_bpf)
+		return -EOPNOTSUPP;
 	err = map_count(sp->socks_fd, sizeof(__u64), socks);
 	if (!err)
 		err = map_count(sp->flows_fd, sizeof(struct sp_tuple), flows);

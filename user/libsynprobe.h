@@ -39,6 +39,12 @@ enum synprobe_evidence {
 	SYNPROBE_EVIDENCE_SOCKET, /* the socket's own state (SO_ERROR): no kernel RTT */
 };
 
+/* How checks are made. */
+enum synprobe_method {
+	SYNPROBE_METHOD_BPF,	 /* half-open, observed by the tc programs: kernel RTT (root) */
+	SYNPROBE_METHOD_CONNECT, /* full connect() and close(), timed in user space: no privileges */
+};
+
 /* The result of one check, given to synprobe_opts.on_result. Valid during the callback only. */
 struct synprobe_result {
 	struct sockaddr_storage addr;  /* the target, as given to synprobe_start() */
@@ -46,7 +52,9 @@ struct synprobe_result {
 	enum synprobe_outcome outcome;
 	enum synprobe_evidence evidence;
 	bool has_rtt;	      /* rtt_ns is meaningful */
-	__u64 rtt_ns;	      /* reply at tc ingress minus first SYN at tc egress, ns */
+	bool rtt_user_space;  /* rtt_ns was timed in user space (method connect) */
+	__u64 rtt_ns;	      /* bpf: reply at tc ingress minus first SYN at tc egress, ns;
+			       * connect: connect() to the socket turning writable, ns */
 	__u64 syn_ts_ns;      /* first SYN at tc egress, CLOCK_MONOTONIC ns (0 if not seen) */
 	__u64 reply_ts_ns;    /* reply at tc ingress, CLOCK_MONOTONIC ns (0 if none) */
 	__u32 syn_retransmits; /* SYNs sent after the first */
@@ -60,6 +68,11 @@ typedef void (*synprobe_result_fn)(const struct synprobe_result *res, void *ctx)
 
 /* Options for synprobe_open(). Zero means the default for every field. */
 struct synprobe_opts {
+	/*
+	 * SYNPROBE_METHOD_BPF (0) loads the BPF programs; SYNPROBE_METHOD_CONNECT loads nothing and
+	 * completes each handshake (the target's accept() returns), timing it in user space.
+	 */
+	enum synprobe_method method;
 	/*
 	 * Interfaces to attach to, by index. NULL: each check attaches to the interface its route
 	 * leaves by (the route lookup that `ip route get` does), once per interface.
@@ -87,7 +100,7 @@ enum synprobe_attach_mode {
  * synprobe_open - load the BPF programs and set up the event loop.
  * @opts: options (required: on_result). Copied; the caller keeps ownership of its arrays.
  *
- * Attaches to opts->ifindexes now, if given. Returns the engine (free with synprobe_close()),
+ * Attaches to opts->ifindexes now, if given (method bpf). Returns the engine (free with synprobe_close()),
  * or NULL with errno: EPERM without CAP_BPF/CAP_NET_ADMIN, ENODEV for an interface that does not
  * exist, EINVAL for bad options, or what libbpf returned.
  */

@@ -11,6 +11,7 @@ void sp_decide_outcome(const struct sp_observed *obs, struct synprobe_result *re
 
 	res->evidence = SYNPROBE_EVIDENCE_NONE;
 	res->has_rtt = false;
+	res->rtt_user_space = false;
 	res->rtt_ns = 0;
 	res->reply_ts_ns = 0;
 	res->error = 0;
@@ -32,12 +33,19 @@ void sp_decide_outcome(const struct sp_observed *obs, struct synprobe_result *re
 	} else if (obs->connect_err) {
 		res->outcome = SYNPROBE_ERROR;
 		res->error = obs->connect_err;
-	} else if (obs->sock_connected) {
-		res->outcome = SYNPROBE_OPEN;
+	} else if (obs->sock_connected || obs->sock_err == ECONNREFUSED) {
+		res->outcome = obs->sock_connected ? SYNPROBE_OPEN : SYNPROBE_CLOSED;
 		res->evidence = SYNPROBE_EVIDENCE_SOCKET;
-	} else if (obs->sock_err == ECONNREFUSED) {
-		res->outcome = SYNPROBE_CLOSED;
+		if (obs->user_rtt_ns) {
+			res->rtt_ns = obs->user_rtt_ns;
+			res->has_rtt = true;
+			res->rtt_user_space = true;
+		}
+	} else if (obs->sock_err == EHOSTUNREACH || obs->sock_err == ENETUNREACH) {
+		/* After connect() returned EINPROGRESS: an ICMP error (or no neighbour) came back. */
+		res->outcome = SYNPROBE_UNREACHABLE;
 		res->evidence = SYNPROBE_EVIDENCE_SOCKET;
+		res->error = obs->sock_err;
 	} else if (obs->sock_err) {
 		res->outcome = SYNPROBE_ERROR;
 		res->evidence = SYNPROBE_EVIDENCE_SOCKET;

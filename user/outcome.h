@@ -13,13 +13,16 @@ struct sp_observed {
 	int connect_err;	   /* errno of socket()/connect() that failed at once, else 0 */
 	bool sock_connected;	   /* the socket reached ESTABLISHED (read only without a reply) */
 	int sock_err;		   /* SO_ERROR of the socket (read only without a reply), else 0 */
+	__u64 user_rtt_ns;	   /* method connect: connect() to writable, ns; 0 when not timed */
 };
 
 /*
  * sp_decide_outcome - fill res->outcome, evidence, has_rtt, rtt_ns, reply_ts_ns, syn_ts_ns,
  * syn_retransmits and error from @obs. The order of belief: a BPF-observed reply that
  * acknowledged our ISN, in time (kernel RTT); a local connect() error; the socket's own state
- * (ESTABLISHED: open, ECONNREFUSED: closed, another SO_ERROR: error); else timeout.
+ * (ESTABLISHED: open, ECONNREFUSED: closed, EHOSTUNREACH or ENETUNREACH after the SYN left:
+ * unreachable, another SO_ERROR: error); else timeout. With @user_rtt_ns, the socket's open and
+ * closed carry that user-space RTT.
  */
 void sp_decide_outcome(const struct sp_observed *obs, struct synprobe_result *res);
 

@@ -133,6 +133,9 @@ json_object *sp_result_json(const char *target, const struct synprobe_result *re
 			       json_object_new_string(synprobe_outcome_str(res->outcome)));
 	json_object_object_add(obj, "rtt_ns",
 			       res->has_rtt ? json_object_new_int64((int64_t)res->rtt_ns) : NULL);
+	json_object_object_add(obj, "rtt_timing",
+			       !res->has_rtt ? NULL :
+			       json_object_new_string(res->rtt_user_space ? "user-space" : "kernel"));
 	json_object_object_add(obj, "method", json_object_new_string(method));
 	json_object_object_add(obj, "evidence",
 			       json_object_new_string(synprobe_evidence_str(res->evidence)));
@@ -189,16 +192,17 @@ static void print_reply_details(FILE *f, const struct synprobe_result *res)
 }
 
 void sp_print_human(FILE *f, const char *target, const struct synprobe_result *res,
-		    int target_width, int addr_width, bool verbose)
+		    const char *method, int target_width, int addr_width, bool verbose)
 {
 	char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], rtt[32], src[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
 	__u16 sport;
 
 	sp_address_str(&res->addr, addr, sizeof(addr), NULL);
-	fprintf(f, "%-*s  %-*s  %-11s", target_width, target, addr_width, addr,
-		synprobe_outcome_str(res->outcome));
+	fprintf(f, "%-*s  %-*s  %-11s  %-7s", target_width, target, addr_width, addr,
+		synprobe_outcome_str(res->outcome), method);
 	if (res->has_rtt)
-		fprintf(f, "  %s", sp_format_ns(res->rtt_ns, rtt, sizeof(rtt)));
+		fprintf(f, "  %s%s", sp_format_ns(res->rtt_ns, rtt, sizeof(rtt)),
+			res->rtt_user_space ? " (user space)" : "");
 	else if (res->error)
 		fprintf(f, "  %s", strerror(res->error));
 	else if (res->outcome == SYNPROBE_TIMEOUT)

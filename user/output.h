@@ -21,8 +21,12 @@ void sp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * sp_result_json - a new JSON object for one check (caller frees with json_object_put()).
  * Keys (stable, snake_case, units in the names): target, address, port, family ("ipv4"/"ipv6"),
  * outcome, rtt_ns (null without an RTT), method, evidence, error (null or the message),
- * syn_retransmits, source_address and source_port (null when unknown), timeout_ms, and for a
- * reply: reply_ttl, reply_window. @target is the argument as the user wrote it.
+ * rtt_timing ("kernel", "user-space" or null), syn_retransmits, source_address and source_port
+ * (null when unknown), timeout_ms, then what answered (null without a BPF-observed reply):
+ * reply_from, reply_ttl, reply_initial_ttl, reply_hops, reply_ip_id, reply_df, reply_ip_ecn,
+ * reply_window, reply_mss, reply_wscale, reply_sack_permitted, reply_timestamps,
+ * reply_ecn_setup, reply_options_malformed, icmp_type, icmp_code, icmp_name; and
+ * spoofed_replies. @target is the argument as the user wrote it.
  */
 json_object *sp_result_json(const char *target, const struct synprobe_result *res,
 			    const char *method);
@@ -32,11 +36,11 @@ void sp_print_json(FILE *f, const char *target, const struct synprobe_result *re
 		   const char *method);
 
 /*
- * sp_print_human - one line: target, address, outcome, then the RTT or the error, the first two
- * columns padded to @target_width and @addr_width. @verbose adds the evidence, the 4-tuple's
+ * sp_print_human - one line: target, address, outcome, method, then the RTT ("(user space)" after
+ * it for method connect) or the error, the first two columns padded to @target_width and @addr_width. @verbose adds the evidence, the 4-tuple's
  * source, SYN retransmissions and the reply's TTL and window.
  */
 void sp_print_human(FILE *f, const char *target, const struct synprobe_result *res,
-		    int target_width, int addr_width, bool verbose);
+		    const char *method, int target_width, int addr_width, bool verbose);
 
 #endif

@@ -25,17 +25,17 @@ for fam in 4 6; do
 
 	out=$(in_c "$SYNPROBE" check "$t_open" 2>&1); rc=$?
 	check "IPv$fam open port: exit 0 ($out)" [ $rc -eq 0 ]
-	check "IPv$fam open port: outcome open with an RTT" grep -qE "^\S+ +$addr +open +[0-9.]+ (ns|us|ms)$" <<<"$out"
+	check "IPv$fam open port: outcome open with an RTT" grep -qE "^\S+ +$addr +open +bpf +[0-9.]+ (ns|us|ms)$" <<<"$out"
 
 	out=$(in_c "$SYNPROBE" check "$t_closed" 2>&1); rc=$?
 	check "IPv$fam closed port: exit 1 ($out)" [ $rc -eq 1 ]
-	check "IPv$fam closed port: outcome closed" grep -qE " closed +[0-9.]+ (ns|us|ms)$" <<<"$out"
+	check "IPv$fam closed port: outcome closed" grep -qE " closed +bpf +[0-9.]+ (ns|us|ms)$" <<<"$out"
 
 	start=$(date +%s%N)
 	out=$(in_c "$SYNPROBE" check -t 300ms "$t_filt" 2>&1); rc=$?
 	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 	check "IPv$fam filtered port: exit 1 ($out)" [ $rc -eq 1 ]
-	check "IPv$fam filtered port: outcome timeout" grep -qE " timeout +no reply in 300 ms" <<<"$out"
+	check "IPv$fam filtered port: outcome timeout" grep -qE " timeout +bpf +no reply in 300 ms" <<<"$out"
 	check "IPv$fam filtered port: ends at the timeout (took $elapsed_ms ms)" \
 		test $elapsed_ms -ge 300 -a $elapsed_ms -lt 1500
 
