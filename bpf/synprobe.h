@@ -111,10 +111,11 @@ struct sp_stats {
 	__u64 in_not_tcp;	  /* neither TCP nor ICMP/ICMPv6, a fragment, or truncated headers */
 	__u64 in_other_tcp;	  /* TCP without SYN+ACK or RST: left at once */
 	__u64 in_other_icmp;	  /* ICMP that is not an error about a TCP packet: left at once */
-	__u64 in_untracked;	  /* SYN-ACK, RST or ICMP error whose 4-tuple is not in sp_flows */
+	__u64 in_untracked;	  /* SYN-ACK, RST or ICMP error whose 4-tuple is not in sp_flows (also
+				   * the peer's retransmitted SYN-ACK after the first was reported) */
 	__u64 in_matched;	  /* believed reply: acknowledges (or, ICMP, quotes) our ISN */
 	__u64 in_spoofed;	  /* tracked 4-tuple, but not our ISN (or RST without ACK): ignored */
-	__u64 in_duplicate;	  /* believed reply for a flow already answered */
+	__u64 in_duplicate;	  /* believed reply that lost the race to report its flow (another CPU) */
 	__u64 in_ringbuf_full;	  /* bpf_ringbuf_reserve() failed: the event was lost */
 };
 

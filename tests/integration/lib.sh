@@ -116,13 +116,13 @@ sp_listen() {
 	ip netns exec "$NS_S" "$SP_LISTEN" "$@" >"$SP_TMP/$name.out" 2>&1 &
 	LISTEN_PID=$!
 	SP_PIDS+=("$LISTEN_PID")
-	wait_until 5 grep -q listening "$SP_TMP/$name.out"
+	wait_until 5 grep -qs listening "$SP_TMP/$name.out"
 }
 
 # sp_accepted NAME PID: stops the listener and prints its accept() count.
 sp_accepted() {
 	kill -TERM "$2" 2>/dev/null
-	wait_until 5 grep -q '^accepted' "$SP_TMP/$1.out"
+	wait_until 5 grep -qs '^accepted' "$SP_TMP/$1.out"
 	sed -n 's/^accepted //p' "$SP_TMP/$1.out" | tail -n 1
 }
 
@@ -146,7 +146,7 @@ sp_capture() {
 		>"$SP_TMP/$name.tcpdump.log" 2>&1 &
 	CAPTURE_PID=$!
 	SP_PIDS+=("$CAPTURE_PID")
-	wait_until 5 grep -q "listening on" "$SP_TMP/$name.tcpdump.log"
+	wait_until 5 grep -qs "listening on" "$SP_TMP/$name.tcpdump.log"
 }
 
 sp_capture_stop() {

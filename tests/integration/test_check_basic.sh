@@ -42,7 +42,7 @@ for fam in 4 6; do
 	json=$(in_c "$SYNPROBE" check --json "$t_open" "$t_closed")
 	check "IPv$fam JSON: one line per check" [ "$(wc -l <<<"$json")" -eq 2 ]
 	check "IPv$fam JSON: open with rtt_ns and method bpf" \
-		grep -qE "^\{\"target\":\"[^\"]+:$OPEN\",\"address\":\"$addr\",\"port\":$OPEN,\"family\":\"ipv$fam\",\"outcome\":\"open\",\"rtt_ns\":[0-9]+,\"method\":\"bpf\"" <<<"$json"
+		grep -qE "^\{\"target\":\"[^\"]+:$OPEN\",\"address\":\"$addr\",\"port\":$OPEN,\"family\":\"ipv$fam\",\"outcome\":\"open\",\"rtt_ns\":[0-9]+,\"rtt_timing\":\"kernel\",\"method\":\"bpf\"" <<<"$json"
 	check "IPv$fam JSON: closed" grep -q "\"port\":$CLOSED,\"family\":\"ipv$fam\",\"outcome\":\"closed\"" <<<"$json"
 done
 
