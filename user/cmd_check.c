@@ -27,12 +27,6 @@ struct job {
 	bool done;
 };
 
-enum method_choice {
-	METHOD_AUTO,	/* bpf, or connect with a warning when BPF cannot be loaded */
-	METHOD_BPF,	/* bpf or nothing */
-	METHOD_CONNECT, /* connect, never BPF */
-};
-
 struct check_args {
 	enum method_choice method;
 	__u32 timeout_ms;
@@ -94,7 +88,7 @@ static void usage(FILE *f)
 		"  synprobe check -t 300ms --json db1:5432 db2:5432\n");
 }
 
-static int parse_interfaces(const char *arg, struct check_args *a)
+int sp_parse_interfaces(const char *arg, int *ifindexes, size_t *n, size_t max)
 {
 	char buf[256], *tok, *save = NULL;
 	unsigned int idx;
@@ -110,11 +104,11 @@ static int parse_interfaces(const char *arg, struct check_args *a)
 			sp_err("interface '%s' not found: see 'ip link' for the interfaces here", tok);
 			return -ENODEV;
 		}
-		if (a->n_ifindexes == IFACES_MAX) {
-			sp_err("more than %d interfaces given with -i", IFACES_MAX);
+		if (*n == max) {
+			sp_err("more than %zu interfaces given", max);
 			return -E2BIG;
 		}
-		a->ifindexes[a->n_ifindexes++] = (int)idx;
+		ifindexes[(*n)++] = (int)idx;
 	}
 	return 0;
 }
@@ -172,7 +166,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 			}
 			break;
 		case 'i':
-			err = parse_interfaces(optarg, a);
+			err = sp_parse_interfaces(optarg, a->ifindexes, &a->n_ifindexes, IFACES_MAX);
 			if (err)
 				return err;
 			break;
@@ -180,16 +174,8 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 			a->force_clsact = true;
 			break;
 		case 'm':
-			if (!strcmp(optarg, "auto")) {
-				a->method = METHOD_AUTO;
-			} else if (!strcmp(optarg, "bpf")) {
-				a->method = METHOD_BPF;
-			} else if (!strcmp(optarg, "connect")) {
-				a->method = METHOD_CONNECT;
-			} else {
-				sp_err("method '%s': give auto, bpf or connect", optarg);
+			if (sp_parse_method(optarg, &a->method))
 				return -EINVAL;
-			}
 			break;
 		case 'j':
 			sp_json_output = true;
@@ -222,6 +208,21 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 	}
 	if (optind >= argc) {
 		sp_err("no TARGET given: write host:port, e.g. 'synprobe check 127.0.0.1:22'");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int sp_parse_method(const char *arg, enum method_choice *choice)
+{
+	if (!strcmp(arg, "auto"))
+		*choice = METHOD_AUTO;
+	else if (!strcmp(arg, "bpf"))
+		*choice = METHOD_BPF;
+	else if (!strcmp(arg, "connect"))
+		*choice = METHOD_CONNECT;
+	else {
+		sp_err("method '%s': give auto, bpf or connect", arg);
 		return -EINVAL;
 	}
 	return 0;
@@ -285,7 +286,7 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 	job->done = true;
 }
 
-static void open_error(int err)
+void sp_open_error(int err)
 {
 	if (err == EPERM || err == EACCES)
 		sp_err("loading the BPF programs was refused (%s): run synprobe as root, or give it CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON",
@@ -325,35 +326,28 @@ static void print_verbose_footer(struct synprobe *sp)
 			flows);
 }
 
-/* Loads the engine with the method asked for; METHOD_AUTO falls back to connect, with a warning. */
-static struct synprobe *open_engine(const struct check_args *a, const char **method)
+struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts opts,
+				const char **method)
 {
-	struct synprobe_opts opts = {
-		.ifindexes = a->n_ifindexes ? a->ifindexes : NULL,
-		.n_ifindexes = a->n_ifindexes,
-		.on_result = on_result,
-		.close_delay_ms = a->close_delay_ms,
-		.force_clsact = a->force_clsact,
-	};
 	struct synprobe *sp;
 	int err;
 
-	if (a->method != METHOD_CONNECT) {
+	if (choice != METHOD_CONNECT) {
 		*method = "bpf";
 		sp = synprobe_open(&opts);
 		if (sp)
 			return sp;
 		err = errno;
 		/* A missing interface or an unusable one is the user's to fix, not a reason to fall back. */
-		if (a->method == METHOD_BPF || err == ENODEV || err == EPFNOSUPPORT) {
-			open_error(err);
+		if (choice == METHOD_BPF || err == ENODEV || err == EPFNOSUPPORT) {
+			sp_open_error(err);
 			return NULL;
 		}
 		sp_warn("cannot use BPF (%s): falling back to --method connect, full handshakes timed in user space",
 			strerror(err));
 	}
-	if (a->n_ifindexes)
-		sp_warn("-i has no effect with --method connect");
+	if (opts.n_ifindexes)
+		sp_warn("the interface option has no effect with --method connect");
 	*method = "connect";
 	opts.method = SYNPROBE_METHOD_CONNECT;
 	opts.n_ifindexes = 0;
@@ -367,11 +361,18 @@ static struct synprobe *open_engine(const struct check_args *a, const char **met
 static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *a,
 		      const char **method)
 {
+	struct synprobe_opts opts = {
+		.ifindexes = a->n_ifindexes ? a->ifindexes : NULL,
+		.n_ifindexes = a->n_ifindexes,
+		.on_result = on_result,
+		.close_delay_ms = a->close_delay_ms,
+		.force_clsact = a->force_clsact,
+	};
 	struct synprobe *sp;
 	size_t i;
 	int err = 0;
 
-	sp = open_engine(a, method);
+	sp = sp_open_engine(a->method, opts, method);
 	if (!sp)
 		return -EINVAL;
 	for (i = 0; i < n_jobs && !exiting; i++) {

@@ -4,6 +4,8 @@
 #define __SP_MAIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include "libsynprobe.h"
 
 /* Exit status of every command. */
 enum sp_exit {
@@ -24,6 +26,36 @@ extern int sp_verbose;
 /* sp_setup_libbpf_print - libbpf's messages by @verbosity (0: none, 1: warnings, 2: debug). */
 void sp_setup_libbpf_print(int verbosity);
 
+/* -m/--method of the commands that check. */
+enum method_choice {
+	METHOD_AUTO,	/* bpf, or connect with a warning when BPF cannot be loaded */
+	METHOD_BPF,	/* bpf or nothing */
+	METHOD_CONNECT, /* connect, never BPF */
+};
+
+/* sp_parse_method - "auto", "bpf" or "connect" into @choice; else one error line and -EINVAL. */
+int sp_parse_method(const char *arg, enum method_choice *choice);
+
+/*
+ * sp_parse_interfaces - a comma-separated list of interface names into @ifindexes (@n of @max
+ * used, appended to). On an unknown name or too many: one error line, -ENODEV or -E2BIG.
+ */
+int sp_parse_interfaces(const char *arg, int *ifindexes, size_t *n, size_t max);
+
+/*
+ * sp_open_engine - synprobe_open() with @opts and the method @choice; METHOD_AUTO falls back to
+ * method connect with one warning line when BPF cannot be loaded. Sets *method to "bpf" or
+ * "connect". Returns the engine, or NULL after printing one error line.
+ */
+struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts opts,
+				const char **method);
+
+/* sp_open_error - the one error line for a synprobe_open() failure with positive errno @err. */
+void sp_open_error(int err);
+
 int do_check(int argc, char **argv);
+int do_keepalive(int argc, char **argv);
+int do_halfclose(int argc, char **argv);
+int do_ping(int argc, char **argv);
 
 #endif

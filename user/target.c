@@ -86,7 +86,8 @@ int sp_target_parse(const char *arg, __u16 default_port, struct sp_target_spec *
 
 	if (out->ipv6_literal && !is_ipv6_literal(out->host)) {
 		if (arg[0] == '[')
-			snprintf(err, errlen, "target '%s': '%s' is not a valid IPv6 address", arg, out->host);
+			snprintf(err, errlen, "target '%s': '%s' is not a valid IPv6 address; write [ipv6]:port with a valid one, or host:port for a name",
+				 arg, out->host);
 		else
 			snprintf(err, errlen, "target '%s': not a valid IPv6 address; write [ipv6]:port or host:port", arg);
 		return -EINVAL;

@@ -18,7 +18,7 @@ int sp_parse_port(const char *s, __u16 *port);
 
 /*
  * sp_format_ns - @ns as a human duration with 3 significant decimals and a unit ("41.2 us",
- * "1.503 ms", "2.000 s") into @buf (@len bytes, 16 is enough). Returns @buf.
+ * "1.503 ms", "2.000 s") into @buf (@len bytes, 24 is enough). Returns @buf.
  */
 char *sp_format_ns(__u64 ns, char *buf, size_t len);
 

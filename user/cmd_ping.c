@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * cmd_ping.c - `synprobe ping`: one half-open check per interval, each from a fresh source port,
+ * a line per probe and, at the end or on SIGINT, the summary in iputils ping's form.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include "libsynprobe.h"
+#include "main.h"
+#include "output.h"
+#include "target.h"
+#include "util.h"
+
+#define IFACES_MAX 32
+
+struct ping_args {
+	enum method_choice method;
+	__u32 count; /* 0: until SIGINT */
+	__u32 interval_ms;
+	__u32 timeout_ms;
+	__u16 port;
+	int family;
+	bool quiet;
+	int ifindexes[IFACES_MAX];
+	size_t n_ifindexes;
+};
+
+/* What the summary is made of. RTTs in ns, as doubles for the mean and deviation. */
+struct ping_stats {
+	const char *target;
+	const char *method;
+	__u32 sent, open, closed, unreachable, lost, errors;
+	__u32 with_rtt;
+	double rtt_min_ns, rtt_max_ns, rtt_sum_ns, rtt_sum_sq_ns;
+	bool user_space_rtt;
+};
+
+static volatile sig_atomic_t exiting;
+
+static void sig_handler(int sig)
+{
+	exiting = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: synprobe ping [OPTIONS] TARGET\n"
+		"\n"
+		"One half-open check (SYN, SYN-ACK or RST, RST) of TARGET per interval, each from a\n"
+		"fresh source port, a line per probe, and on exit or Ctrl-C a summary as ping's:\n"
+		"sent, open, lost, and min/avg/max/mdev of the kernel-measured RTT.\n"
+		"TARGET is host:port, [ipv6]:port, or a host with -p PORT.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --count N          stop after N probes (default: until Ctrl-C)\n"
+		"  -i, --interval DUR     time between probes (default 1s); DUR as 200ms, 2s, 1.5\n"
+		"  -t, --timeout DUR      how long each probe waits for a reply (default 1s)\n"
+		"  -p, --port PORT        port for a target written without one\n"
+		"  -4, -6                 resolve the name to IPv4 / IPv6 only\n"
+		"  -I, --interface IF     attach to IF (default: the route's interface)\n"
+		"  -m, --method METHOD    auto (default), bpf or connect, as in 'synprobe check'\n"
+		"  -j, --json             JSON Lines: one object per probe (with \"seq\"), then the summary\n"
+		"  -q, --quiet            only the summary\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"Exit status: 0 if every probe found the port open, 1 if not, 2 for usage errors.\n"
+		"\n"
+		"Example:\n"
+		"  synprobe ping -c 20 -i 200ms 10.0.0.5:443\n");
+}
+
+static int parse_count(const char *s, __u32 *count)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || !(*s >= '0' && *s <= '9') || v == 0 || v > 1000000000UL) {
+		sp_err("count '%s': give a whole number from 1 to 1000000000", s);
+		return -EINVAL;
+	}
+	*count = (__u32)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct ping_args *a)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'c' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "ipv4", no_argument, NULL, '4' },
+		{ "ipv6", no_argument, NULL, '6' },
+		{ "interface", required_argument, NULL, 'I' },
+		{ "method", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	a->interval_ms = 1000;
+	a->timeout_ms = 1000;
+	a->family = AF_UNSPEC;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:i:t:p:46I:m:jqh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			if (parse_count(optarg, &a->count))
+				return -EINVAL;
+			break;
+		case 'i':
+		case 't':
+			if (sp_parse_duration_ms(optarg, opt == 'i' ? &a->interval_ms : &a->timeout_ms)) {
+				sp_err("%s '%s': give a duration such as 500ms, 2s or 1.5 (seconds), at least 1ms",
+				       opt == 'i' ? "interval" : "timeout", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'p':
+			if (sp_parse_port(optarg, &a->port)) {
+				sp_err("port '%s' (-p): give a number from 1 to 65535", optarg);
+				return -EINVAL;
+			}
+			break;
+		case '4':
+		case '6':
+			a->family = opt == '4' ? AF_INET : AF_INET6;
+			break;
+		case 'I':
+			if (sp_parse_interfaces(optarg, a->ifindexes, &a->n_ifindexes, IFACES_MAX))
+				return -EINVAL;
+			break;
+		case 'm':
+			if (sp_parse_method(optarg, &a->method))
+				return -EINVAL;
+			break;
+		case 'j':
+			sp_json_output = true;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case ':':
+			sp_err("option '%s' needs a value: see 'synprobe ping --help'", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			sp_err("unknown option '%s': see 'synprobe ping --help'", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (argc - optind != 1) {
+		sp_err(optind >= argc ? "no TARGET given: write host:port, e.g. 'synprobe ping 127.0.0.1:22'" :
+					"ping takes one TARGET: use 'synprobe check' for several");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void on_probe(const struct synprobe_result *res, void *ctx)
+{
+	struct ping_stats *st = ctx;
+	unsigned long seq = (unsigned long)(uintptr_t)res->user;
+	char rtt[32];
+
+	switch (res->outcome) {
+	case SYNPROBE_OPEN:
+		st->open++;
+		break;
+	case SYNPROBE_CLOSED:
+		st->closed++;
+		break;
+	case SYNPROBE_UNREACHABLE:
+		st->unreachable++;
+		break;
+	case SYNPROBE_TIMEOUT:
+		st->lost++;
+		break;
+	case SYNPROBE_ERROR:
+		st->errors++;
+		break;
+	}
+	if (res->has_rtt) {
+		double ns = (double)res->rtt_ns;
+
+		if (!st->with_rtt || ns < st->rtt_min_ns)
+			st->rtt_min_ns = ns;
+		if (!st->with_rtt || ns > st->rtt_max_ns)
+			st->rtt_max_ns = ns;
+		st->rtt_sum_ns += ns;
+		st->rtt_sum_sq_ns += ns * ns;
+		st->with_rtt++;
+		st->user_space_rtt |= res->rtt_user_space;
+	}
+	if (st->method == NULL)
+		return;
+	if (sp_json_output) {
+		json_object *obj = sp_result_json(st->target, res, st->method);
+
+		json_object_object_add(obj, "seq", json_object_new_int64((int64_t)seq));
+		printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+									  JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(obj);
+	} else {
+		printf("seq=%lu %s %s", seq, st->target, synprobe_outcome_str(res->outcome));
+		if (res->has_rtt)
+			printf(" rtt=%s%s", sp_format_ns(res->rtt_ns, rtt, sizeof(rtt)),
+			       res->rtt_user_space ? " (user space)" : "");
+		if (res->error)
+			printf(" (%s)", strerror(res->error));
+		if (res->flow && res->flow->state == SP_FLOW_REPLIED && res->flow->reply != SP_REPLY_ICMP)
+			printf(" ttl=%u", res->flow->reply_ttl);
+		if (res->syn_retransmits)
+			printf(" syn_retransmits=%u", res->syn_retransmits);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+static void print_summary(const struct ping_stats *st, double elapsed_ms)
+{
+	double avg = 0, mdev = 0;
+	__u32 answered = st->open + st->closed + st->unreachable;
+
+	if (st->with_rtt) {
+		avg = st->rtt_sum_ns / st->with_rtt;
+		/* mdev as iputils computes it: sqrt(E[x^2] - E[x]^2). */
+		mdev = sqrt(fmax(0, st->rtt_sum_sq_ns / st->with_rtt - avg * avg));
+	}
+	if (sp_json_output) {
+		json_object *obj = json_object_new_object();
+
+		json_object_object_add(obj, "summary", json_object_new_boolean(true));
+		json_object_object_add(obj, "target", json_object_new_string(st->target));
+		json_object_object_add(obj, "method", json_object_new_string(st->method));
+		json_object_object_add(obj, "sent", json_object_new_int64(st->sent));
+		json_object_object_add(obj, "open", json_object_new_int64(st->open));
+		json_object_object_add(obj, "closed", json_object_new_int64(st->closed));
+		json_object_object_add(obj, "unreachable", json_object_new_int64(st->unreachable));
+		json_object_object_add(obj, "lost", json_object_new_int64(st->lost));
+		json_object_object_add(obj, "errors", json_object_new_int64(st->errors));
+		json_object_object_add(obj, "loss_percent",
+				       json_object_new_double(st->sent ? 100.0 * st->lost / st->sent : 0));
+		json_object_object_add(obj, "time_ms", json_object_new_int64((int64_t)elapsed_ms));
+		json_object_object_add(obj, "rtt_min_ns",
+				       st->with_rtt ? json_object_new_int64((int64_t)st->rtt_min_ns) : NULL);
+		json_object_object_add(obj, "rtt_avg_ns",
+				       st->with_rtt ? json_object_new_int64((int64_t)avg) : NULL);
+		json_object_object_add(obj, "rtt_max_ns",
+				       st->with_rtt ? json_object_new_int64((int64_t)st->rtt_max_ns) : NULL);
+		json_object_object_add(obj, "rtt_mdev_ns",
+				       st->with_rtt ? json_object_new_int64((int64_t)mdev) : NULL);
+		printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+									  JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(obj);
+		return;
+	}
+	printf("\n--- %s synprobe ping statistics (method %s) ---\n", st->target, st->method);
+	printf("%u probes sent, %u answered (%u open, %u closed, %u unreachable), %u lost, %u errors, %.0f%% loss, time %.0fms\n",
+	       st->sent, answered, st->open, st->closed, st->unreachable, st->lost, st->errors,
+	       st->sent ? 100.0 * st->lost / st->sent : 0.0, elapsed_ms);
+	if (st->with_rtt)
+		printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms%s\n", st->rtt_min_ns / 1e6,
+		       avg / 1e6, st->rtt_max_ns / 1e6, mdev / 1e6,
+		       st->user_space_rtt ? " (user space)" : "");
+}
+
+static __u64 mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int do_ping(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = sig_handler };
+	struct ping_args a = {};
+	struct ping_stats st = {};
+	struct sp_target_spec spec;
+	struct sp_address addr;
+	struct synprobe *sp = NULL;
+	char err_msg[SP_ERR_MAX];
+	__u64 start_ms, next_ms, now;
+	const char *method = NULL;
+	int err, wait_ms;
+
+	err = parse_args(argc, argv, &a);
+	if (err)
+		return err > 0 ? SP_EXIT_OK : SP_EXIT_USAGE;
+	if (sp_target_parse(argv[optind], a.port, &spec, err_msg, sizeof(err_msg)) ||
+	    sp_target_resolve(&spec, a.family, false, &addr, 1, err_msg, sizeof(err_msg)) < 0) {
+		sp_err("%s", err_msg);
+		return SP_EXIT_USAGE;
+	}
+	st.target = argv[optind];
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sp = sp_open_engine(a.method,
+			    (struct synprobe_opts){
+				    .ifindexes = a.n_ifindexes ? a.ifindexes : NULL,
+				    .n_ifindexes = a.n_ifindexes,
+				    .on_result = on_probe,
+				    .ctx = &st,
+			    },
+			    &method);
+	if (!sp)
+		return SP_EXIT_USAGE;
+	/* Lines only once the method is known; a quiet run keeps method NULL in the callback. */
+	st.method = a.quiet ? NULL : method;
+
+	start_ms = next_ms = mono_ms();
+	while (!exiting && ((!a.count || st.sent < a.count) || synprobe_in_flight(sp))) {
+		now = mono_ms();
+		if ((!a.count || st.sent < a.count) && now >= next_ms) {
+			err = synprobe_start(sp, (struct sockaddr *)&addr.addr, addr.addrlen,
+					     a.timeout_ms, (void *)(uintptr_t)(st.sent + 1));
+			if (err) {
+				sp_err("cannot start probe %u of '%s': %s", st.sent + 1, st.target,
+				       strerror(-err));
+				goto cleanup;
+			}
+			st.sent++;
+			next_ms += a.interval_ms;
+			continue;
+		}
+		wait_ms = (!a.count || st.sent < a.count) ? (int)(next_ms - now) : -1;
+		err = synprobe_poll(sp, wait_ms);
+		if (err < 0 && err != -EINTR) {
+			sp_err("event loop failed: %s", strerror(-err));
+			goto cleanup;
+		}
+	}
+	err = 0;
+cleanup:
+	/* Probes still in flight at Ctrl-C are neither answered nor lost: they are not counted. */
+	st.sent -= synprobe_in_flight(sp);
+	synprobe_close(sp);
+	st.method = method;
+	print_summary(&st, (double)(mono_ms() - start_ms));
+	if (err)
+		return SP_EXIT_USAGE;
+	return st.sent && st.open == st.sent ? SP_EXIT_OK : SP_EXIT_NOT_OK;
+}
