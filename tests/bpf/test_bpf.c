@@ -58,6 +58,9 @@ static const __u8 local_ip4[4] = { 10, 0, 0, 1 };
 static const __u8 peer_ip4[4] = { 10, 0, 0, 2 };
 static const __u8 local_ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
 static const __u8 peer_ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+/* A router on the path: the source of ICMP errors, never the target. */
+static const __u8 router_ip4[4] = { 10, 0, 9, 254 };
+static const __u8 router_ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 9, [15] = 0xfe };
 static const __u8 local_mac[6] = { 0x02, 0, 0, 0, 0, 1 };
 static const __u8 peer_mac[6] = { 0x02, 0, 0, 0, 0, 2 };
 
@@ -72,6 +75,26 @@ static const __u8 peer_mac[6] = { 0x02, 0, 0, 0, 0, 2 };
 
 #define IP4_DF 0x4000
 #define IP4_MF 0x2000
+
+/* ICMP (RFC 792) and ICMPv6 (RFC 4443, RFC 4861) types and codes. */
+#define ICMP4_ECHO_REPLY 0
+#define ICMP4_DEST_UNREACH 3
+#define ICMP4_HOST_UNREACH 1	    /* code */
+#define ICMP4_PKT_FILTERED 13	    /* code: communication administratively prohibited */
+#define ICMP4_REDIRECT 5
+#define ICMP4_REDIR_HOST 1	    /* code */
+#define ICMP4_ECHO 8
+#define ICMP4_TIME_EXCEEDED 11
+#define ICMP4_EXC_TTL 0		    /* code */
+#define ICMP6_DEST_UNREACH 1
+#define ICMP6_ADM_PROHIBITED 1	    /* code */
+#define ICMP6_ADDR_UNREACH 3	    /* code */
+#define ICMP6_PKT_TOOBIG 2
+#define ICMP6_TIME_EXCEED 3
+#define ICMP6_ECHO_REQUEST 128
+#define ICMP6_ECHO_REPLY 129
+#define ICMP6_NEIGH_SOLICIT 135
+#define ICMP_HLEN 8 /* type, code, checksum and the 4-byte rest of the header */
 
 /* What the frame carries above Ethernet. */
 enum l3 {
@@ -103,6 +126,18 @@ struct frame {
 	bool other_port;   /* our side uses LOCAL_PORT_OTHER: a 4-tuple nobody tracks */
 	int pad_to;	   /* Ethernet padding up to this many bytes */
 	int cut;	   /* keep only this many bytes of the frame, 0: all */
+	/*
+	 * ICMP (in IPv4) or ICMPv6 (in IPv6) instead of TCP, between the router and us. An error
+	 * type quotes our SYN as we sent it (our 4-tuple, LOCAL_PORT_OTHER with other_port); any
+	 * other type carries payload_len bytes of data. tcp_* fields, seq and ack are unused.
+	 */
+	bool icmp;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u32 quote_seq;   /* sequence number of the quoted SYN */
+	bool quote_udp;	   /* the error quotes a UDP datagram of ours instead of the SYN */
+	bool quote_in_data; /* any type: the data is our SYN as an error would quote it */
+	int quote_len;	   /* bytes of the quoted packet kept, 0: its IP header + 8 (RFC 792) */
 };
 
 enum run_prog {
@@ -253,10 +288,65 @@ static __u16 ip4_checksum(const __u8 *hdr, size_t len)
 	return ~sum & 0xffff;
 }
 
+/* An ICMP error (it quotes the packet it is about), not an informational message. */
+static bool icmp_is_error(const struct frame *f)
+{
+	if (f->l3 == L3_IPV6)
+		return f->icmp_type < 128; /* RFC 4443, 2.1 */
+	/* RFC 792: unreachable, source quench, redirect, time exceeded, parameter problem */
+	return f->icmp_type == 3 || f->icmp_type == 4 || f->icmp_type == 5 ||
+	       f->icmp_type == 11 || f->icmp_type == 12;
+}
+
+/*
+ * The packet an ICMP error of @f quotes: our SYN (no options) or, quote_udp, a UDP datagram,
+ * from local to peer, as we sent it. Returns its length; the error keeps quote_len bytes of it.
+ */
+static size_t build_quoted(const struct frame *f, __u8 *q, size_t size)
+{
+	__u16 local_port = f->other_port ? LOCAL_PORT_OTHER : LOCAL_PORT;
+	int l4_len = f->quote_udp ? 8 + 12 : 20;
+	int ip_len = f->l3 == L3_IPV6 ? 40 : 20;
+	__u8 *l4 = q + ip_len;
+
+	assert_true((size_t)(ip_len + l4_len) <= size);
+	memset(q, 0, ip_len + l4_len);
+	if (f->l3 == L3_IPV6) {
+		put_be32(q, 0x60000000);
+		put_be16(q + 4, l4_len);
+		q[6] = f->quote_udp ? 17 : 6;
+		q[7] = 64;
+		memcpy(q + 8, local_ip6, 16);
+		memcpy(q + 24, peer_ip6, 16);
+	} else {
+		q[0] = 0x45;
+		put_be16(q + 2, ip_len + l4_len);
+		put_be16(q + 4, 0x4321);
+		put_be16(q + 6, IP4_DF);
+		q[8] = 64;
+		q[9] = f->quote_udp ? 17 : 6;
+		memcpy(q + 12, local_ip4, 4);
+		memcpy(q + 16, peer_ip4, 4);
+		put_be16(q + 10, ip4_checksum(q, ip_len));
+	}
+	put_be16(l4, local_port);
+	put_be16(l4 + 2, PEER_PORT);
+	if (f->quote_udp) {
+		put_be16(l4 + 4, l4_len);
+		memset(l4 + 8, 'u', l4_len - 8);
+	} else {
+		put_be32(l4 + 4, f->quote_seq);
+		l4[12] = 5 << 4;
+		l4[13] = F_SYN;
+		put_be16(l4 + 14, 64240);
+	}
+	return ip_len + l4_len;
+}
+
 /*
  * Builds the frame of @f into @buf and returns its length. @outbound: from us to the peer
- * (egress), else from the peer to us (ingress). TCP and UDP checksums are left zero: the
- * programs do not look at them.
+ * (egress), else from the peer to us (ingress); ICMP is between us and the router instead.
+ * TCP, UDP and ICMP checksums are left zero: the programs do not look at them.
  */
 static size_t build_frame(const struct frame *f, bool outbound, __u8 *buf, size_t size)
 {
@@ -264,11 +354,27 @@ static size_t build_frame(const struct frame *f, bool outbound, __u8 *buf, size_
 	__u16 local_port = f->other_port ? LOCAL_PORT_OTHER : LOCAL_PORT;
 	__u16 sport = outbound ? local_port : PEER_PORT;
 	__u16 dport = outbound ? PEER_PORT : local_port;
-	int l4_hdr = f->udp ? 8 : 20 + f->tcp_opts_len;
+	int l4_hdr = f->icmp ? ICMP_HLEN : f->udp ? 8 : 20 + f->tcp_opts_len;
 	int l4_len = l4_hdr + f->payload_len;
-	__u8 proto = f->udp ? 17 : 6;
+	__u8 proto = f->icmp ? (f->l3 == L3_IPV6 ? 58 : 1) : f->udp ? 17 : 6;
+	const __u8 *remote4 = f->icmp ? router_ip4 : peer_ip4;
+	const __u8 *remote6 = f->icmp ? router_ip6 : peer_ip6;
+	__u8 quoted[128];
+	size_t quoted_len = 0;
 	__u8 *p, *l4;
 	int i;
+
+	if (f->icmp && (icmp_is_error(f) || f->quote_in_data)) {
+		quoted_len = build_quoted(f, quoted, sizeof(quoted));
+		if (f->quote_len) {
+			assert_true((size_t)f->quote_len <= quoted_len);
+			quoted_len = f->quote_len;
+		} else {
+			/* Its IP header and 8 bytes of TCP or UDP. */
+			quoted_len = (f->l3 == L3_IPV6 ? 40 : 20) + 8;
+		}
+		l4_len = l4_hdr + quoted_len;
+	}
 
 	memset(buf, 0, size);
 	p = put(&b, 12);
@@ -307,8 +413,8 @@ static size_t build_frame(const struct frame *f, bool outbound, __u8 *buf, size_
 		put_be16(p + 6, f->frag_off ? f->frag_off : IP4_DF);
 		p[8] = f->ttl ? f->ttl : 64;
 		p[9] = proto;
-		memcpy(p + 12, outbound ? local_ip4 : peer_ip4, 4);
-		memcpy(p + 16, outbound ? peer_ip4 : local_ip4, 4);
+		memcpy(p + 12, outbound ? local_ip4 : remote4, 4);
+		memcpy(p + 16, outbound ? remote4 : local_ip4, 4);
 		/* Options: NOPs, then End of Option List in the last byte. */
 		for (i = 20; i < hdr_len - 1; i++)
 			p[i] = 1;
@@ -323,8 +429,8 @@ static size_t build_frame(const struct frame *f, bool outbound, __u8 *buf, size_
 		put_be16(p + 4, ext_len + l4_len);
 		next = p + 6; /* the Next Header field to fill in as the chain grows */
 		p[7] = f->ttl ? f->ttl : 64;
-		memcpy(p + 8, outbound ? local_ip6 : peer_ip6, 16);
-		memcpy(p + 24, outbound ? peer_ip6 : local_ip6, 16);
+		memcpy(p + 8, outbound ? local_ip6 : remote6, 16);
+		memcpy(p + 24, outbound ? remote6 : local_ip6, 16);
 		if (f->ext_hop_dest) {
 			/* Hop-by-hop, then destination options: 8 bytes each, one PadN option. */
 			*next = 0;
@@ -349,7 +455,30 @@ static size_t build_frame(const struct frame *f, bool outbound, __u8 *buf, size_
 		*next = proto;
 	}
 
-	if (f->l3 != L3_ARP) {
+	if (f->icmp) {
+		l4 = put(&b, l4_len);
+		l4[0] = f->icmp_type;
+		l4[1] = f->icmp_code;
+		if (quoted_len) {
+			/* Rest of the header: unused, the next-hop MTU of "packet too big", or the
+			 * gateway of a redirect. */
+			if (f->l3 == L3_IPV6 && f->icmp_type == ICMP6_PKT_TOOBIG)
+				put_be32(l4 + 4, 1280);
+			if (f->l3 == L3_IPV4 && f->icmp_type == ICMP4_REDIRECT)
+				memcpy(l4 + 4, router_ip4, 4);
+			memcpy(l4 + ICMP_HLEN, quoted, quoted_len);
+		} else if (f->l3 == L3_IPV6 && f->icmp_type == ICMP6_NEIGH_SOLICIT) {
+			/* Reserved, then the target address (RFC 4861, 4.3): who has local_ip6 */
+			assert_true(f->payload_len >= 16);
+			memcpy(l4 + ICMP_HLEN, local_ip6, 16);
+		} else {
+			/* Echo: identifier and sequence number, then the data. */
+			put_be16(l4 + 4, 0x5350);
+			put_be16(l4 + 6, 1);
+			for (i = ICMP_HLEN; i < l4_len; i++)
+				l4[i] = 'x';
+		}
+	} else if (f->l3 != L3_ARP) {
 		l4 = put(&b, l4_len);
 		put_be16(l4, sport);
 		put_be16(l4 + 2, dport);
@@ -714,23 +843,35 @@ static void run_case(void **state)
 		assert_in_range(rec.reply_ts_ns, t0, t1);
 		assert_int_equal(rec.state, SP_FLOW_REPLIED);
 		assert_int_equal(rec.reply, c->expect_reply);
-		assert_int_equal(rec.reply_seq, c->frame.seq);
 		want = pre;
 		want.reply_ts_ns = rec.reply_ts_ns;
 		want.state = SP_FLOW_REPLIED;
 		want.reply = c->expect_reply;
-		want.reply_seq = c->frame.seq;
-		want.reply_window = c->frame.window;
+		if (c->frame.icmp) {
+			/* No TCP header of the peer's: the IP fields, the type and the code. */
+			assert_int_equal(rec.icmp_type, c->frame.icmp_type);
+			assert_int_equal(rec.icmp_code, c->frame.icmp_code);
+			want.icmp_type = c->frame.icmp_type;
+			want.icmp_code = c->frame.icmp_code;
+		} else {
+			assert_int_equal(rec.reply_seq, c->frame.seq);
+			want.reply_seq = c->frame.seq;
+			want.reply_window = c->frame.window;
+			want.reply_tcp_flags = c->frame.tcp_flags;
+		}
 		want.reply_ttl = c->frame.ttl ? c->frame.ttl : 64;
-		want.reply_tcp_flags = c->frame.tcp_flags;
 		want.reply_tos = c->frame.tos;
 		want.reply_mss = c->expect_mss;
 		want.reply_wscale = c->expect_wscale;
 		want.reply_opts = c->expect_opts;
 		if (c->frame.l3 == L3_IPV6) {
-			memcpy(want.reply_from, peer_ip6, 16);
+			memcpy(want.reply_from, c->frame.icmp ? router_ip6 : peer_ip6, 16);
+			if (c->frame.icmp)
+				assert_memory_equal(rec.reply_from, router_ip6, 16);
 		} else {
-			memcpy(want.reply_from, peer_ip4, 4);
+			memcpy(want.reply_from, c->frame.icmp ? router_ip4 : peer_ip4, 4);
+			if (c->frame.icmp)
+				assert_memory_equal(rec.reply_from, router_ip4, 4);
 			want.reply_ip_id = 0x1234;
 			if (!c->frame.frag_off)
 				want.reply_opts |= SP_OPT_DF;
@@ -780,6 +921,38 @@ static const __u8 linux_synack_opts[20] = {
 };
 /* MSS 1400, then an option of length 0: the walk must stop there. */
 static const __u8 bad_len_opts[8] = { 2, 4, 0x05, 0x78, 3, 0, 1, 1 };
+/* NOP padding around MSS 1460, window scale 8, SACK-permitted, timestamps (ending the header). */
+static const __u8 nop_padded_opts[28] = {
+	1, 1, 1, 1, 2, 4, 0x05, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2,
+	1, 1, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0, 0,
+};
+/*
+ * MSS 1400, EOL, then SACK-permitted and window scale 7 that the walk must not reach. A walk
+ * that read EOL as a NOP would record them; one that read it as kind 0 of length 4 would find
+ * an option running past the header.
+ */
+static const __u8 eol_early_opts[12] = { 2, 4, 0x05, 0x78, 0, 4, 2, 3, 3, 7, 1, 1 };
+/* EOL first: the MSS behind it does not count. */
+static const __u8 eol_first_opts[8] = { 0, 1, 2, 4, 0x05, 0xb4, 1, 1 };
+/* Window scale 7, SACK-permitted of length 1, then an MSS the walk must not reach. */
+static const __u8 len1_opts[12] = { 1, 3, 3, 7, 4, 1, 2, 4, 0x05, 0xb4, 1, 1 };
+/* MSS 1460, then timestamps (length 10) starting 2 bytes before the end of the header. */
+static const __u8 past_end_opts[8] = { 2, 4, 0x05, 0xb4, 1, 1, 8, 10 };
+/* MSS 1460, then SACK-permitted's kind in the last byte: no room for its length. */
+static const __u8 no_len_byte_opts[8] = { 2, 4, 0x05, 0xb4, 1, 1, 1, 4 };
+/* Experimental kind 254 (RFC 6994, ExID 0xf989, length 6), kind 30 (length 4), then MSS 1460,
+ * SACK-permitted, window scale 2, EOL. */
+static const __u8 unknown_kind_opts[20] = {
+	254, 6, 0xf9, 0x89, 0xaa, 0xbb, 30, 4, 0, 1, 2, 4, 0x05, 0xb4, 4, 2, 3, 3, 2, 0,
+};
+/* The largest option area, all NOPs: every bpf_loop() step used, nothing recorded. */
+static const __u8 nop40_opts[40] = { [0 ... 39] = 1 };
+/* 36 NOPs, then MSS 1460 in the last 4 bytes of the largest option area. */
+static const __u8 nop36_mss_opts[40] = { [0 ... 35] = 1, 2, 4, 0x05, 0xb4 };
+/* 37 NOPs, then window scale 14 in the last 3 bytes of the largest option area. */
+static const __u8 nop37_wscale_opts[40] = { [0 ... 36] = 1, 3, 3, 14 };
+/* MSS with length 3 (ignored, but stepped over by its length), window scale 7, NOP, NOP. */
+static const __u8 mss_len3_opts[8] = { 2, 3, 0x05, 3, 3, 7, 1, 1 };
 
 static const struct bpf_case cases[] = {
 	/* ingress: replies to a tracked flow */
@@ -1282,6 +1455,636 @@ static const struct bpf_case cases[] = {
 		.expect_reply = SP_REPLY_SYN_ACK,
 		.expect_events = 1,
 		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+
+	/* ingress: SYN-ACK options (the walk of opt_step()) */
+	{
+		.name = "ingress IPv4 SYN-ACK with NOP-padded MSS, wscale, SACK, TS: all recorded",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = nop_padded_opts,
+			   .tcp_opts_len = 28 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_mss = 1460,
+		.expect_wscale = 8,
+		.expect_opts = SP_OPT_MSS | SP_OPT_WSCALE | SP_OPT_SACK_PERM | SP_OPT_TIMESTAMPS,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv6 SYN-ACK with NOP-padded MSS, wscale, SACK, TS: all recorded",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = nop_padded_opts,
+			   .tcp_opts_len = 28 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_mss = 1460,
+		.expect_wscale = 8,
+		.expect_opts = SP_OPT_MSS | SP_OPT_WSCALE | SP_OPT_SACK_PERM | SP_OPT_TIMESTAMPS,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK, EOL after MSS: walk stops, later options not read",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = eol_early_opts,
+			   .tcp_opts_len = 12 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_mss = 1400,
+		.expect_opts = SP_OPT_MSS,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK whose options start with EOL: nothing recorded",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = eol_first_opts,
+			   .tcp_opts_len = 8 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK, option of length 1: malformed, earlier wscale kept",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = len1_opts,
+			   .tcp_opts_len = 12 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_wscale = 7,
+		.expect_opts = SP_OPT_WSCALE | SP_OPT_MALFORMED,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv6 SYN-ACK, option of length 1: malformed, earlier wscale kept",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = len1_opts,
+			   .tcp_opts_len = 12 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_wscale = 7,
+		.expect_opts = SP_OPT_WSCALE | SP_OPT_MALFORMED,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK with TS running past the header: malformed, MSS kept",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = past_end_opts,
+			   .tcp_opts_len = 8 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_mss = 1460,
+		.expect_opts = SP_OPT_MSS | SP_OPT_MALFORMED,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK, kind in the last byte (no length): malformed",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = no_len_byte_opts,
+			   .tcp_opts_len = 8 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_mss = 1460,
+		.expect_opts = SP_OPT_MSS | SP_OPT_MALFORMED,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK, unknown kinds 254 and 30 skipped, the rest recorded",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = unknown_kind_opts,
+			   .tcp_opts_len = 20 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_mss = 1460,
+		.expect_wscale = 2,
+		.expect_opts = SP_OPT_MSS | SP_OPT_WSCALE | SP_OPT_SACK_PERM,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK, 40 bytes of NOPs: nothing recorded, not malformed",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = nop40_opts,
+			   .tcp_opts_len = 40 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK with 36 NOPs then MSS in the last 4 bytes: recorded",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = nop36_mss_opts,
+			   .tcp_opts_len = 40 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_mss = 1460,
+		.expect_opts = SP_OPT_MSS,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv6 SYN-ACK, 37 NOPs then wscale in the last 3 bytes: recorded",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = nop37_wscale_opts,
+			   .tcp_opts_len = 40 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_wscale = 14,
+		.expect_opts = SP_OPT_WSCALE,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK, MSS of length 3: ignored, wscale after it recorded",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 65535, .tcp_opts = mss_len3_opts,
+			   .tcp_opts_len = 8 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_wscale = 7,
+		.expect_opts = SP_OPT_WSCALE,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+
+	/* ICMP and ICMPv6 from a router on the path: errors quoting our SYN, and the rest */
+	{
+		.name = "ingress ICMP unreachable, admin-prohibited (3/13) from a router: matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_PKT_FILTERED, .quote_seq = TEST_ISN, .ttl = 250,
+			   .tos = 0xc0 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable, host unreachable (3/1) from a router: matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_HOST_UNREACH, .quote_seq = TEST_ISN, .ttl = 61 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress ICMP time exceeded (11/0) from a router: matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_TIME_EXCEEDED,
+			   .icmp_code = ICMP4_EXC_TTL, .quote_seq = TEST_ISN, .ttl = 254,
+			   .tos = 0xc0 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable quoting the whole SYN (40 bytes): matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_PKT_FILTERED, .quote_seq = TEST_ISN,
+			   .quote_len = 20 + 20 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress 802.1Q-tagged ICMP unreachable (3/13): matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_PKT_FILTERED, .quote_seq = TEST_ISN, .vlan_tags = 1 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 unreachable, admin-prohibited (1/1) from a router: matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_DEST_UNREACH,
+			   .icmp_code = ICMP6_ADM_PROHIBITED, .quote_seq = TEST_ISN, .ttl = 60,
+			   .tos = 0x20 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 unreachable, address unreachable (1/3), router: matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_DEST_UNREACH,
+			   .icmp_code = ICMP6_ADDR_UNREACH, .quote_seq = TEST_ISN, .ttl = 63 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 packet too big (2/0) from a router: matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_PKT_TOOBIG,
+			   .icmp_code = 0, .quote_seq = TEST_ISN, .ttl = 62 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 time exceeded (3/0) from a router: matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_TIME_EXCEED,
+			   .icmp_code = 0, .quote_seq = TEST_ISN, .ttl = 255 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 unreachable quoting the whole SYN (60 bytes): matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_DEST_UNREACH,
+			   .icmp_code = ICMP6_ADM_PROHIBITED, .quote_seq = TEST_ISN,
+			   .quote_len = 40 + 20 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable twice: second one untracked, one event",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_HOST_UNREACH, .quote_seq = TEST_ISN },
+		.pre = PRE_SYN_SENT,
+		.runs = 2,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 2, .in_matched = 1, .in_untracked = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 unreachable twice: second one untracked, one event",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_DEST_UNREACH,
+			   .icmp_code = ICMP6_ADDR_UNREACH, .quote_seq = TEST_ISN },
+		.pre = PRE_SYN_SENT,
+		.runs = 2,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_ICMP,
+		.expect_events = 1,
+		.delta = { .in_packets = 2, .in_matched = 1, .in_untracked = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable quoting seq ISN+1: spoofed, flow kept",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_PKT_FILTERED, .quote_seq = TEST_ISN + 1 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_SPOOFED,
+		.delta = { .in_packets = 1, .in_spoofed = 1 },
+	},
+	{
+		.name = "ingress ICMP time exceeded quoting seq 0: spoofed, flow kept",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_TIME_EXCEEDED,
+			   .icmp_code = ICMP4_EXC_TTL },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_SPOOFED,
+		.delta = { .in_packets = 1, .in_spoofed = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 unreachable quoting seq ISN-1: spoofed, flow kept",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_DEST_UNREACH,
+			   .icmp_code = ICMP6_ADM_PROHIBITED, .quote_seq = TEST_ISN - 1 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_SPOOFED,
+		.delta = { .in_packets = 1, .in_spoofed = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable quoting an untracked 4-tuple: untracked",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_PKT_FILTERED, .quote_seq = TEST_ISN,
+			   .other_port = true },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_untracked = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 unreachable quoting an untracked 4-tuple: untracked",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_DEST_UNREACH,
+			   .icmp_code = ICMP6_ADM_PROHIBITED, .quote_seq = TEST_ISN,
+			   .other_port = true },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_untracked = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable with empty maps: untracked",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_HOST_UNREACH, .quote_seq = TEST_ISN },
+		.pre = PRE_NONE,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_untracked = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable, sp_flows entry, no sp_socks record: untracked",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_HOST_UNREACH, .quote_seq = TEST_ISN },
+		.pre = PRE_FLOWS_ONLY,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_untracked = 1 },
+	},
+	{
+		.name = "ingress ICMP cut inside its own header (4 bytes): not TCP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_PKT_FILTERED, .quote_seq = TEST_ISN,
+			   .cut = ETH_HLEN + 20 + 4 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 cut inside its own header (4 bytes): not TCP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_DEST_UNREACH,
+			   .icmp_code = ICMP6_ADM_PROHIBITED, .quote_seq = TEST_ISN,
+			   .cut = ETH_HLEN + 40 + 4 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable quoting nothing: other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_PKT_FILTERED, .quote_seq = TEST_ISN,
+			   .cut = ETH_HLEN + 20 + ICMP_HLEN },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable, quoted IPv4 header cut (12 bytes): other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_PKT_FILTERED, .quote_seq = TEST_ISN,
+			   .quote_len = 12 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 unreachable, quoted IPv6 header cut (30 bytes): other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_DEST_UNREACH,
+			   .icmp_code = ICMP6_ADM_PROHIBITED, .quote_seq = TEST_ISN,
+			   .quote_len = 30 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable, quoted TCP cut after the ports: not TCP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_PKT_FILTERED, .quote_seq = TEST_ISN,
+			   .quote_len = 20 + 4 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable, quoted TCP cut inside the seq: not TCP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_PKT_FILTERED, .quote_seq = TEST_ISN,
+			   .quote_len = 20 + 7 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 unreachable, quoted TCP cut after the ports: not TCP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_DEST_UNREACH,
+			   .icmp_code = ICMP6_ADM_PROHIBITED, .quote_seq = TEST_ISN,
+			   .quote_len = 40 + 4 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 packet too big, quoted TCP cut inside the seq: not TCP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_PKT_TOOBIG,
+			   .icmp_code = 0, .quote_seq = TEST_ISN, .quote_len = 40 + 6 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		.name = "ingress ICMP unreachable quoting a UDP datagram of ours: other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_DEST_UNREACH,
+			   .icmp_code = ICMP4_HOST_UNREACH, .quote_seq = TEST_ISN,
+			   .quote_udp = true },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 unreachable quoting a UDP datagram of ours: other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_DEST_UNREACH,
+			   .icmp_code = ICMP6_ADDR_UNREACH, .quote_seq = TEST_ISN,
+			   .quote_udp = true },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMP echo request: other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_ECHO, .icmp_code = 0,
+			   .payload_len = 56 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMP echo reply: other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_ECHO_REPLY,
+			   .icmp_code = 0, .payload_len = 56 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 echo request: other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_ECHO_REQUEST,
+			   .icmp_code = 0, .payload_len = 56 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 echo reply: other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_ECHO_REPLY,
+			   .icmp_code = 0, .payload_len = 56 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 neighbour solicitation: other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_NEIGH_SOLICIT,
+			   .icmp_code = 0, .ttl = 255, .payload_len = 16 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMP echo reply whose data is our SYN (right ISN): other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_ECHO_REPLY,
+			   .icmp_code = 0, .quote_seq = TEST_ISN, .quote_in_data = true },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 echo reply whose data is our SYN (right ISN): other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_type = ICMP6_ECHO_REPLY,
+			   .icmp_code = 0, .quote_seq = TEST_ISN, .quote_in_data = true },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "ingress ICMP host redirect quoting our SYN (right ISN): other ICMP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_REDIRECT,
+			   .icmp_code = ICMP4_REDIR_HOST, .quote_seq = TEST_ISN },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		.name = "egress ICMP echo request: not TCP",
+		.prog = RUN_EGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_type = ICMP4_ECHO, .icmp_code = 0,
+			   .payload_len = 56 },
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .eg_packets = 1, .eg_not_tcp = 1 },
 	},
 
 	/* egress, straight test_run: the dummy socket's cookie is never in sp_socks */
