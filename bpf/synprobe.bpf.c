@@ -415,11 +415,11 @@ static __always_inline void parse_tcp_opts(struct __sk_buff *skb, struct tcphdr 
 
 /* Stamps the believed reply's IP-level details into @flow and sends it to user space. */
 static __always_inline int report_reply(struct sp_flow *flow, const struct pkt *pkt,
-					struct sp_stats *stats)
+					struct sp_stats *stats, __u64 now)
 {
 	struct sp_flow *event;
 
-	flow->reply_ts_ns = bpf_ktime_get_ns();
+	flow->reply_ts_ns = now;
 	__builtin_memcpy(flow->reply_from, pkt->tuple.saddr, sizeof(flow->reply_from));
 	flow->reply_ttl = pkt->ttl;
 	flow->reply_tos = pkt->tos;
@@ -446,6 +446,7 @@ static __always_inline int tcp_reply(struct __sk_buff *skb, struct pkt *pkt, str
 	struct tcphdr *tcp = pkt->tcp;
 	struct sp_tuple key = {};
 	struct sp_flow *flow;
+	__u64 now;
 	__u8 flags;
 
 	flags = tcp_flags(tcp);
@@ -453,6 +454,8 @@ static __always_inline int tcp_reply(struct __sk_buff *skb, struct pkt *pkt, str
 		stats->in_other_tcp++;
 		return TC_ACT_UNSPEC;
 	}
+	/* Stamped before the lookups and the option walk, which are not part of the RTT. */
+	now = bpf_ktime_get_ns();
 
 	/* Our 4-tuple is the reply's, turned around. */
 	__builtin_memcpy(key.saddr, pkt->tuple.daddr, sizeof(key.saddr));
@@ -484,7 +487,7 @@ static __always_inline int tcp_reply(struct __sk_buff *skb, struct pkt *pkt, str
 	flow->reply_tcp_flags = flags;
 	if (flow->reply == SP_REPLY_SYN_ACK)
 		parse_tcp_opts(skb, tcp, flow);
-	return report_reply(flow, pkt, stats);
+	return report_reply(flow, pkt, stats, now);
 }
 
 /* The first 8 bytes of the TCP header quoted in an ICMP error (RFC 792 guarantees no more). */
@@ -508,6 +511,7 @@ static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, st
 	struct sp_flow *flow;
 	__u8 *icmp = c.pos;
 	__u8 type, code;
+	__u64 now;
 	int err;
 
 	if ((void *)(icmp + 8) > c.end) {
@@ -524,6 +528,7 @@ static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, st
 		return TC_ACT_UNSPEC;
 	}
 	c.pos = icmp + 8;
+	now = bpf_ktime_get_ns();
 
 	if (pkt->tuple.family == SP_FAMILY_IPV4)
 		err = parse_iphdr(&c, &inner) < 0;
@@ -560,7 +565,7 @@ static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, st
 	flow->reply = SP_REPLY_ICMP;
 	flow->icmp_type = type;
 	flow->icmp_code = code;
-	return report_reply(flow, pkt, stats);
+	return report_reply(flow, pkt, stats, now);
 }
 
 SEC("tc")

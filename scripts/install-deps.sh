@@ -6,7 +6,7 @@ packages=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev   # build
 	libmnl-dev libjson-c-dev                                                 # engine and CLI
 	libcmocka-dev libnetfilter-queue-dev                                     # tests
-	iproute2 nftables iptables tcpdump util-linux procps                     # tests and demo
+	iproute2 nftables iptables tcpdump util-linux procps socat               # tests and demo
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -7,6 +7,8 @@
 #define __SP_USER_CONN_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
 #include <sys/socket.h>
 #include <linux/types.h>
 #include "../bpf/conn.h" /* the BPF side's shared header (not this file) */
@@ -65,5 +67,17 @@ __u64 sp_mono_ns(void);
 
 /* sp_conn_event_name - "probe-out", "ack-in", ... for an enum sp_conn_event_type. */
 const char *sp_conn_event_name(int type);
+
+/* sp_addr_port_str - "10.0.0.1:80" or "[fd00::1]:80" for @ss into @buf (@len bytes); @buf. */
+char *sp_addr_port_str(const struct sockaddr_storage *ss, char *buf, size_t len);
+
+/*
+ * sp_connect_timeout - connect() the non-blocking socket @fd to @addr, waiting at most
+ * @timeout_ms. Returns 0, or a negative errno (-ETIMEDOUT, -ECONNREFUSED, -EINTR on a signal, ...).
+ */
+int sp_connect_timeout(int fd, const struct sockaddr *addr, socklen_t addrlen, __u32 timeout_ms);
+
+/* sp_json_line - write @obj as one JSON line to stdout, flush, and free @obj (json_object_put). */
+void sp_json_line(json_object *obj);
 
 #endif

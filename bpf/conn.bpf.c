@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * conn.bpf.c - tc egress and ingress programs that follow live TCP connections registered by
+ * user space (synprobe keepalive, synprobe halfclose).
+ *
+ * User space puts each socket in sp_conn_socks (key: socket cookie): a connecting socket before
+ * connect(), an accepted one with its 4-tuple (from getsockname/getpeername) in sp_conn_tuples.
+ *   egress:  found by socket cookie; the first packet teaches the 4-tuple. Reports our keepalive
+ *            probes (a pure ACK whose seq is one below the next sequence number), our answers to
+ *            the peer's probes, our FIN and RST.
+ *   ingress: found by 4-tuple. Reports the ACK answering our probe (with its RTT), the peer's
+ *            probes, its FIN and RST, and counts the new payload bytes, apart those after our FIN.
+ * Events go to user space through the sp_conn_events ring buffer, stamped with bpf_ktime_get_ns().
+ * Untracked traffic leaves with TC_ACT_UNSPEC: at egress before any parsing.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "conn.h"
+
+#define TC_ACT_UNSPEC (-1)
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_AUTH 51
+#define NEXTHDR_DEST 60
+
+#define IP_MF_OFFSET 0x3fff /* IPv4 MF flag and fragment offset */
+#define IPV6_EXT_MAX 6	    /* extension headers walked before giving up */
+#define VLAN_MAX 2	    /* stacked VLAN tags walked */
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SP_CONN_MAX);
+	__type(key, __u64); /* socket cookie */
+	__type(value, struct sp_conn);
+} sp_conn_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SP_CONN_MAX);
+	__type(key, struct sp_conn_tuple);
+	__type(value, __u64); /* socket cookie: key of sp_conn_socks */
+} sp_conn_tuples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SP_CONN_RINGBUF_BYTES);
+} sp_conn_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sp_conn_stats);
+} sp_conn_stats SEC(".maps");
+
+struct hdr_cursor {
+	void *pos;
+	void *end;
+};
+
+/* What the programs need of a TCP packet. tuple is as on the wire: saddr is the sender. */
+struct tcp_pkt {
+	struct sp_conn_tuple tuple;
+	struct tcphdr *tcp;
+	int payload_len; /* TCP payload bytes per the IP length fields; < 0 when they do not add up */
+};
+
+/* Each parse_*() helper checks its header against the end of data; -1 if it does not fit. */
+
+static __always_inline int parse_ethhdr(struct hdr_cursor *c, __u16 *proto)
+{
+	struct ethhdr *eth = c->pos;
+	struct vlan_hdr *vlan;
+	__u16 h_proto;
+	int i;
+
+	if ((void *)(eth + 1) > c->end)
+		return -1;
+	c->pos = eth + 1;
+	h_proto = eth->h_proto;
+
+	for (i = 0; i < VLAN_MAX; i++) {
+		if (h_proto != bpf_htons(ETH_P_8021Q) && h_proto != bpf_htons(ETH_P_8021AD))
+			break;
+		vlan = c->pos;
+		if ((void *)(vlan + 1) > c->end)
+			return -1;
+		h_proto = vlan->h_vlan_encapsulated_proto;
+		c->pos = vlan + 1;
+	}
+	*proto = h_proto;
+	return 0;
+}
+
+/* IPv4: fills the addresses, returns the bytes of IP payload, or -1 (not TCP, fragment). */
+static __always_inline int parse_iphdr(struct hdr_cursor *c, struct tcp_pkt *pkt)
+{
+	struct iphdr *iph = c->pos;
+	int hdr_len;
+
+	if ((void *)(iph + 1) > c->end)
+		return -1;
+	hdr_len = iph->ihl * 4;
+	if (hdr_len < (int)sizeof(*iph) || iph->protocol != IPPROTO_TCP)
+		return -1;
+	if (iph->frag_off & bpf_htons(IP_MF_OFFSET))
+		return -1;
+	if (c->pos + hdr_len > c->end)
+		return -1;
+	c->pos += hdr_len;
+
+	pkt->tuple.family = SP_CONN_IPV4;
+	__builtin_memcpy(pkt->tuple.saddr, &iph->saddr, 4);
+	__builtin_memcpy(pkt->tuple.daddr, &iph->daddr, 4);
+	return bpf_ntohs(iph->tot_len) - hdr_len;
+}
+
+/* IPv6: walks extension headers, returns the bytes after them, or -1 (not TCP, fragment). */
+static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct tcp_pkt *pkt)
+{
+	struct ipv6hdr *ip6h = c->pos;
+	struct ipv6_opt_hdr *opt;
+	int payload_len, ext_len;
+	__u8 nexthdr;
+	int i;
+
+	if ((void *)(ip6h + 1) > c->end)
+		return -1;
+	c->pos = ip6h + 1;
+	nexthdr = ip6h->nexthdr;
+	payload_len = bpf_ntohs(ip6h->payload_len);
+
+	for (i = 0; i < IPV6_EXT_MAX; i++) {
+		if (nexthdr != NEXTHDR_HOP && nexthdr != NEXTHDR_ROUTING && nexthdr != NEXTHDR_DEST &&
+		    nexthdr != NEXTHDR_AUTH)
+			break;
+		opt = c->pos;
+		if ((void *)(opt + 1) > c->end)
+			return -1;
+		/* AH counts its length in 4-byte units minus 2, the others in 8-byte units minus 1. */
+		if (nexthdr == NEXTHDR_AUTH)
+			ext_len = (opt->hdrlen + 2) * 4;
+		else
+			ext_len = (opt->hdrlen + 1) * 8;
+		nexthdr = opt->nexthdr;
+		if (c->pos + ext_len > c->end)
+			return -1;
+		c->pos += ext_len;
+		payload_len -= ext_len;
+	}
+	if (nexthdr != IPPROTO_TCP) /* also NEXTHDR_FRAGMENT: fragments are not followed */
+		return -1;
+
+	pkt->tuple.family = SP_CONN_IPV6;
+	__builtin_memcpy(pkt->tuple.saddr, &ip6h->saddr, 16);
+	__builtin_memcpy(pkt->tuple.daddr, &ip6h->daddr, 16);
+	return payload_len;
+}
+
+static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct tcp_pkt *pkt, int ip_payload)
+{
+	struct tcphdr *tcp = c->pos;
+	int hdr_len;
+
+	if ((void *)(tcp + 1) > c->end)
+		return -1;
+	hdr_len = tcp->doff * 4;
+	if (hdr_len < (int)sizeof(*tcp))
+		return -1;
+	pkt->tcp = tcp;
+	pkt->tuple.sport = tcp->source;
+	pkt->tuple.dport = tcp->dest;
+	pkt->payload_len = ip_payload - hdr_len;
+	return 0;
+}
+
+/* Parses Ethernet (with VLAN tags), IPv4 or IPv6, and the TCP header. 0 if it is TCP, else -1. */
+static __always_inline int parse_tcp_pkt(struct __sk_buff *skb, struct tcp_pkt *pkt)
+{
+	struct hdr_cursor c = {
+		.pos = (void *)(long)skb->data,
+		.end = (void *)(long)skb->data_end,
+	};
+	int ip_payload;
+	__u16 proto;
+
+	if (parse_ethhdr(&c, &proto))
+		return -1;
+	if (proto == bpf_htons(ETH_P_IP))
+		ip_payload = parse_iphdr(&c, pkt);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		ip_payload = parse_ipv6hdr(&c, pkt);
+	else
+		return -1;
+	if (ip_payload < 0)
+		return -1;
+	return parse_tcphdr(&c, pkt, ip_payload);
+}
+
+static __always_inline __u8 tcp_flags(const struct tcphdr *tcp)
+{
+	return ((const __u8 *)tcp)[13];
+}
+
+/* Sequence-space comparison: true when @a comes after @b (RFC 9293, 3.4). */
+static __always_inline bool seq_after(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) > 0;
+}
+
+static __always_inline struct sp_conn_stats *get_stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sp_conn_stats, &zero);
+}
+
+/* What one packet of a followed connection tells, in host byte order. */
+struct seg {
+	__u64 now;
+	__u32 seq;
+	__u32 ack;
+	__u32 len; /* payload bytes */
+	__u8 flags;
+	bool pure_ack; /* ACK only, no payload */
+};
+
+static __always_inline void emit(struct sp_conn *c, const struct seg *s, __u8 type, __u64 ts_ns,
+				 __u64 rtt_ns, __u64 bytes, struct sp_conn_stats *st)
+{
+	struct sp_conn_event *ev;
+
+	ev = bpf_ringbuf_reserve(&sp_conn_events, sizeof(*ev), 0);
+	if (!ev) {
+		st->ringbuf_full++;
+		return;
+	}
+	ev->ts_ns = ts_ns;
+	ev->cookie = c->cookie;
+	ev->rtt_ns = rtt_ns;
+	ev->bytes = bytes;
+	ev->conn_id = c->conn_id;
+	ev->seq = s->seq;
+	ev->ack = s->ack;
+	ev->type = type;
+	ev->tcp_flags = s->flags;
+	ev->pad[0] = 0;
+	ev->pad[1] = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void read_seg(const struct tcp_pkt *pkt, struct seg *s)
+{
+	s->now = bpf_ktime_get_ns();
+	s->seq = bpf_ntohl(pkt->tcp->seq);
+	s->ack = bpf_ntohl(pkt->tcp->ack_seq);
+	s->len = pkt->payload_len > 0 ? pkt->payload_len : 0;
+	s->flags = tcp_flags(pkt->tcp);
+	s->pure_ack = (s->flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) == TCP_ACK && !s->len;
+}
+
+/* The sequence number after a segment: payload, SYN and FIN each take sequence space. */
+static __always_inline __u32 seg_end(const struct seg *s)
+{
+	return s->seq + s->len + !!(s->flags & TCP_SYN) + !!(s->flags & TCP_FIN);
+}
+
+SEC("tc")
+int sp_conn_egress(struct __sk_buff *skb)
+{
+	struct sp_conn_stats *st;
+	struct tcp_pkt pkt = {};
+	struct sp_conn *c;
+	struct seg s;
+	__u64 cookie;
+	__u32 end;
+
+	st = get_stats();
+	if (!st)
+		return TC_ACT_UNSPEC;
+	st->eg_packets++;
+	cookie = bpf_get_socket_cookie(skb);
+	c = bpf_map_lookup_elem(&sp_conn_socks, &cookie);
+	if (!c) {
+		st->eg_untracked++;
+		return TC_ACT_UNSPEC;
+	}
+	if (parse_tcp_pkt(skb, &pkt)) {
+		st->eg_not_tcp++;
+		return TC_ACT_UNSPEC;
+	}
+	st->eg_tracked++;
+	read_seg(&pkt, &s);
+
+	if (!(c->flags & SP_CONN_TUPLE_KNOWN)) {
+		c->tuple = pkt.tuple;
+		if (!bpf_map_update_elem(&sp_conn_tuples, &pkt.tuple, &cookie, BPF_ANY))
+			c->flags |= SP_CONN_TUPLE_KNOWN;
+	}
+	if (s.flags & TCP_RST) {
+		if (!(c->flags & SP_CONN_RST_OUT)) {
+			c->flags |= SP_CONN_RST_OUT;
+			if (!c->rst_ts_ns)
+				c->rst_ts_ns = s.now;
+			emit(c, &s, SP_CONN_EV_RST_OUT, s.now, 0, 0, st);
+		}
+		return TC_ACT_UNSPEC;
+	}
+	/* Our keepalive probe: tcp_xmit_probe_skb() sends snd_una - 1, which no data follows. */
+	if (s.pure_ack && (c->flags & SP_CONN_SND_KNOWN) && s.seq == c->snd_nxt - 1) {
+		c->probes_out++;
+		c->probe_out_ts_ns = s.now;
+		c->flags |= SP_CONN_PROBE_OUT;
+		emit(c, &s, SP_CONN_EV_PROBE_OUT, s.now, 0, 0, st);
+		return TC_ACT_UNSPEC;
+	}
+	if (s.pure_ack) {
+		/* Our answer to the peer's probe. */
+		if (c->flags & SP_CONN_PROBE_IN) {
+			c->flags &= ~SP_CONN_PROBE_IN;
+			emit(c, &s, SP_CONN_EV_ACK_OUT, s.now, s.now - c->probe_in_ts_ns, 0, st);
+		} else if ((c->flags & SP_CONN_PROBE_CAND) && s.ack == c->cand_seq + 1) {
+			/* rcv_nxt was unknown: the answer, acking the probe's seq + 1, says what it was. */
+			c->flags &= ~SP_CONN_PROBE_CAND;
+			c->probes_in++;
+			c->probe_in_ts_ns = c->cand_ts_ns;
+			emit(c, &s, SP_CONN_EV_PROBE_IN, c->cand_ts_ns, 0, 0, st);
+			emit(c, &s, SP_CONN_EV_ACK_OUT, s.now, s.now - c->cand_ts_ns, 0, st);
+		}
+	}
+	/* Our ACK field is what we expect next from the peer. */
+	if ((s.flags & TCP_ACK) &&
+	    (!(c->flags & SP_CONN_RCV_KNOWN) || seq_after(s.ack, c->rcv_nxt))) {
+		c->rcv_nxt = s.ack;
+		c->flags |= SP_CONN_RCV_KNOWN;
+	}
+	end = seg_end(&s);
+	if (!(c->flags & SP_CONN_SND_KNOWN) || seq_after(end, c->snd_nxt)) {
+		c->snd_nxt = end;
+		c->flags |= SP_CONN_SND_KNOWN;
+	}
+	if ((s.flags & TCP_FIN) && !(c->flags & SP_CONN_FIN_OUT)) {
+		c->flags |= SP_CONN_FIN_OUT;
+		c->fin_out_ts_ns = s.now;
+		emit(c, &s, SP_CONN_EV_FIN_OUT, s.now, 0, 0, st);
+	}
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int sp_conn_ingress(struct __sk_buff *skb)
+{
+	struct sp_conn_tuple key = {};
+	struct sp_conn_stats *st;
+	struct tcp_pkt pkt = {};
+	struct sp_conn *c;
+	__u32 end, from, newb;
+	__u64 *cookie;
+	struct seg s;
+
+	st = get_stats();
+	if (!st)
+		return TC_ACT_UNSPEC;
+	st->in_packets++;
+	if (parse_tcp_pkt(skb, &pkt)) {
+		st->in_not_tcp++;
+		return TC_ACT_UNSPEC;
+	}
+	/* Our 4-tuple is the packet's, turned around. */
+	__builtin_memcpy(key.saddr, pkt.tuple.daddr, sizeof(key.saddr));
+	__builtin_memcpy(key.daddr, pkt.tuple.saddr, sizeof(key.daddr));
+	key.sport = pkt.tuple.dport;
+	key.dport = pkt.tuple.sport;
+	key.family = pkt.tuple.family;
+	cookie = bpf_map_lookup_elem(&sp_conn_tuples, &key);
+	if (!cookie) {
+		st->in_untracked++;
+		return TC_ACT_UNSPEC;
+	}
+	c = bpf_map_lookup_elem(&sp_conn_socks, cookie);
+	if (!c) {
+		st->in_untracked++;
+		return TC_ACT_UNSPEC;
+	}
+	st->in_tracked++;
+	read_seg(&pkt, &s);
+
+	if (s.flags & TCP_RST) {
+		if (!(c->flags & SP_CONN_RST_IN)) {
+			c->flags |= SP_CONN_RST_IN;
+			if (!c->rst_ts_ns)
+				c->rst_ts_ns = s.now;
+			emit(c, &s, SP_CONN_EV_RST_IN, s.now, 0, 0, st);
+		}
+		return TC_ACT_UNSPEC;
+	}
+	if (s.flags & TCP_ACK) {
+		if (!(c->flags & SP_CONN_SND_KNOWN)) {
+			c->snd_nxt = s.ack;
+			c->flags |= SP_CONN_SND_KNOWN;
+		}
+		/* The answer to our probe acknowledges the probe's seq + 1, that is snd_nxt. */
+		if ((c->flags & SP_CONN_PROBE_OUT) && s.ack == c->snd_nxt) {
+			c->flags &= ~SP_CONN_PROBE_OUT;
+			emit(c, &s, SP_CONN_EV_ACK_IN, s.now, s.now - c->probe_out_ts_ns, 0, st);
+		}
+	}
+	if (s.pure_ack) {
+		if (!(c->flags & SP_CONN_RCV_KNOWN)) {
+			/* Decided when our answer goes out (egress). */
+			c->cand_seq = s.seq;
+			c->cand_ts_ns = s.now;
+			c->flags |= SP_CONN_PROBE_CAND;
+		} else if (s.seq == c->rcv_nxt - 1) {
+			c->probes_in++;
+			c->probe_in_ts_ns = s.now;
+			c->flags |= SP_CONN_PROBE_IN;
+			emit(c, &s, SP_CONN_EV_PROBE_IN, s.now, 0, 0, st);
+		}
+		return TC_ACT_UNSPEC;
+	}
+
+	end = seg_end(&s);
+	if (s.flags & TCP_SYN) {
+		c->rcv_nxt = end;
+		c->flags |= SP_CONN_RCV_KNOWN;
+	} else if (s.len && (c->flags & SP_CONN_RCV_KNOWN)) {
+		/* Count new bytes only: retransmissions and overlaps are not counted twice. */
+		from = seq_after(s.seq, c->rcv_nxt) ? s.seq : c->rcv_nxt;
+		newb = seq_after(s.seq + s.len, from) ? s.seq + s.len - from : 0;
+		c->bytes_in += newb;
+		if ((c->flags & SP_CONN_FIN_OUT) && newb) {
+			c->bytes_after_fin += newb;
+			if (!(c->flags & SP_CONN_DATA_AFTER_FIN)) {
+				c->flags |= SP_CONN_DATA_AFTER_FIN;
+				emit(c, &s, SP_CONN_EV_DATA_AFTER_FIN, s.now, 0, newb, st);
+			}
+		}
+	}
+	if (!(c->flags & SP_CONN_RCV_KNOWN) || seq_after(end, c->rcv_nxt)) {
+		c->rcv_nxt = end;
+		c->flags |= SP_CONN_RCV_KNOWN;
+	}
+	if ((s.flags & TCP_FIN) && !(c->flags & SP_CONN_FIN_IN)) {
+		c->flags |= SP_CONN_FIN_IN;
+		c->fin_in_ts_ns = s.now;
+		emit(c, &s, SP_CONN_EV_FIN_IN, s.now, 0, c->bytes_after_fin, st);
+	}
+	return TC_ACT_UNSPEC;
+}
