@@ -41,6 +41,8 @@ struct check_args {
 };
 
 static volatile sig_atomic_t exiting;
+/* The mask synprobe_poll() waits with: SIGINT and SIGTERM are blocked everywhere else. */
+static sigset_t wait_mask;
 
 static void sig_handler(int sig)
 {
@@ -202,7 +204,12 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 			sp_err("option '%s' needs a value: see 'synprobe check --help'", argv[optind - 1]);
 			return -EINVAL;
 		default:
-			sp_err("unknown option '%s': see 'synprobe check --help'", argv[optind - 1]);
+			/* Inside a cluster such as -xv, argv[optind - 1] is not the bad option. */
+			if (optopt)
+				sp_err("unknown option '-%c': see 'synprobe check --help'", optopt);
+			else
+				sp_err("unknown option '%s': see 'synprobe check --help'",
+				       argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
@@ -367,6 +374,7 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 		.on_result = on_result,
 		.close_delay_ms = a->close_delay_ms,
 		.force_clsact = a->force_clsact,
+		.wait_sigmask = &wait_mask,
 	};
 	struct synprobe *sp;
 	size_t i;
@@ -441,6 +449,7 @@ int do_check(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = sig_handler };
 	struct check_args a = {};
+	sigset_t block;
 	const char *method = "bpf";
 	struct job *jobs = NULL;
 	size_t n_jobs = 0;
@@ -454,9 +463,16 @@ int do_check(int argc, char **argv)
 	if (build_jobs(argv + optind, argc - optind, &a, &jobs, &n_jobs))
 		return SP_EXIT_USAGE;
 
-	/* No SA_RESTART: a signal ends the wait in synprobe_poll() with -EINTR. */
+	/*
+	 * No SA_RESTART, and the signals are only unblocked inside the wait (epoll_pwait): one that
+	 * comes while checks start or results are handled ends the next wait with -EINTR.
+	 */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 
 	err = run_checks(jobs, n_jobs, &a, &method);
 	if (err) {

@@ -162,7 +162,12 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 			sp_err("option '%s' needs a value: see 'synprobe ping --help'", argv[optind - 1]);
 			return -EINVAL;
 		default:
-			sp_err("unknown option '%s': see 'synprobe ping --help'", argv[optind - 1]);
+			/* Inside a cluster such as -xv, argv[optind - 1] is not the bad option. */
+			if (optopt)
+				sp_err("unknown option '-%c': see 'synprobe ping --help'", optopt);
+			else
+				sp_err("unknown option '%s': see 'synprobe ping --help'",
+				       argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
@@ -301,6 +306,7 @@ int do_ping(int argc, char **argv)
 	char err_msg[SP_ERR_MAX];
 	__u64 start_ms, next_ms, now;
 	const char *method = NULL;
+	sigset_t block, wait_mask;
 	int err, wait_ms;
 
 	err = parse_args(argc, argv, &a);
@@ -313,14 +319,20 @@ int do_ping(int argc, char **argv)
 	}
 	st.target = argv[optind];
 
+	/* Signals are unblocked only inside the wait (epoll_pwait), so none is lost before it. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 	sp = sp_open_engine(a.method,
 			    (struct synprobe_opts){
 				    .ifindexes = a.n_ifindexes ? a.ifindexes : NULL,
 				    .n_ifindexes = a.n_ifindexes,
 				    .on_result = on_probe,
 				    .ctx = &st,
+				    .wait_sigmask = &wait_mask,
 			    },
 			    &method);
 	if (!sp)

@@ -84,6 +84,8 @@ struct synprobe {
 	struct sp_attachment *attached;
 	size_t n_attached;
 	int delivered; /* results given during the current synprobe_poll() */
+	bool have_sigmask;
+	sigset_t wait_sigmask;
 };
 
 static __u64 now_ns(void)
@@ -413,6 +415,11 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 	}
 	sp->opts = *opts;
 	sp->opts.ifindexes = NULL; /* the caller's array is not kept */
+	sp->opts.wait_sigmask = NULL;
+	if (opts->wait_sigmask) {
+		sp->wait_sigmask = *opts->wait_sigmask;
+		sp->have_sigmask = true;
+	}
 	sp->epfd = sp->timerfd = -1;
 	sp->free_head = SLOT_NONE;
 
@@ -584,7 +591,8 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 		err = timer_rearm(sp);
 		if (err)
 			return err;
-		n = epoll_wait(sp->epfd, events, 4, timeout_ms);
+		n = epoll_pwait(sp->epfd, events, 4, timeout_ms,
+				sp->have_sigmask ? &sp->wait_sigmask : NULL);
 		if (n < 0)
 			return -errno;
 		for (i = 0; i < n; i++) {

@@ -17,6 +17,7 @@
 #ifndef __LIBSYNPROBE_H
 #define __LIBSYNPROBE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <linux/types.h>
@@ -88,6 +89,12 @@ struct synprobe_opts {
 	 */
 	__u32 close_delay_ms;
 	bool force_clsact; /* attach through a clsact qdisc even where TCX links exist */
+	/*
+	 * The signal mask while synprobe_poll() waits (epoll_pwait()), NULL for the thread's own.
+	 * A caller that blocks SIGINT/SIGTERM and passes its old mask here cannot lose a signal
+	 * that arrives between its flag test and the wait. Copied.
+	 */
+	const sigset_t *wait_sigmask;
 };
 
 /* How the programs are attached to one interface. */
