@@ -8,6 +8,8 @@
  * reply does the engine read the socket's own state (SO_ERROR), at the deadline.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -86,7 +89,32 @@ struct synprobe {
 	int delivered; /* results given during the current synprobe_poll() */
 	bool have_sigmask;
 	sigset_t wait_sigmask;
+	char *pin_dir; /* our copy of opts.pin_dir, or NULL */
 };
+
+/*
+ * Sets a pin path in @dir for every map and removes what a crashed run left there, so that
+ * libbpf pins fresh maps at load instead of reusing stale ones.
+ */
+static int pin_prepare(struct bpf_object *obj, const char *dir)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	bpf_object__for_each_map(map, obj) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map)) >= (int)sizeof(path))
+			return -ENAMETOOLONG;
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+		err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
 
 static __u64 now_ns(void)
 {
@@ -416,6 +444,7 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 	sp->opts = *opts;
 	sp->opts.ifindexes = NULL; /* the caller's array is not kept */
 	sp->opts.wait_sigmask = NULL;
+	sp->opts.pin_dir = NULL;
 	if (opts->wait_sigmask) {
 		sp->wait_sigmask = *opts->wait_sigmask;
 		sp->have_sigmask = true;
@@ -449,6 +478,16 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 		err = bpf_map__set_max_entries(sp->skel->maps.sp_flows, max_flows);
 	if (err)
 		goto cleanup;
+	if (opts->pin_dir) {
+		sp->pin_dir = strdup(opts->pin_dir);
+		if (!sp->pin_dir) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		err = pin_prepare(sp->skel->obj, sp->pin_dir);
+		if (err)
+			goto cleanup;
+	}
 	err = synprobe_bpf__load(sp->skel);
 	if (err)
 		goto cleanup;
@@ -708,6 +747,11 @@ void synprobe_close(struct synprobe *sp)
 		sp_detach(&sp->attached[j]);
 	free(sp->attached);
 	ring_buffer__free(sp->rb);
+	if (sp->skel && sp->pin_dir) {
+		bpf_object__unpin_maps(sp->skel->obj, NULL);
+		rmdir(sp->pin_dir); /* only if empty: it may hold other pins */
+	}
+	free(sp->pin_dir);
 	synprobe_bpf__destroy(sp->skel);
 	if (sp->nl)
 		mnl_socket_close(sp->nl);

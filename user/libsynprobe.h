@@ -95,6 +95,12 @@ struct synprobe_opts {
 	 * that arrives between its flag test and the wait. Copied.
 	 */
 	const sigset_t *wait_sigmask;
+	/*
+	 * Pin the maps (sp_socks, sp_flows, sp_events, sp_stats) in this bpffs directory, e.g.
+	 * /sys/fs/bpf/synprobe, for `bpftool map dump pinned DIR/sp_flows`; NULL: no pins. Stale
+	 * pins left by a crashed run are replaced; synprobe_close() removes them. Copied.
+	 */
+	const char *pin_dir;
 };
 
 /* How the programs are attached to one interface. */
