@@ -6,17 +6,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include "libsynprobe.h"
 #include "main.h"
 #include "output.h"
 #include "target.h"
+#include "targets_file.h"
 #include "util.h"
 
 #define ADDRS_PER_TARGET_MAX 16
 #define IFACES_MAX 32
 #define DEFAULT_TIMEOUT_MS 1000
+#define DEFAULT_CONCURRENCY 1024
+/*
+ * Checks in flight to one address and port. A listener's SYN queue holds its listen() backlog
+ * (often 128) before SYN cookies and "Possible SYN flooding" start; 32 stays well below.
+ */
+#define DEFAULT_PER_TARGET 32
 
 /* One address of one target: a check. */
 struct job {
@@ -29,6 +37,12 @@ struct job {
 
 struct check_args {
 	enum method_choice method;
+	const char *file; /* -f: targets from this file ("-": stdin); results stream out */
+	__u32 concurrency;
+	__u32 per_target;
+	__u32 rate_per_sec;
+	__u32 map_size;
+	struct sockaddr_storage source;
 	__u32 timeout_ms;
 	__u16 port;
 	int family;
@@ -38,6 +52,16 @@ struct check_args {
 	__u32 close_delay_ms;
 	int ifindexes[IFACES_MAX];
 	size_t n_ifindexes;
+};
+
+/* What on_result needs: where results go, and the counts for the summary. */
+struct run_ctx {
+	bool stream; /* print each result as it completes (-f) instead of at the end */
+	bool quiet;
+	const char *method;
+	int target_w, addr_w;
+	unsigned long outcomes[SYNPROBE_UNREACHABLE + 1];
+	unsigned long socket_evidence;
 };
 
 static volatile sig_atomic_t exiting;
@@ -64,6 +88,15 @@ static void usage(FILE *f)
 		"  -4, --ipv4             resolve names to IPv4 only\n"
 		"  -6, --ipv6             resolve names to IPv6 only\n"
 		"  -A, --all-addresses    check every address a name resolves to (default: the first)\n"
+		"  -f, --file FILE        targets from FILE, one a line, '#' comments ('-': stdin);\n"
+		"                         results are printed as they complete, then a summary\n"
+		"  -c, --concurrency N    checks in flight at once (default 1024)\n"
+		"      --per-target N     checks in flight to one address and port (default 32, below\n"
+		"                         the SYN-flood defence of a listener with a backlog of 128)\n"
+		"      --rate R           new SYNs per second at most (default: no limit)\n"
+		"      --source ADDR      send from this local address\n"
+		"      --map-size N       checks the BPF maps can follow at once (default 65536); the\n"
+		"                         rest are answered from their socket (evidence socket)\n"
 		"  -t, --timeout DUR      how long to wait for a reply (default 1s); DUR takes a unit,\n"
 		"                         250ms, 2s, 1m; a bare number is seconds\n"
 		"  -i, --interface IF     attach to IF (repeat or comma-separate); default: the\n"
@@ -87,7 +120,8 @@ static void usage(FILE *f)
 		"Examples:\n"
 		"  synprobe check 10.0.0.5:22                   one target\n"
 		"  synprobe check -p 443 example.org [2001:db8::1]:443\n"
-		"  synprobe check -t 300ms --json db1:5432 db2:5432\n");
+		"  synprobe check -t 300ms --json db1:5432 db2:5432\n"
+		"  synprobe check -f targets.txt -c 2000 --rate 5000 --json\n");
 }
 
 int sp_parse_interfaces(const char *arg, int *ifindexes, size_t *n, size_t max)
@@ -115,6 +149,37 @@ int sp_parse_interfaces(const char *arg, int *ifindexes, size_t *n, size_t max)
 	return 0;
 }
 
+static int parse_count(const char *s, __u32 *value)
+{
+	unsigned long v;
+	char *end;
+
+	if (!(*s >= '0' && *s <= '9'))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > 1000000000UL)
+		return -EINVAL;
+	*value = (__u32)v;
+	return 0;
+}
+
+/* --source: a numeric IPv4 or IPv6 address (with a zone for link-local). */
+static int parse_source(const char *s, struct sockaddr_storage *out)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+
+	if (getaddrinfo(s, NULL, &hints, &res) || !res) {
+		sp_err("source address '%s': give a numeric IPv4 or IPv6 address of this host", s);
+		return -EINVAL;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct check_args *a)
 {
 	static const struct option opts[] = {
@@ -132,15 +197,23 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "test-close-delay", required_argument, NULL, 'D' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "concurrency", required_argument, NULL, 'c' },
+		{ "per-target", required_argument, NULL, 'P' },
+		{ "rate", required_argument, NULL, 'R' },
+		{ "source", required_argument, NULL, 'S' },
+		{ "map-size", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, err;
 
 	a->timeout_ms = DEFAULT_TIMEOUT_MS;
+	a->concurrency = DEFAULT_CONCURRENCY;
+	a->per_target = DEFAULT_PER_TARGET;
 	a->family = AF_UNSPEC;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":p:46At:i:m:jqvhV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":p:46At:i:m:f:c:jqvhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (sp_parse_port(optarg, &a->port)) {
@@ -194,6 +267,26 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		case 'V':
 			printf("synprobe %s\n", SYNPROBE_VERSION);
 			return 1;
+		case 'f':
+			a->file = optarg;
+			break;
+		case 'c':
+		case 'P':
+		case 'R':
+		case 'M':
+			if (parse_count(optarg, opt == 'c' ? &a->concurrency :
+					opt == 'P' ? &a->per_target :
+					opt == 'R' ? &a->rate_per_sec : &a->map_size)) {
+				sp_err("%s '%s': give a whole number from 1 to 1000000000",
+				       opt == 'c' ? "concurrency" : opt == 'P' ? "per-target" :
+				       opt == 'R' ? "rate" : "map-size", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'S':
+			if (parse_source(optarg, &a->source))
+				return -EINVAL;
+			break;
 		case 'D':
 			if (sp_parse_duration_ms(optarg, &a->close_delay_ms)) {
 				sp_err("--test-close-delay '%s': give a duration such as 500ms", optarg);
@@ -213,8 +306,12 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 			return -EINVAL;
 		}
 	}
-	if (optind >= argc) {
-		sp_err("no TARGET given: write host:port, e.g. 'synprobe check 127.0.0.1:22'");
+	if (optind >= argc && !a->file) {
+		sp_err("no TARGET given: write host:port, e.g. 'synprobe check 127.0.0.1:22', or -f FILE");
+		return -EINVAL;
+	}
+	if (optind < argc && a->file) {
+		sp_err("targets given both with -f and as arguments: use one of them");
 		return -EINVAL;
 	}
 	return 0;
@@ -235,39 +332,45 @@ int sp_parse_method(const char *arg, enum method_choice *choice)
 	return 0;
 }
 
-/* Parses and resolves every TARGET before anything is loaded: bad input attaches nothing. */
-static int build_jobs(char **targets, int n_targets, const struct check_args *a,
-		      struct job **jobs_out, size_t *n_jobs)
+/*
+ * Parses and resolves every TARGET before anything is loaded: bad input attaches nothing.
+ * @texts: the targets as written; @lines: their line in @file (NULL for arguments).
+ */
+static int build_jobs(char **texts, const unsigned int *lines, size_t n_targets, const char *file,
+		      const struct check_args *a, struct job **jobs_out, size_t *n_jobs)
 {
 	struct sp_address addrs[ADDRS_PER_TARGET_MAX];
 	struct sp_target_spec spec;
 	struct job *jobs = NULL, *grown;
 	char err[SP_ERR_MAX];
-	size_t n = 0;
-	int i, j, rc;
+	size_t n = 0, alloc = 0, i;
+	int j, rc;
 
 	for (i = 0; i < n_targets; i++) {
-		if (sp_target_parse(targets[i], a->port, &spec, err, sizeof(err))) {
-			sp_err("%s", err);
-			rc = -EINVAL;
-			goto cleanup;
-		}
-		rc = sp_target_resolve(&spec, a->family, a->all_addresses, addrs,
-				       ADDRS_PER_TARGET_MAX, err, sizeof(err));
+		rc = sp_target_parse(texts[i], a->port, &spec, err, sizeof(err));
+		if (!rc)
+			rc = sp_target_resolve(&spec, a->family, a->all_addresses, addrs,
+					       ADDRS_PER_TARGET_MAX, err, sizeof(err));
 		if (rc < 0) {
-			sp_err("%s", err);
+			if (lines)
+				sp_err("%s:%u: %s", file, lines[i], err);
+			else
+				sp_err("%s", err);
 			goto cleanup;
 		}
-		grown = realloc(jobs, (n + rc) * sizeof(*jobs));
-		if (!grown) {
-			sp_err("out of memory for %zu checks", n + rc);
-			rc = -ENOMEM;
-			goto cleanup;
+		if (n + rc > alloc) {
+			alloc = (n + rc) * 2;
+			grown = realloc(jobs, alloc * sizeof(*jobs));
+			if (!grown) {
+				sp_err("out of memory for %zu checks", n + rc);
+				rc = -ENOMEM;
+				goto cleanup;
+			}
+			jobs = grown;
 		}
-		jobs = grown;
 		for (j = 0; j < rc; j++) {
 			memset(&jobs[n], 0, sizeof(jobs[n]));
-			jobs[n].target = targets[i];
+			jobs[n].target = texts[i];
 			jobs[n].addr = addrs[j];
 			n++;
 		}
@@ -283,14 +386,28 @@ cleanup:
 
 static void on_result(const struct synprobe_result *res, void *ctx)
 {
+	struct run_ctx *run = ctx;
 	struct job *job = res->user;
 
+	run->outcomes[res->outcome]++;
+	if (res->evidence == SYNPROBE_EVIDENCE_SOCKET)
+		run->socket_evidence++;
+	job->done = true;
+	if (run->stream) {
+		if (run->quiet)
+			return;
+		if (sp_json_output)
+			sp_print_json(stdout, job->target, res, run->method);
+		else
+			sp_print_human(stdout, job->target, res, run->method, run->target_w,
+				       run->addr_w, sp_verbose);
+		return;
+	}
 	job->res = *res;
 	if (res->flow) {
 		job->flow = *res->flow;
 		job->res.flow = &job->flow;
 	}
-	job->done = true;
 }
 
 void sp_open_error(int err)
@@ -365,22 +482,58 @@ struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts 
 	return sp;
 }
 
+/* Column widths for the human lines: the longest target and address. */
+static void measure(const struct job *jobs, size_t n_jobs, int *target_w, int *addr_w)
+{
+	char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	size_t i;
+	int w;
+
+	*target_w = *addr_w = 0;
+	for (i = 0; i < n_jobs; i++) {
+		w = (int)strlen(jobs[i].target);
+		*target_w = w > *target_w ? w : *target_w;
+		w = (int)strlen(sp_address_str(&jobs[i].addr.addr, addr, sizeof(addr), NULL));
+		*addr_w = w > *addr_w ? w : *addr_w;
+	}
+}
+
+static void print_summary(struct synprobe *sp, const struct run_ctx *run, size_t n_jobs)
+{
+	struct synprobe_engine_stats es;
+
+	synprobe_engine_stats(sp, &es);
+	fprintf(stderr,
+		"synprobe: %zu checks: %lu open, %lu closed, %lu unreachable, %lu timeout, %lu error; "
+		"%llu waits for a local port, %lu answered from the socket (%llu beyond the BPF map)\n",
+		n_jobs, run->outcomes[SYNPROBE_OPEN], run->outcomes[SYNPROBE_CLOSED],
+		run->outcomes[SYNPROBE_UNREACHABLE], run->outcomes[SYNPROBE_TIMEOUT],
+		run->outcomes[SYNPROBE_ERROR], (unsigned long long)es.port_waits,
+		run->socket_evidence, (unsigned long long)es.untracked);
+}
+
 static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *a,
-		      const char **method)
+		      struct run_ctx *run)
 {
 	struct synprobe_opts opts = {
 		.ifindexes = a->n_ifindexes ? a->ifindexes : NULL,
 		.n_ifindexes = a->n_ifindexes,
 		.on_result = on_result,
+		.ctx = run,
 		.close_delay_ms = a->close_delay_ms,
 		.force_clsact = a->force_clsact,
 		.wait_sigmask = &wait_mask,
+		.max_flows = a->map_size,
+		.max_in_flight = a->concurrency,
+		.per_target_max = a->per_target,
+		.rate_per_sec = a->rate_per_sec,
+		.source = a->source,
 	};
 	struct synprobe *sp;
 	size_t i;
 	int err = 0;
 
-	sp = sp_open_engine(a->method, opts, method);
+	sp = sp_open_engine(a->method, opts, &run->method);
 	if (!sp)
 		return -EINVAL;
 	for (i = 0; i < n_jobs && !exiting; i++) {
@@ -409,59 +562,102 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 		}
 	}
 	err = 0;
-	if (sp_verbose && !strcmp(*method, "bpf"))
+	fflush(stdout);
+	if ((run->stream || sp_verbose) && !a->quiet)
+		print_summary(sp, run, n_jobs);
+	if (sp_verbose && !strcmp(run->method, "bpf"))
 		print_verbose_footer(sp);
 cleanup:
 	synprobe_close(sp);
 	return err;
 }
 
-static int print_results(const struct job *jobs, size_t n_jobs, const struct check_args *a,
-			 const char *method)
+/* Arguments mode: every result, in the order of the arguments, once all are in. */
+static void print_results(const struct job *jobs, size_t n_jobs, const struct run_ctx *run)
 {
-	char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-	int target_w = 0, addr_w = 0, w;
-	bool all_open = true;
 	size_t i;
 
-	for (i = 0; i < n_jobs; i++) {
-		if (!jobs[i].done || jobs[i].res.outcome != SYNPROBE_OPEN)
-			all_open = false;
-		w = (int)strlen(jobs[i].target);
-		target_w = w > target_w ? w : target_w;
-		w = (int)strlen(sp_address_str(&jobs[i].addr.addr, addr, sizeof(addr), NULL));
-		addr_w = w > addr_w ? w : addr_w;
-	}
-	for (i = 0; i < n_jobs && !a->quiet; i++) {
+	for (i = 0; i < n_jobs && !run->quiet; i++) {
 		if (!jobs[i].done)
 			continue;
 		if (sp_json_output)
-			sp_print_json(stdout, jobs[i].target, &jobs[i].res, method);
+			sp_print_json(stdout, jobs[i].target, &jobs[i].res, run->method);
 		else
-			sp_print_human(stdout, jobs[i].target, &jobs[i].res, method, target_w,
-				       addr_w, sp_verbose);
+			sp_print_human(stdout, jobs[i].target, &jobs[i].res, run->method,
+				       run->target_w, run->addr_w, sp_verbose);
 	}
 	fflush(stdout);
-	return all_open ? SP_EXIT_OK : SP_EXIT_NOT_OK;
+}
+
+/* Reads -f FILE into @list and the arrays build_jobs() takes. */
+static int read_targets_file(const struct check_args *a, struct sp_target_list *list,
+			     char ***texts, unsigned int **lines)
+{
+	char err[SP_ERR_MAX];
+	FILE *f = stdin;
+	size_t i;
+	int rc;
+
+	if (strcmp(a->file, "-")) {
+		f = fopen(a->file, "r");
+		if (!f) {
+			sp_err("targets file '%s': %s", a->file, strerror(errno));
+			return -errno;
+		}
+	}
+	rc = sp_targets_file_read(f, strcmp(a->file, "-") ? a->file : "stdin", a->port, list, err,
+				  sizeof(err));
+	if (f != stdin)
+		fclose(f);
+	if (rc) {
+		sp_err("%s", err);
+		return rc;
+	}
+	if (!list->n) {
+		sp_err("targets file '%s' has no targets: write one host:port a line", a->file);
+		return -EINVAL;
+	}
+	*texts = calloc(list->n, sizeof(**texts));
+	*lines = calloc(list->n, sizeof(**lines));
+	if (!*texts || !*lines) {
+		sp_err("out of memory for %zu targets", list->n);
+		return -ENOMEM;
+	}
+	for (i = 0; i < list->n; i++) {
+		(*texts)[i] = list->items[i].text;
+		(*lines)[i] = list->items[i].line;
+	}
+	return 0;
 }
 
 int do_check(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = sig_handler };
+	struct sp_target_list list = {};
 	struct check_args a = {};
-	sigset_t block;
-	const char *method = "bpf";
+	struct run_ctx run = {};
 	struct job *jobs = NULL;
-	size_t n_jobs = 0;
-	int err;
+	unsigned int *lines = NULL;
+	char **texts = NULL;
+	size_t n_jobs = 0, i;
+	int err, rc = SP_EXIT_USAGE;
+	bool all_open = true;
+	sigset_t block;
 
 	err = parse_args(argc, argv, &a);
 	if (err)
 		return err > 0 ? SP_EXIT_OK : SP_EXIT_USAGE;
 	sp_setup_libbpf_print(sp_verbose);
 
-	if (build_jobs(argv + optind, argc - optind, &a, &jobs, &n_jobs))
-		return SP_EXIT_USAGE;
+	if (a.file) {
+		if (read_targets_file(&a, &list, &texts, &lines))
+			goto cleanup;
+		err = build_jobs(texts, lines, list.n, a.file, &a, &jobs, &n_jobs);
+	} else {
+		err = build_jobs(argv + optind, NULL, argc - optind, NULL, &a, &jobs, &n_jobs);
+	}
+	if (err)
+		goto cleanup;
 
 	/*
 	 * No SA_RESTART, and the signals are only unblocked inside the wait (epoll_pwait): one that
@@ -474,12 +670,23 @@ int do_check(int argc, char **argv)
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 
-	err = run_checks(jobs, n_jobs, &a, &method);
-	if (err) {
-		free(jobs);
-		return SP_EXIT_USAGE;
-	}
-	err = print_results(jobs, n_jobs, &a, method);
+	run.stream = a.file != NULL;
+	run.quiet = a.quiet;
+	measure(jobs, n_jobs, &run.target_w, &run.addr_w);
+	if (run_checks(jobs, n_jobs, &a, &run))
+		goto cleanup;
+	if (!run.stream)
+		print_results(jobs, n_jobs, &run);
+	for (i = 0; i < n_jobs; i++)
+		if (!jobs[i].done || (!run.stream && jobs[i].res.outcome != SYNPROBE_OPEN))
+			all_open = false;
+	if (run.stream && run.outcomes[SYNPROBE_OPEN] != n_jobs)
+		all_open = false;
+	rc = exiting || !all_open ? SP_EXIT_NOT_OK : SP_EXIT_OK;
+cleanup:
 	free(jobs);
-	return exiting ? SP_EXIT_NOT_OK : err;
+	free(texts);
+	free(lines);
+	sp_target_list_free(&list);
+	return rc;
 }

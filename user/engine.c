@@ -27,6 +27,8 @@
 #include "attach.h"
 #include "outcome.h"
 #include "route.h"
+#include "timer_heap.h"
+#include "token_bucket.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -43,24 +45,50 @@ enum epoll_tag {
 };
 #define SOCKET_EVENT (1ULL << 63)
 
-/* One check in flight. A free slot has fd == -1 and sits on the free list. */
+/* A FIFO of slots linked through sp_check.next. */
+struct sp_queue {
+	unsigned int head;
+	unsigned int tail;
+	unsigned int len;
+};
+
+/* Where a check is in its life. */
+enum check_state {
+	CHECK_FREE,    /* the slot is on the free list */
+	CHECK_QUEUED,  /* waiting for a limit, the rate or a local port: no socket yet */
+	CHECK_RUNNING, /* socket open, SYN sent (or failed at once), deadline armed */
+};
+
+/* One check. A slot's number is its check_id for the BPF side. */
 struct sp_check {
+	enum check_state state;
 	int fd;
 	__u64 cookie;
-	__u64 start_ns;	   /* CLOCK_MONOTONIC, just before connect() */
-	__u64 deadline_ns; /* when the check ends if nothing else ends it first */
+	__u64 start_ns; /* CLOCK_MONOTONIC, just before connect() */
 	__u32 timeout_ms;
-	unsigned int heap_idx;
-	unsigned int next_free;
-	int connect_err;  /* errno of a socket()/connect() that failed at once, else 0 */
-	bool registered;  /* the cookie is in sp_socks */
-	bool replied;	  /* a ring-buffer event came; the close waits for close_delay_ms */
+	unsigned int next;    /* next slot in the free list or in a queue */
+	unsigned int dest;    /* index in the destination table */
+	int connect_err;      /* errno of a socket()/connect() that failed at once, else 0 */
+	bool registered;      /* the cookie is in sp_socks */
+	bool polled;	      /* the socket is in epoll (method connect, or untracked) */
+	bool replied;	      /* a ring-buffer event came; the close waits for close_delay_ms */
 	bool have_event;
 	struct sp_flow event; /* the ring-buffer record */
 	__u32 gen;	      /* tells a stale epoll event from this slot's current check */
-	__u64 writable_ns;    /* method connect: when epoll said the socket is writable */
+	__u64 writable_ns;    /* when epoll said the socket is writable */
 	struct sockaddr_storage addr;
+	socklen_t addrlen;
 	void *user;
+};
+
+/* A destination address and port: how many checks run to it, and who waits for it. */
+struct sp_dest {
+	bool used;
+	__u8 family;
+	__be16 port;
+	__u8 addr[16];
+	__u32 running;
+	struct sp_queue waiting;
 };
 
 struct synprobe {
@@ -80,9 +108,17 @@ struct synprobe {
 	struct sp_check *checks;
 	unsigned int n_checks; /* slots allocated */
 	unsigned int free_head;
-	unsigned int in_flight;
-	unsigned int *heap; /* slot indexes, ordered by deadline_ns */
-	unsigned int heap_len;
+	unsigned int in_flight; /* queued + running */
+	unsigned int running;
+	struct sp_timer_heap timers; /* deadlines of running checks */
+	struct sp_queue pending;     /* queued checks, first in first out */
+	struct sp_queue port_wait;   /* checks that met EADDRNOTAVAIL: retried when one ends */
+	struct sp_dest *dests;	     /* open addressing, dest_cap a power of two */
+	unsigned int dest_cap;
+	unsigned int dest_used;
+	struct sp_token_bucket rate;
+	__u64 rate_wake_ns; /* when the bucket has a token for the queue head; 0: not waiting */
+	struct synprobe_engine_stats stats;
 
 	struct sp_attachment *attached;
 	size_t n_attached;
@@ -124,76 +160,156 @@ static __u64 now_ns(void)
 	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
-/* --- deadline heap --- */
+/* --- queues --- */
 
-static __u64 heap_key(const struct synprobe *sp, unsigned int pos)
+static void queue_init(struct sp_queue *q)
 {
-	return sp->checks[sp->heap[pos]].deadline_ns;
+	q->head = q->tail = SLOT_NONE;
+	q->len = 0;
 }
 
-static void heap_set(struct synprobe *sp, unsigned int pos, unsigned int slot)
+static void queue_push(struct synprobe *sp, struct sp_queue *q, unsigned int slot)
 {
-	sp->heap[pos] = slot;
-	sp->checks[slot].heap_idx = pos;
+	sp->checks[slot].next = SLOT_NONE;
+	if (q->tail == SLOT_NONE)
+		q->head = slot;
+	else
+		sp->checks[q->tail].next = slot;
+	q->tail = slot;
+	q->len++;
 }
 
-static void heap_swap(struct synprobe *sp, unsigned int a, unsigned int b)
+static void queue_push_front(struct synprobe *sp, struct sp_queue *q, unsigned int slot)
 {
-	unsigned int slot_a = sp->heap[a];
-
-	heap_set(sp, a, sp->heap[b]);
-	heap_set(sp, b, slot_a);
+	sp->checks[slot].next = q->head;
+	q->head = slot;
+	if (q->tail == SLOT_NONE)
+		q->tail = slot;
+	q->len++;
 }
 
-static void heap_up(struct synprobe *sp, unsigned int pos)
+static unsigned int queue_pop(struct synprobe *sp, struct sp_queue *q)
 {
-	while (pos > 0 && heap_key(sp, (pos - 1) / 2) > heap_key(sp, pos)) {
-		heap_swap(sp, pos, (pos - 1) / 2);
-		pos = (pos - 1) / 2;
-	}
+	unsigned int slot = q->head;
+
+	if (slot == SLOT_NONE)
+		return SLOT_NONE;
+	q->head = sp->checks[slot].next;
+	if (q->head == SLOT_NONE)
+		q->tail = SLOT_NONE;
+	q->len--;
+	return slot;
 }
 
-static void heap_down(struct synprobe *sp, unsigned int pos)
+/* Moves every check of @from to the front of @to, in order. */
+static void queue_splice_front(struct synprobe *sp, struct sp_queue *from, struct sp_queue *to)
 {
-	unsigned int child;
-
-	for (;;) {
-		child = 2 * pos + 1;
-		if (child >= sp->heap_len)
-			return;
-		if (child + 1 < sp->heap_len && heap_key(sp, child + 1) < heap_key(sp, child))
-			child++;
-		if (heap_key(sp, pos) <= heap_key(sp, child))
-			return;
-		heap_swap(sp, pos, child);
-		pos = child;
-	}
-}
-
-static void heap_push(struct synprobe *sp, unsigned int slot)
-{
-	heap_set(sp, sp->heap_len++, slot);
-	heap_up(sp, sp->heap_len - 1);
-}
-
-static void heap_remove(struct synprobe *sp, unsigned int slot)
-{
-	unsigned int pos = sp->checks[slot].heap_idx;
-
-	sp->heap_len--;
-	if (pos == sp->heap_len)
+	if (from->head == SLOT_NONE)
 		return;
-	heap_set(sp, pos, sp->heap[sp->heap_len]);
-	heap_down(sp, pos);
-	heap_up(sp, pos);
+	sp->checks[from->tail].next = to->head;
+	if (to->tail == SLOT_NONE)
+		to->tail = from->tail;
+	to->head = from->head;
+	to->len += from->len;
+	queue_init(from);
 }
 
-/* Moves @slot to a new deadline. */
-static void heap_update(struct synprobe *sp, unsigned int slot, __u64 deadline_ns)
+/* --- destinations (per_target_max) --- */
+
+static void dest_key(const struct sockaddr_storage *ss, __u8 *family, __be16 *port, __u8 *addr)
 {
-	sp->checks[slot].deadline_ns = deadline_ns;
-	heap_down(sp, sp->checks[slot].heap_idx);
-	heap_up(sp, sp->checks[slot].heap_idx);
+	memset(addr, 0, 16);
+	*family = ss->ss_family == AF_INET6 ? 6 : 4;
+	if (ss->ss_family == AF_INET6) {
+		*port = ((const struct sockaddr_in6 *)ss)->sin6_port;
+		memcpy(addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else {
+		*port = ((const struct sockaddr_in *)ss)->sin_port;
+		memcpy(addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	}
+}
+
+/* FNV-1a over the key. */
+static unsigned int dest_hash(__u8 family, __be16 port, const __u8 *addr)
+{
+	__u32 h = 2166136261u;
+	int i;
+
+	h = (h ^ family) * 16777619u;
+	h = (h ^ (port & 0xff)) * 16777619u;
+	h = (h ^ (port >> 8)) * 16777619u;
+	for (i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return h;
+}
+
+static unsigned int dest_probe(const struct sp_dest *table, unsigned int cap, __u8 family,
+			       __be16 port, const __u8 *addr)
+{
+	unsigned int i = dest_hash(family, port, addr) & (cap - 1);
+
+	while (table[i].used && !(table[i].family == family && table[i].port == port &&
+				  !memcmp(table[i].addr, addr, 16)))
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+static int dests_grow(struct synprobe *sp)
+{
+	unsigned int cap = sp->dest_cap ? sp->dest_cap * 2 : 64, i, j;
+	struct sp_dest *table;
+
+	table = calloc(cap, sizeof(*table));
+	if (!table)
+		return -ENOMEM;
+	for (i = 0; i < sp->dest_cap; i++) {
+		if (!sp->dests[i].used)
+			continue;
+		j = dest_probe(table, cap, sp->dests[i].family, sp->dests[i].port, sp->dests[i].addr);
+		table[j] = sp->dests[i];
+	}
+	/* Checks keep their destination's index: move them along. */
+	for (i = 0; i < sp->n_checks; i++) {
+		struct sp_check *c = &sp->checks[i];
+		__u8 family, addr[16];
+		__be16 port;
+
+		if (c->state == CHECK_FREE)
+			continue;
+		dest_key(&c->addr, &family, &port, addr);
+		c->dest = dest_probe(table, cap, family, port, addr);
+	}
+	free(sp->dests);
+	sp->dests = table;
+	sp->dest_cap = cap;
+	return 0;
+}
+
+/* The index of @ss's destination, made if new. Entries stay: targets are few and repeat. */
+static int dest_get(struct synprobe *sp, const struct sockaddr_storage *ss, unsigned int *index)
+{
+	__u8 family, addr[16];
+	__be16 port;
+	unsigned int i;
+	int err;
+
+	if (2 * (sp->dest_used + 1) > sp->dest_cap) {
+		err = dests_grow(sp);
+		if (err)
+			return err;
+	}
+	dest_key(ss, &family, &port, addr);
+	i = dest_probe(sp->dests, sp->dest_cap, family, port, addr);
+	if (!sp->dests[i].used) {
+		sp->dests[i].used = true;
+		sp->dests[i].family = family;
+		sp->dests[i].port = port;
+		memcpy(sp->dests[i].addr, addr, 16);
+		queue_init(&sp->dests[i].waiting);
+		sp->dest_used++;
+	}
+	*index = i;
+	return 0;
 }
 
 /* --- slots --- */
@@ -202,22 +318,22 @@ static int slots_grow(struct synprobe *sp)
 {
 	unsigned int n = sp->n_checks ? sp->n_checks * 2 : 64;
 	struct sp_check *checks;
-	unsigned int *heap;
 	unsigned int i;
+	int err;
 
+	err = sp_timer_heap_reserve(&sp->timers, n);
+	if (err)
+		return err;
 	checks = realloc(sp->checks, n * sizeof(*checks));
 	if (!checks)
 		return -ENOMEM;
 	sp->checks = checks;
-	heap = realloc(sp->heap, n * sizeof(*heap));
-	if (!heap)
-		return -ENOMEM;
-	sp->heap = heap;
 
 	for (i = sp->n_checks; i < n; i++) {
 		memset(&checks[i], 0, sizeof(checks[i]));
+		checks[i].state = CHECK_FREE;
 		checks[i].fd = -1;
-		checks[i].next_free = i + 1 < n ? i + 1 : sp->free_head;
+		checks[i].next = i + 1 < n ? i + 1 : sp->free_head;
 	}
 	sp->free_head = sp->n_checks;
 	sp->n_checks = n;
@@ -234,7 +350,7 @@ static int slot_alloc(struct synprobe *sp, unsigned int *slot)
 			return err;
 	}
 	*slot = sp->free_head;
-	sp->free_head = sp->checks[*slot].next_free;
+	sp->free_head = sp->checks[*slot].next;
 	return 0;
 }
 
@@ -243,8 +359,9 @@ static void slot_free(struct synprobe *sp, unsigned int slot)
 	struct sp_check *c = &sp->checks[slot];
 
 	memset(c, 0, sizeof(*c));
+	c->state = CHECK_FREE;
 	c->fd = -1;
-	c->next_free = sp->free_head;
+	c->next = sp->free_head;
 	sp->free_head = slot;
 }
 
@@ -280,6 +397,25 @@ static void tuple_to_sockaddr(const struct sp_tuple *t, struct sockaddr_storage 
 		sin6->sin6_port = t->sport;
 		memcpy(&sin6->sin6_addr, t->saddr, 16);
 	}
+}
+
+/*
+ * A running check ends: its destination has room for one more, and a local port is free again,
+ * so the checks waiting for either go back to the front of the queue.
+ */
+static void check_release(struct synprobe *sp, struct sp_check *c)
+{
+	struct sp_dest *d = &sp->dests[c->dest];
+	unsigned int slot;
+
+	if (c->state != CHECK_RUNNING)
+		return;
+	sp->running--;
+	d->running--;
+	slot = queue_pop(sp, &d->waiting);
+	if (slot != SLOT_NONE)
+		queue_push_front(sp, &sp->pending, slot);
+	queue_splice_front(sp, &sp->port_wait, &sp->pending);
 }
 
 /*
@@ -331,10 +467,12 @@ static void check_finish(struct synprobe *sp, unsigned int slot)
 	obs.user_rtt_ns = c->writable_ns ? c->writable_ns - c->start_ns : 0;
 	sp_decide_outcome(&obs, &res);
 
-	heap_remove(sp, slot);
+	sp_timer_heap_remove(&sp->timers, slot);
+	check_release(sp, c);
 	slot_free(sp, slot);
 	sp->in_flight--;
 	sp->delivered++;
+	sp->stats.delivered++;
 	sp->opts.on_result(&res, sp->opts.ctx);
 }
 
@@ -348,13 +486,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	c = &sp->checks[e->check_id];
 	/* A late event for a check that already ended (its slot may be reused): ignore it. */
-	if (c->fd < 0 || !c->registered || c->cookie != e->cookie || c->have_event)
+	if (c->state != CHECK_RUNNING || !c->registered || c->cookie != e->cookie || c->have_event)
 		return 0;
 	c->event = *e;
 	c->have_event = true;
 	if (sp->opts.close_delay_ms) {
 		c->replied = true;
-		heap_update(sp, e->check_id, now_ns() + sp->opts.close_delay_ms * NSEC_PER_MSEC);
+		sp_timer_heap_set(&sp->timers, e->check_id,
+				  now_ns() + sp->opts.close_delay_ms * NSEC_PER_MSEC);
 		return 0;
 	}
 	check_finish(sp, e->check_id);
@@ -367,7 +506,8 @@ static void socket_event(struct synprobe *sp, __u64 data)
 	unsigned int slot = (unsigned int)data;
 	__u32 gen = (data >> 32) & 0x7fffffff;
 
-	if (slot >= sp->n_checks || sp->checks[slot].fd < 0 || sp->checks[slot].gen != gen)
+	if (slot >= sp->n_checks || sp->checks[slot].state != CHECK_RUNNING ||
+	    sp->checks[slot].gen != gen)
 		return;
 	sp->checks[slot].writable_ns = now_ns();
 	check_finish(sp, slot);
@@ -376,17 +516,24 @@ static void socket_event(struct synprobe *sp, __u64 data)
 /* Ends every check whose deadline has passed. */
 static void expire_checks(struct synprobe *sp)
 {
-	__u64 now = now_ns();
+	__u64 now = now_ns(), deadline;
+	unsigned int slot;
 
-	while (sp->heap_len && heap_key(sp, 0) <= now)
-		check_finish(sp, sp->heap[0]);
+	while (sp_timer_heap_peek(&sp->timers, &slot, &deadline) && deadline <= now)
+		check_finish(sp, slot);
 }
 
+/* The timerfd fires at the earliest deadline, or when the rate allows the next SYN. */
 static int timer_rearm(struct synprobe *sp)
 {
 	struct itimerspec its = {};
-	__u64 next = sp->heap_len ? heap_key(sp, 0) : 0;
+	__u64 next = 0, deadline;
+	unsigned int slot;
 
+	if (sp_timer_heap_peek(&sp->timers, &slot, &deadline))
+		next = deadline;
+	if (sp->rate_wake_ns && (!next || sp->rate_wake_ns < next))
+		next = sp->rate_wake_ns;
 	if (next == sp->armed_ns)
 		return 0;
 	/* An absolute time of 0 would disarm the timer: a deadline is never 0. */
@@ -451,6 +598,9 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 	}
 	sp->epfd = sp->timerfd = -1;
 	sp->free_head = SLOT_NONE;
+	queue_init(&sp->pending);
+	queue_init(&sp->port_wait);
+	sp_token_bucket_init(&sp->rate, opts->rate_per_sec, opts->rate_per_sec / 100 + 1, now_ns());
 
 	sp->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sp->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -537,26 +687,45 @@ static int sockaddr_check(const struct sockaddr *addr, socklen_t addrlen)
 	return -EINVAL;
 }
 
+/* Has epoll tell when @c's handshake ends (method connect, or a check BPF cannot follow). */
+static int socket_poll(struct synprobe *sp, struct sp_check *c, unsigned int slot)
+{
+	struct epoll_event ev = {
+		.events = EPOLLOUT,
+		.data.u64 = SOCKET_EVENT | (__u64)c->gen << 32 | slot,
+	};
+
+	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, c->fd, &ev))
+		return errno;
+	c->polled = true;
+	return 0;
+}
+
 /* Socket set-up of a check; returns 0 or a positive errno for the result. */
 static int check_socket(struct synprobe *sp, struct sp_check *c, unsigned int slot)
 {
+	const struct sockaddr_storage *src = &sp->opts.source;
 	struct linger linger = { .l_onoff = 1, .l_linger = 0 };
 	struct sp_flow flow = {};
 	socklen_t len = sizeof(c->cookie);
-	int zero = 0;
+	int zero = 0, one = 1;
 
 	c->fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (c->fd < 0)
 		return errno;
-	if (!sp->use_bpf) {
-		/* Method connect: epoll says when the handshake ends; close() sends FIN. */
-		struct epoll_event ev = {
-			.events = EPOLLOUT,
-			.data.u64 = SOCKET_EVENT | (__u64)c->gen << 32 | slot,
-		};
-
-		return epoll_ctl(sp->epfd, EPOLL_CTL_ADD, c->fd, &ev) ? errno : 0;
+	if (src->ss_family) {
+		if (src->ss_family != c->addr.ss_family)
+			return EAFNOSUPPORT;
+		/* The port is chosen at connect(), for the whole 4-tuple: more checks per address. */
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (bind(c->fd, (const struct sockaddr *)src,
+			 src->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						      sizeof(struct sockaddr_in)))
+			return errno;
 	}
+	if (!sp->use_bpf)
+		return socket_poll(sp, c, slot); /* close() will send FIN */
+
 	/* NOTES-kernel.md item 1: no quick ACK, and close() aborts with RST instead of FIN. */
 	if (setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero)) ||
 	    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)) ||
@@ -566,10 +735,92 @@ static int check_socket(struct synprobe *sp, struct sp_check *c, unsigned int sl
 	/* Registered before connect(): the SYN cannot outrun the map entry (item 5). */
 	flow.cookie = c->cookie;
 	flow.check_id = slot;
-	if (!bpf_map_update_elem(sp->socks_fd, &c->cookie, &flow, BPF_NOEXIST))
+	if (!bpf_map_update_elem(sp->socks_fd, &c->cookie, &flow, BPF_NOEXIST)) {
 		c->registered = true;
-	/* A full map leaves the check untracked: its socket's own state decides at the deadline. */
+		return 0;
+	}
+	/* No room in the map: the socket's own state answers, as soon as it changes. */
+	sp->stats.untracked++;
+	return socket_poll(sp, c, slot);
+}
+
+/* Undoes check_socket() for a check that goes back to the queue. */
+static void check_unrun(struct synprobe *sp, struct sp_check *c)
+{
+	struct sp_flow rec;
+
+	if (c->fd >= 0)
+		close(c->fd); /* also leaves epoll */
+	c->fd = -1;
+	c->polled = false;
+	flow_forget(sp, c, &rec);
+}
+
+/*
+ * Sends the SYN of the queued check in @slot and arms its deadline. Returns -EADDRNOTAVAIL when
+ * no local port is free while other checks run (one will free a port: the check waits for it);
+ * otherwise 0, a local error being the check's result.
+ */
+static int check_run(struct synprobe *sp, unsigned int slot)
+{
+	struct sp_check *c = &sp->checks[slot];
+	int err;
+
+	c->gen = ++sp->gen & 0x7fffffff;
+	err = check_socket(sp, c, slot);
+	c->start_ns = now_ns();
+	if (!err && connect(c->fd, (const struct sockaddr *)&c->addr, c->addrlen) &&
+	    errno != EINPROGRESS) {
+		err = errno;
+		/* From connect() (not bind()), EADDRNOTAVAIL means every local port is taken. */
+		if (err == EADDRNOTAVAIL && sp->running > 0) {
+			check_unrun(sp, c);
+			return -EADDRNOTAVAIL;
+		}
+	}
+	c->connect_err = err;
+	c->state = CHECK_RUNNING;
+	sp->running++;
+	sp->dests[c->dest].running++;
+	sp->stats.started++;
+	/* A check that failed at once ends at the next synprobe_poll(). */
+	sp_timer_heap_set(&sp->timers, slot,
+			  err ? c->start_ns : c->start_ns + c->timeout_ms * NSEC_PER_MSEC);
 	return 0;
+}
+
+/* Starts queued checks while the limits, the rate and the local ports allow. */
+static void dispatch(struct synprobe *sp)
+{
+	struct sp_check *c;
+	unsigned int slot;
+	__u64 now;
+
+	sp->rate_wake_ns = 0;
+	while (sp->pending.head != SLOT_NONE) {
+		if (sp->opts.max_in_flight && sp->running >= sp->opts.max_in_flight)
+			return;
+		slot = sp->pending.head;
+		c = &sp->checks[slot];
+		if (sp->opts.per_target_max &&
+		    sp->dests[c->dest].running >= sp->opts.per_target_max) {
+			/* Its destination is busy: it waits there, and the others go on. */
+			queue_pop(sp, &sp->pending);
+			queue_push(sp, &sp->dests[c->dest].waiting, slot);
+			continue;
+		}
+		now = now_ns();
+		if (!sp_token_bucket_take(&sp->rate, now)) {
+			sp->rate_wake_ns = now + sp_token_bucket_wait_ns(&sp->rate, now);
+			return;
+		}
+		queue_pop(sp, &sp->pending);
+		if (check_run(sp, slot) == -EADDRNOTAVAIL) {
+			sp->stats.port_waits++;
+			queue_push(sp, &sp->port_wait, slot);
+			return;
+		}
+	}
 }
 
 int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,
@@ -599,26 +850,26 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
 	if (err)
 		return err;
 	c = &sp->checks[slot];
-	memcpy(&c->addr, addr, addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
-							      sizeof(struct sockaddr_in6));
+	c->addrlen = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
+						  sizeof(struct sockaddr_in6);
+	memcpy(&c->addr, addr, c->addrlen);
 	c->user = user;
 	c->timeout_ms = timeout_ms;
-	c->gen = ++sp->gen & 0x7fffffff;
-
-	c->connect_err = check_socket(sp, c, slot);
-	c->start_ns = now_ns();
-	if (!c->connect_err && connect(c->fd, addr, addrlen) && errno != EINPROGRESS)
-		c->connect_err = errno;
-	/* A check that failed at once ends at the next synprobe_poll(). */
-	c->deadline_ns = c->connect_err ? c->start_ns : c->start_ns + timeout_ms * NSEC_PER_MSEC;
-	heap_push(sp, slot);
+	c->state = CHECK_QUEUED;
+	err = dest_get(sp, &c->addr, &c->dest);
+	if (err) {
+		slot_free(sp, slot);
+		return err;
+	}
+	queue_push(sp, &sp->pending, slot);
 	sp->in_flight++;
+	dispatch(sp);
 	return 0;
 }
 
 int synprobe_poll(struct synprobe *sp, int timeout_ms)
 {
-	struct epoll_event events[4];
+	struct epoll_event events[64];
 	__u64 ticks;
 	int i, n, err;
 
@@ -626,11 +877,12 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 	if (sp->rb)
 		ring_buffer__consume(sp->rb);
 	expire_checks(sp);
+	dispatch(sp);
 	if (!sp->delivered) {
 		err = timer_rearm(sp);
 		if (err)
 			return err;
-		n = epoll_pwait(sp->epfd, events, 4, timeout_ms,
+		n = epoll_pwait(sp->epfd, events, 64, timeout_ms,
 				sp->have_sigmask ? &sp->wait_sigmask : NULL);
 		if (n < 0)
 			return -errno;
@@ -644,6 +896,7 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 		if (sp->rb)
 			ring_buffer__consume(sp->rb);
 		expire_checks(sp);
+		dispatch(sp);
 	}
 	err = timer_rearm(sp);
 	if (err)
@@ -654,6 +907,13 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 unsigned int synprobe_in_flight(const struct synprobe *sp)
 {
 	return sp->in_flight;
+}
+
+void synprobe_engine_stats(const struct synprobe *sp, struct synprobe_engine_stats *stats)
+{
+	*stats = sp->stats;
+	stats->running = sp->running;
+	stats->queued = sp->in_flight - sp->running;
 }
 
 int synprobe_read_stats(struct synprobe *sp, struct sp_stats *stats)
@@ -728,7 +988,6 @@ size_t synprobe_attached(const struct synprobe *sp, int *ifindexes,
 
 void synprobe_close(struct synprobe *sp)
 {
-	struct sp_flow rec;
 	unsigned int i;
 	size_t j;
 
@@ -737,11 +996,8 @@ void synprobe_close(struct synprobe *sp)
 	for (i = 0; i < sp->n_checks; i++) {
 		struct sp_check *c = &sp->checks[i];
 
-		if (c->fd < 0 && !c->registered)
-			continue;
-		if (c->fd >= 0)
-			close(c->fd);
-		flow_forget(sp, c, &rec);
+		if (c->state == CHECK_RUNNING)
+			check_unrun(sp, c);
 	}
 	for (j = 0; j < sp->n_attached; j++)
 		sp_detach(&sp->attached[j]);
@@ -760,7 +1016,8 @@ void synprobe_close(struct synprobe *sp)
 	if (sp->epfd >= 0)
 		close(sp->epfd);
 	free(sp->checks);
-	free(sp->heap);
+	free(sp->dests);
+	sp_timer_heap_free(&sp->timers);
 	free(sp);
 }
 

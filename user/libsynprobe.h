@@ -101,6 +101,25 @@ struct synprobe_opts {
 	 * pins left by a crashed run are replaced; synprobe_close() removes them. Copied.
 	 */
 	const char *pin_dir;
+	/*
+	 * Scheduling. Checks started beyond a limit wait in a queue, first in first out, and their
+	 * timeout runs from the moment their SYN is sent.
+	 */
+	__u32 max_in_flight;  /* sockets open at once; 0: no limit */
+	__u32 per_target_max; /* sockets open at once to one address and port; 0: no limit */
+	__u32 rate_per_sec;   /* new SYNs a second (token bucket, burst rate/100 + 1); 0: no limit */
+	/* Bind every check to this source address (port 0); family 0: the kernel chooses. Copied. */
+	struct sockaddr_storage source;
+};
+
+/* What the engine itself counts (the BPF programs count in struct sp_stats). */
+struct synprobe_engine_stats {
+	__u64 started;	      /* checks whose SYN was sent (connect() called) */
+	__u64 delivered;      /* results given to on_result */
+	__u64 port_waits;     /* times a check waited for a local port (EADDRNOTAVAIL) */
+	__u64 untracked;      /* checks the BPF map had no room for: answered from the socket */
+	__u32 queued;	      /* checks waiting now (limits, rate, ports) */
+	__u32 running;	      /* checks with an open socket now */
 };
 
 /* How the programs are attached to one interface. */
@@ -125,9 +144,11 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts);
  * @timeout_ms: how long to wait for a believable reply, from now (> 0).
  * @user: handed back in the result.
  *
- * The result always comes through on_result, from a later synprobe_poll() (also for local
- * errors such as ENETUNREACH or EADDRNOTAVAIL, as SYNPROBE_ERROR). Returns 0, or -EINVAL for a bad
- * address or timeout, -ENOMEM, or -errno when attaching to the route's interface failed.
+ * The check may wait in the engine's queue (max_in_flight, per_target_max, rate_per_sec, or no
+ * free local port: EADDRNOTAVAIL holds it until a running check ends). The result always comes
+ * through on_result, from a later synprobe_poll() (also for local errors such as ENETUNREACH, as
+ * SYNPROBE_ERROR). Returns 0, or -EINVAL for a bad address or timeout, -ENOMEM, or -errno when
+ * attaching to the route's interface failed.
  */
 int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,
 		   __u32 timeout_ms, void *user);
@@ -139,8 +160,11 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
  */
 int synprobe_poll(struct synprobe *sp, int timeout_ms);
 
-/* synprobe_in_flight - checks started and not yet delivered. */
+/* synprobe_in_flight - checks started and not yet delivered (queued or running). */
 unsigned int synprobe_in_flight(const struct synprobe *sp);
+
+/* synprobe_engine_stats - the engine's own counters into @stats. */
+void synprobe_engine_stats(const struct synprobe *sp, struct synprobe_engine_stats *stats);
 
 /*
  * synprobe_read_stats - the BPF programs' counters, summed over CPUs, into @stats.
