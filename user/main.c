@@ -43,8 +43,9 @@ static int do_help(int argc, char **argv)
 	const struct cmd *c;
 
 	printf("Usage: synprobe COMMAND [OPTIONS] ...\n\n"
-	       "Tells whether TCP services are alive without opening a connection to them\n"
-	       "(SYN, SYN-ACK, RST), with the handshake RTT measured by tc BPF programs.\n\n"
+	       "check and ping tell whether TCP services are alive without opening a connection\n"
+	       "to them (SYN, SYN-ACK, RST), with the handshake RTT measured by tc BPF programs.\n"
+	       "keepalive and halfclose watch live connections the same way.\n\n"
 	       "Commands:\n");
 	for (c = cmds; c->name; c++)
 		printf("  %-9s %s\n", c->name, c->summary);
