@@ -335,11 +335,16 @@ int sp_conn_egress(struct __sk_buff *skb)
 			c->flags &= ~SP_CONN_PROBE_IN;
 			emit(c, &s, SP_CONN_EV_ACK_OUT, s.now, s.now - c->probe_in_ts_ns, 0, st);
 		} else if ((c->flags & SP_CONN_PROBE_CAND) && s.ack == c->cand_seq + 1) {
-			/* rcv_nxt was unknown: the answer, acking the probe's seq + 1, says what it was. */
+			/*
+			 * rcv_nxt was unknown: the answer, acking the probe's seq + 1, says what it
+			 * was. The probe itself carried seq cand_seq and acked our next seq, s.seq.
+			 */
+			struct seg probe = { .seq = c->cand_seq, .ack = s.seq, .flags = TCP_ACK };
+
 			c->flags &= ~SP_CONN_PROBE_CAND;
 			c->probes_in++;
 			c->probe_in_ts_ns = c->cand_ts_ns;
-			emit(c, &s, SP_CONN_EV_PROBE_IN, c->cand_ts_ns, 0, 0, st);
+			emit(c, &probe, SP_CONN_EV_PROBE_IN, c->cand_ts_ns, 0, 0, st);
 			emit(c, &s, SP_CONN_EV_ACK_OUT, s.now, s.now - c->cand_ts_ns, 0, st);
 		}
 	}

@@ -42,12 +42,12 @@ run_one() { # name command...
 
 if [ "$group" = all ] || [ "$group" = unit ]; then
 	for t in "$out"/tests/test_*; do
-		case $(basename "$t") in test_bpf*) continue ;; esac
+		case $(basename "$t") in test_bpf* | test_conn*) continue ;; esac
 		[ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"
 	done
 fi
 if [ "$group" = all ] || [ "$group" = bpf ]; then
-	for t in "$out"/tests/test_bpf*; do
+	for t in "$out"/tests/test_bpf* "$out"/tests/test_conn*; do
 		[ -x "$t" ] && run_one "bpf/$(basename "$t")" "$t"
 	done
 fi

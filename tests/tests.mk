@@ -23,7 +23,7 @@ $(UNIT_TESTS): $(OUTPUT)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(OU
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) -Itests/unit $< $(OUTPUT)/libsynprobe-cli.a $(OUTPUT)/libsynprobe.a $(LIBS) $(CMOCKA_LIBS) -o $@
 
-$(BPF_TESTS): $(OUTPUT)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(OUTPUT)/synprobe.skel.h | $(OUTPUT)/tests
+$(BPF_TESTS): $(OUTPUT)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(SKELS) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) -Itests/bpf $< $(LIBS) $(CMOCKA_LIBS) -o $@
 
