@@ -16,29 +16,9 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "synprobe.h"
 #include "conn.h"
-
-#define TC_ACT_UNSPEC (-1)
-
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define ETH_P_8021Q 0x8100
-#define ETH_P_8021AD 0x88A8
-
-#define NEXTHDR_HOP 0
-#define NEXTHDR_ROUTING 43
-#define NEXTHDR_FRAGMENT 44
-#define NEXTHDR_AUTH 51
-#define NEXTHDR_DEST 60
-
-#define IP_MF_OFFSET 0x3fff /* IPv4 MF flag and fragment offset */
-#define IPV6_EXT_MAX 6	    /* extension headers walked before giving up */
-#define VLAN_MAX 2	    /* stacked VLAN tags walked */
-
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_ACK 0x10
+#include "parse.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -52,7 +32,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SP_CONN_MAX);
-	__type(key, struct sp_conn_tuple);
+	__type(key, struct sp_tuple);
 	__type(value, __u64); /* socket cookie: key of sp_conn_socks */
 } sp_conn_tuples SEC(".maps");
 
@@ -67,155 +47,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sp_conn_stats);
 } sp_conn_stats SEC(".maps");
-
-struct hdr_cursor {
-	void *pos;
-	void *end;
-};
-
-/* What the programs need of a TCP packet. tuple is as on the wire: saddr is the sender. */
-struct tcp_pkt {
-	struct sp_conn_tuple tuple;
-	struct tcphdr *tcp;
-	int payload_len; /* TCP payload bytes per the IP length fields; < 0 when they do not add up */
-};
-
-/* Each parse_*() helper checks its header against the end of data; -1 if it does not fit. */
-
-static __always_inline int parse_ethhdr(struct hdr_cursor *c, __u16 *proto)
-{
-	struct ethhdr *eth = c->pos;
-	struct vlan_hdr *vlan;
-	__u16 h_proto;
-	int i;
-
-	if ((void *)(eth + 1) > c->end)
-		return -1;
-	c->pos = eth + 1;
-	h_proto = eth->h_proto;
-
-	for (i = 0; i < VLAN_MAX; i++) {
-		if (h_proto != bpf_htons(ETH_P_8021Q) && h_proto != bpf_htons(ETH_P_8021AD))
-			break;
-		vlan = c->pos;
-		if ((void *)(vlan + 1) > c->end)
-			return -1;
-		h_proto = vlan->h_vlan_encapsulated_proto;
-		c->pos = vlan + 1;
-	}
-	*proto = h_proto;
-	return 0;
-}
-
-/* IPv4: fills the addresses, returns the bytes of IP payload, or -1 (not TCP, fragment). */
-static __always_inline int parse_iphdr(struct hdr_cursor *c, struct tcp_pkt *pkt)
-{
-	struct iphdr *iph = c->pos;
-	int hdr_len;
-
-	if ((void *)(iph + 1) > c->end)
-		return -1;
-	hdr_len = iph->ihl * 4;
-	if (hdr_len < (int)sizeof(*iph) || iph->protocol != IPPROTO_TCP)
-		return -1;
-	if (iph->frag_off & bpf_htons(IP_MF_OFFSET))
-		return -1;
-	if (c->pos + hdr_len > c->end)
-		return -1;
-	c->pos += hdr_len;
-
-	pkt->tuple.family = SP_CONN_IPV4;
-	__builtin_memcpy(pkt->tuple.saddr, &iph->saddr, 4);
-	__builtin_memcpy(pkt->tuple.daddr, &iph->daddr, 4);
-	return bpf_ntohs(iph->tot_len) - hdr_len;
-}
-
-/* IPv6: walks extension headers, returns the bytes after them, or -1 (not TCP, fragment). */
-static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct tcp_pkt *pkt)
-{
-	struct ipv6hdr *ip6h = c->pos;
-	struct ipv6_opt_hdr *opt;
-	int payload_len, ext_len;
-	__u8 nexthdr;
-	int i;
-
-	if ((void *)(ip6h + 1) > c->end)
-		return -1;
-	c->pos = ip6h + 1;
-	nexthdr = ip6h->nexthdr;
-	payload_len = bpf_ntohs(ip6h->payload_len);
-
-	for (i = 0; i < IPV6_EXT_MAX; i++) {
-		if (nexthdr != NEXTHDR_HOP && nexthdr != NEXTHDR_ROUTING && nexthdr != NEXTHDR_DEST &&
-		    nexthdr != NEXTHDR_AUTH)
-			break;
-		opt = c->pos;
-		if ((void *)(opt + 1) > c->end)
-			return -1;
-		/* AH counts its length in 4-byte units minus 2, the others in 8-byte units minus 1. */
-		if (nexthdr == NEXTHDR_AUTH)
-			ext_len = (opt->hdrlen + 2) * 4;
-		else
-			ext_len = (opt->hdrlen + 1) * 8;
-		nexthdr = opt->nexthdr;
-		if (c->pos + ext_len > c->end)
-			return -1;
-		c->pos += ext_len;
-		payload_len -= ext_len;
-	}
-	if (nexthdr != IPPROTO_TCP) /* also NEXTHDR_FRAGMENT: fragments are not followed */
-		return -1;
-
-	pkt->tuple.family = SP_CONN_IPV6;
-	__builtin_memcpy(pkt->tuple.saddr, &ip6h->saddr, 16);
-	__builtin_memcpy(pkt->tuple.daddr, &ip6h->daddr, 16);
-	return payload_len;
-}
-
-static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct tcp_pkt *pkt, int ip_payload)
-{
-	struct tcphdr *tcp = c->pos;
-	int hdr_len;
-
-	if ((void *)(tcp + 1) > c->end)
-		return -1;
-	hdr_len = tcp->doff * 4;
-	if (hdr_len < (int)sizeof(*tcp))
-		return -1;
-	pkt->tcp = tcp;
-	pkt->tuple.sport = tcp->source;
-	pkt->tuple.dport = tcp->dest;
-	pkt->payload_len = ip_payload - hdr_len;
-	return 0;
-}
-
-/* Parses Ethernet (with VLAN tags), IPv4 or IPv6, and the TCP header. 0 if it is TCP, else -1. */
-static __always_inline int parse_tcp_pkt(struct __sk_buff *skb, struct tcp_pkt *pkt)
-{
-	struct hdr_cursor c = {
-		.pos = (void *)(long)skb->data,
-		.end = (void *)(long)skb->data_end,
-	};
-	int ip_payload;
-	__u16 proto;
-
-	if (parse_ethhdr(&c, &proto))
-		return -1;
-	if (proto == bpf_htons(ETH_P_IP))
-		ip_payload = parse_iphdr(&c, pkt);
-	else if (proto == bpf_htons(ETH_P_IPV6))
-		ip_payload = parse_ipv6hdr(&c, pkt);
-	else
-		return -1;
-	if (ip_payload < 0)
-		return -1;
-	return parse_tcphdr(&c, pkt, ip_payload);
-}
-
-static __always_inline __u8 tcp_flags(const struct tcphdr *tcp)
-{
-	return ((const __u8 *)tcp)[13];
-}
 
 /* Sequence-space comparison: true when @a comes after @b (RFC 9293, 3.4). */
 static __always_inline bool seq_after(__u32 a, __u32 b)
@@ -264,7 +95,7 @@ static __always_inline void emit(struct sp_conn *c, const struct seg *s, __u8 ty
 	bpf_ringbuf_submit(ev, 0);
 }
 
-static __always_inline void read_seg(const struct tcp_pkt *pkt, struct seg *s)
+static __always_inline void read_seg(const struct pkt *pkt, struct seg *s)
 {
 	s->now = bpf_ktime_get_ns();
 	s->seq = bpf_ntohl(pkt->tcp->seq);
@@ -284,7 +115,7 @@ SEC("tc")
 int sp_conn_egress(struct __sk_buff *skb)
 {
 	struct sp_conn_stats *st;
-	struct tcp_pkt pkt = {};
+	struct pkt pkt = {};
 	struct sp_conn *c;
 	struct seg s;
 	__u64 cookie;
@@ -300,7 +131,7 @@ int sp_conn_egress(struct __sk_buff *skb)
 		st->eg_untracked++;
 		return TC_ACT_UNSPEC;
 	}
-	if (parse_tcp_pkt(skb, &pkt)) {
+	if (parse_pkt(skb, &pkt) || !pkt.tcp) {
 		st->eg_not_tcp++;
 		return TC_ACT_UNSPEC;
 	}
@@ -370,9 +201,9 @@ int sp_conn_egress(struct __sk_buff *skb)
 SEC("tc")
 int sp_conn_ingress(struct __sk_buff *skb)
 {
-	struct sp_conn_tuple key = {};
+	struct sp_tuple key = {};
 	struct sp_conn_stats *st;
-	struct tcp_pkt pkt = {};
+	struct pkt pkt = {};
 	struct sp_conn *c;
 	__u32 end, from, newb;
 	__u64 *cookie;
@@ -382,7 +213,7 @@ int sp_conn_ingress(struct __sk_buff *skb)
 	if (!st)
 		return TC_ACT_UNSPEC;
 	st->in_packets++;
-	if (parse_tcp_pkt(skb, &pkt)) {
+	if (parse_pkt(skb, &pkt) || !pkt.tcp) {
 		st->in_not_tcp++;
 		return TC_ACT_UNSPEC;
 	}

@@ -9,30 +9,12 @@
 #ifndef __SP_CONN_H
 #define __SP_CONN_H
 
+#include "synprobe.h" /* struct sp_tuple, SP_FAMILY_* */
+
 /* Capacity of the connection maps: the most connections followed at once. */
 #define SP_CONN_MAX 4096
 /* Ring buffer size in bytes (a power of two, a multiple of the page size). */
 #define SP_CONN_RINGBUF_BYTES (256 * 1024)
-
-/* Address family of a 4-tuple (AF_INET is not visible to BPF code). */
-enum sp_conn_family {
-	SP_CONN_IPV4 = 4,
-	SP_CONN_IPV6 = 6,
-};
-
-/*
- * A connection's 4-tuple seen from our side: saddr/sport are local, daddr/dport the peer.
- * IPv4 uses the first 4 bytes of the addresses, the rest is zero. Ports in network byte order.
- * Key of sp_conn_tuples.
- */
-struct sp_conn_tuple {
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__be16 sport;
-	__be16 dport;
-	__u8 family; /* enum sp_conn_family */
-	__u8 pad[3];
-};
 
 /* Bits of struct sp_conn.flags. */
 enum sp_conn_flag {
@@ -64,7 +46,7 @@ struct sp_conn {
 	__u64 rst_ts_ns;       /* the first RST, either way */
 	__u64 bytes_in;	       /* new payload bytes at ingress once rcv_nxt was known */
 	__u64 bytes_after_fin; /* of those, the bytes that came in after our FIN went out */
-	struct sp_conn_tuple tuple;
+	struct sp_tuple tuple; /* from synprobe.h: saddr/sport local; key of sp_conn_tuples */
 	__u32 conn_id;	  /* user space's handle, opaque to BPF */
 	__u32 flags;	  /* enum sp_conn_flag bits */
 	__u32 snd_nxt;	  /* next sequence number we send */

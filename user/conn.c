@@ -132,7 +132,7 @@ int sp_conn_attach_for(struct sp_conn_obs *o, const struct sockaddr *peer)
 
 /* Fills @t (our view: saddr local) from a socket address pair; v4-mapped IPv6 becomes IPv4. */
 static int tuple_from(const struct sockaddr_storage *local, const struct sockaddr_storage *peer,
-		      struct sp_conn_tuple *t)
+		      struct sp_tuple *t)
 {
 	const struct sockaddr_storage *ss[2] = { local, peer };
 	__u8 *addr[2] = { t->saddr, t->daddr };
@@ -146,16 +146,16 @@ static int tuple_from(const struct sockaddr_storage *local, const struct sockadd
 
 			memcpy(addr[i], &sin->sin_addr, 4);
 			*port[i] = sin->sin_port;
-			t->family = SP_CONN_IPV4;
+			t->family = SP_FAMILY_IPV4;
 		} else if (ss[i]->ss_family == AF_INET6) {
 			const struct sockaddr_in6 *sin6 = (const void *)ss[i];
 
 			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
 				memcpy(addr[i], &sin6->sin6_addr.s6_addr[12], 4);
-				t->family = SP_CONN_IPV4;
+				t->family = SP_FAMILY_IPV4;
 			} else {
 				memcpy(addr[i], &sin6->sin6_addr, 16);
-				t->family = SP_CONN_IPV6;
+				t->family = SP_FAMILY_IPV6;
 			}
 			*port[i] = sin6->sin6_port;
 		} else {

@@ -182,11 +182,11 @@ static size_t build_frame(const struct frame *f, bool outbound, __u8 *buf, size_
 }
 
 /* Our 4-tuple as the programs key sp_conn_tuples. */
-static struct sp_conn_tuple local_tuple(bool ipv6, bool other_port)
+static struct sp_tuple local_tuple(bool ipv6, bool other_port)
 {
-	struct sp_conn_tuple t = {};
+	struct sp_tuple t = {};
 
-	t.family = ipv6 ? SP_CONN_IPV6 : SP_CONN_IPV4;
+	t.family = ipv6 ? SP_FAMILY_IPV6 : SP_FAMILY_IPV4;
 	memcpy(t.saddr, ipv6 ? local_ip6 : local_ip4, ipv6 ? 16 : 4);
 	memcpy(t.daddr, ipv6 ? peer_ip6 : peer_ip4, ipv6 ? 16 : 4);
 	t.sport = htons(other_port ? LOCAL_PORT_OTHER : LOCAL_PORT);
@@ -338,7 +338,7 @@ static void stats_read(struct sp_conn_stats *sum)
 
 static void map_clear(int fd, size_t key_size)
 {
-	__u8 key[sizeof(struct sp_conn_tuple)];
+	__u8 key[sizeof(struct sp_tuple)];
 
 	assert_true(key_size <= sizeof(key));
 	while (!bpf_map_get_next_key(fd, NULL, key))
@@ -347,7 +347,7 @@ static void map_clear(int fd, size_t key_size)
 
 static int map_count(int fd, size_t key_size)
 {
-	__u8 key[sizeof(struct sp_conn_tuple)], next[sizeof(struct sp_conn_tuple)];
+	__u8 key[sizeof(struct sp_tuple)], next[sizeof(struct sp_tuple)];
 	void *prev = NULL;
 	int n = 0;
 
@@ -538,7 +538,7 @@ static const struct delta IN_TRACKED = { .in_packets = 1, .in_tracked = 1 };
 static int test_setup(void **state)
 {
 	map_clear(socks_fd(), sizeof(__u64));
-	map_clear(tuples_fd(), sizeof(struct sp_conn_tuple));
+	map_clear(tuples_fd(), sizeof(struct sp_tuple));
 	ring_buffer__consume(rb);
 	n_events = 0;
 	bad_event_size = 0;
@@ -552,7 +552,7 @@ static void test_handshake(void **state)
 {
 	bool v6 = is6(state);
 	struct sp_conn c = registered(), want;
-	struct sp_conn_tuple tuple = local_tuple(v6, false);
+	struct sp_tuple tuple = local_tuple(v6, false);
 	struct frame syn = { .ipv6 = v6, .flags = F_SYN, .seq = L_ISN };
 	struct frame synack = { .ipv6 = v6, .flags = F_SYN | F_ACK, .seq = P_ISN, .ack = L_ISN + 1 };
 	struct frame ack = { .ipv6 = v6, .flags = F_ACK, .seq = L_ISN + 1, .ack = P_ISN + 1 };
@@ -938,7 +938,7 @@ static void test_untracked(void **state)
 			       .ack = L_ISN + 1 };
 	struct delta eg_untracked = { .eg_packets = 1, .eg_untracked = 1 };
 	struct delta in_untracked = { .in_packets = 1, .in_untracked = 1 };
-	struct sp_conn_tuple tuple = local_tuple(v6, false);
+	struct sp_tuple tuple = local_tuple(v6, false);
 	struct step_out so;
 	__u64 cookie = TEST_COOKIE;
 
@@ -1014,14 +1014,14 @@ static void test_not_tcp_truncated(void **state)
 		assert_int_equal(so.n, 0);
 		assert_memory_equal(&c, &want, sizeof(c));
 
-		map_clear(tuples_fd(), sizeof(struct sp_conn_tuple));
+		map_clear(tuples_fd(), sizeof(struct sp_tuple));
 		c = registered();
 		so = step(EGRESS, &frames[i], &c, &eg_not_tcp);
 		assert_int_equal(so.n, 0);
 		want = registered();
 		want.cookie = so.cookie;
 		assert_memory_equal(&c, &want, sizeof(c));
-		assert_int_equal(map_count(tuples_fd(), sizeof(struct sp_conn_tuple)), 0);
+		assert_int_equal(map_count(tuples_fd(), sizeof(struct sp_tuple)), 0);
 	}
 }
 

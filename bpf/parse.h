@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * parse.h - packet parsing shared by the tc programs (synprobe.bpf.c, conn.bpf.c): Ethernet with
+ * VLAN tags, IPv4 with options, IPv6 with extension headers, TCP. Each parse_*() helper checks
+ * its header against the end of data and returns -1 if it does not fit, as xdp-tools'
+ * parsing_helpers.h does. BPF side only; include after vmlinux.h and synprobe.h.
+ */
+#ifndef __SP_PARSE_H
+#define __SP_PARSE_H
+
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_SHOT 2
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_AUTH 51
+#define NEXTHDR_DEST 60
+
+#define IP_MF_OFFSET 0x3fff /* IPv4 MF flag and fragment offset */
+#define IPV6_EXT_MAX 6	    /* extension headers walked before giving up */
+#define VLAN_MAX 2	    /* stacked VLAN tags walked */
+
+#define IPPROTO_ICMPV6 58 /* NEXTHDR_ICMP; not in vmlinux.h as IPPROTO_ICMP is */
+#define ICMP_DEST_UNREACH 3
+#define ICMP_TIME_EXCEEDED 11
+#define ICMPV6_DEST_UNREACH 1
+#define ICMPV6_PKT_TOOBIG 2
+#define ICMPV6_TIME_EXCEED 3
+#define IP_DF 0x4000
+
+#define TCP_OPT_EOL 0
+#define TCP_OPT_NOP 1
+#define TCP_OPT_MSS 2
+#define TCP_OPT_WSCALE 3
+#define TCP_OPT_SACK_PERM 4
+#define TCP_OPT_TIMESTAMPS 8
+#define TCP_OPTS_MAX 40 /* bytes of options a TCP header can hold */
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+struct hdr_cursor {
+	void *pos;
+	void *end;
+};
+
+/* What the programs need of a packet. tuple is as on the wire: saddr is the sender. */
+struct pkt {
+	struct sp_tuple tuple;
+	struct tcphdr *tcp; /* set when proto is TCP */
+	void *l4;	    /* start of the IP payload */
+	int payload_len;    /* TCP payload bytes per the IP length fields; < 0 when they do not add up */
+	__u16 ip_id;
+	__u8 proto; /* IPPROTO_TCP, IPPROTO_ICMP, IPPROTO_ICMPV6, ... */
+	__u8 ttl;
+	__u8 tos;
+	__u8 df;
+};
+
+/* Each parse_*() helper checks its header against the end of data and returns -1 if it does not fit. */
+
+static __always_inline int parse_ethhdr(struct hdr_cursor *c, __u16 *proto)
+{
+	struct ethhdr *eth = c->pos;
+	struct vlan_hdr *vlan;
+	__u16 h_proto;
+	int i;
+
+	if ((void *)(eth + 1) > c->end)
+		return -1;
+	c->pos = eth + 1;
+	h_proto = eth->h_proto;
+
+	for (i = 0; i < VLAN_MAX; i++) {
+		if (h_proto != bpf_htons(ETH_P_8021Q) && h_proto != bpf_htons(ETH_P_8021AD))
+			break;
+		vlan = c->pos;
+		if ((void *)(vlan + 1) > c->end)
+			return -1;
+		h_proto = vlan->h_vlan_encapsulated_proto;
+		c->pos = vlan + 1;
+	}
+	*proto = h_proto;
+	return 0;
+}
+
+/* IPv4: fills addresses and IP fields, returns the bytes of IP payload, or -1 (fragment). */
+static __always_inline int parse_iphdr(struct hdr_cursor *c, struct pkt *pkt)
+{
+	struct iphdr *iph = c->pos;
+	int hdr_len;
+
+	if ((void *)(iph + 1) > c->end || iph->version != 4)
+		return -1;
+	hdr_len = iph->ihl * 4;
+	if (hdr_len < (int)sizeof(*iph))
+		return -1;
+	if (iph->frag_off & bpf_htons(IP_MF_OFFSET))
+		return -1;
+	if (c->pos + hdr_len > c->end)
+		return -1;
+	c->pos += hdr_len;
+
+	pkt->proto = iph->protocol;
+	pkt->tuple.family = SP_FAMILY_IPV4;
+	__builtin_memcpy(pkt->tuple.saddr, &iph->saddr, 4);
+	__builtin_memcpy(pkt->tuple.daddr, &iph->daddr, 4);
+	pkt->ttl = iph->ttl;
+	pkt->tos = iph->tos;
+	pkt->ip_id = bpf_ntohs(iph->id);
+	pkt->df = !!(iph->frag_off & bpf_htons(IP_DF));
+	return bpf_ntohs(iph->tot_len) - hdr_len;
+}
+
+/*
+ * IPv6: walks the extension headers, returns the bytes after them, or -1 (fragment, or too
+ * many extension headers).
+ */
+static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct pkt *pkt)
+{
+	struct ipv6hdr *ip6h = c->pos;
+	struct ipv6_opt_hdr *opt;
+	int payload_len, ext_len;
+	__u8 nexthdr;
+	int i;
+
+	if ((void *)(ip6h + 1) > c->end || ip6h->version != 6)
+		return -1;
+	c->pos = ip6h + 1;
+	nexthdr = ip6h->nexthdr;
+	payload_len = bpf_ntohs(ip6h->payload_len);
+
+	for (i = 0; i < IPV6_EXT_MAX; i++) {
+		if (nexthdr != NEXTHDR_HOP && nexthdr != NEXTHDR_ROUTING && nexthdr != NEXTHDR_DEST &&
+		    nexthdr != NEXTHDR_AUTH)
+			break;
+		opt = c->pos;
+		if ((void *)(opt + 1) > c->end)
+			return -1;
+		/* AH counts its length in 4-byte units minus 2, the others in 8-byte units minus 1. */
+		if (nexthdr == NEXTHDR_AUTH)
+			ext_len = (opt->hdrlen + 2) * 4;
+		else
+			ext_len = (opt->hdrlen + 1) * 8;
+		nexthdr = opt->nexthdr;
+		if (c->pos + ext_len > c->end)
+			return -1;
+		c->pos += ext_len;
+		payload_len -= ext_len;
+	}
+	/* Fragments are not followed; neither is a chain longer than IPV6_EXT_MAX. */
+	if (nexthdr == NEXTHDR_FRAGMENT || nexthdr == NEXTHDR_HOP || nexthdr == NEXTHDR_ROUTING ||
+	    nexthdr == NEXTHDR_DEST || nexthdr == NEXTHDR_AUTH)
+		return -1;
+
+	pkt->proto = nexthdr;
+	pkt->tuple.family = SP_FAMILY_IPV6;
+	__builtin_memcpy(pkt->tuple.saddr, &ip6h->saddr, 16);
+	__builtin_memcpy(pkt->tuple.daddr, &ip6h->daddr, 16);
+	pkt->ttl = ip6h->hop_limit;
+	pkt->tos = (bpf_ntohs(*(__be16 *)ip6h) >> 4) & 0xff; /* traffic class */
+	return payload_len;
+}
+
+static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct pkt *pkt, int ip_payload)
+{
+	struct tcphdr *tcp = c->pos;
+	int hdr_len;
+
+	if ((void *)(tcp + 1) > c->end)
+		return -1;
+	hdr_len = tcp->doff * 4;
+	if (hdr_len < (int)sizeof(*tcp))
+		return -1;
+	pkt->tcp = tcp;
+	pkt->tuple.sport = tcp->source;
+	pkt->tuple.dport = tcp->dest;
+	pkt->payload_len = ip_payload - hdr_len;
+	return 0;
+}
+
+/*
+ * Parses Ethernet (with VLAN tags), then IPv4 or IPv6, then TCP if it is TCP.
+ * Returns 0 with pkt->proto set (and pkt->tcp for TCP), or -1 when the packet is none of these.
+ */
+static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *pkt)
+{
+	struct hdr_cursor c = {
+		.pos = (void *)(long)skb->data,
+		.end = (void *)(long)skb->data_end,
+	};
+	int ip_payload;
+	__u16 proto;
+
+	if (parse_ethhdr(&c, &proto))
+		return -1;
+	if (proto == bpf_htons(ETH_P_IP))
+		ip_payload = parse_iphdr(&c, pkt);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		ip_payload = parse_ipv6hdr(&c, pkt);
+	else
+		return -1;
+	if (ip_payload < 0)
+		return -1;
+	pkt->l4 = c.pos;
+	if (pkt->proto != IPPROTO_TCP)
+		return 0;
+	return parse_tcphdr(&c, pkt, ip_payload);
+}
+
+static __always_inline __u8 tcp_flags(const struct tcphdr *tcp)
+{
+	return ((const __u8 *)tcp)[13];
+}
+
+#endif /* __SP_PARSE_H */
