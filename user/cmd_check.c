@@ -149,21 +149,6 @@ int sp_parse_interfaces(const char *arg, int *ifindexes, size_t *n, size_t max)
 	return 0;
 }
 
-static int parse_count(const char *s, __u32 *value)
-{
-	unsigned long v;
-	char *end;
-
-	if (!(*s >= '0' && *s <= '9'))
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v == 0 || v > 1000000000UL)
-		return -EINVAL;
-	*value = (__u32)v;
-	return 0;
-}
-
 /* --source: a numeric IPv4 or IPv6 address (with a zone for link-local). */
 static int parse_source(const char *s, struct sockaddr_storage *out)
 {
@@ -274,7 +259,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		case 'P':
 		case 'R':
 		case 'M':
-			if (parse_count(optarg, opt == 'c' ? &a->concurrency :
+			if (sp_parse_count(optarg, 1000000000, opt == 'c' ? &a->concurrency :
 					opt == 'P' ? &a->per_target :
 					opt == 'R' ? &a->rate_per_sec : &a->map_size)) {
 				sp_err("%s '%s': give a whole number from 1 to 1000000000",
@@ -294,16 +279,9 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 			}
 			break;
 		case ':':
-			sp_err("option '%s' needs a value: see 'synprobe check --help'", argv[optind - 1]);
-			return -EINVAL;
+			return sp_option_error(opt, argv, "check");
 		default:
-			/* Inside a cluster such as -xv, argv[optind - 1] is not the bad option. */
-			if (optopt)
-				sp_err("unknown option '-%c': see 'synprobe check --help'", optopt);
-			else
-				sp_err("unknown option '%s': see 'synprobe check --help'",
-				       argv[optind - 1]);
-			return -EINVAL;
+			return sp_option_error(opt, argv, "check");
 		}
 	}
 	if (optind >= argc && !a->file) {

@@ -81,16 +81,10 @@ static void usage(FILE *f)
 
 static int parse_count(const char *s, __u32 *count)
 {
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || !(*s >= '0' && *s <= '9') || v == 0 || v > 1000000000UL) {
+	if (sp_parse_count(s, 1000000000, count)) {
 		sp_err("count '%s': give a whole number from 1 to 1000000000", s);
 		return -EINVAL;
 	}
-	*count = (__u32)v;
 	return 0;
 }
 
@@ -159,16 +153,9 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 			usage(stdout);
 			return 1;
 		case ':':
-			sp_err("option '%s' needs a value: see 'synprobe ping --help'", argv[optind - 1]);
-			return -EINVAL;
+			return sp_option_error(opt, argv, "ping");
 		default:
-			/* Inside a cluster such as -xv, argv[optind - 1] is not the bad option. */
-			if (optopt)
-				sp_err("unknown option '-%c': see 'synprobe ping --help'", optopt);
-			else
-				sp_err("unknown option '%s': see 'synprobe ping --help'",
-				       argv[optind - 1]);
-			return -EINVAL;
+			return sp_option_error(opt, argv, "ping");
 		}
 	}
 	if (argc - optind != 1) {

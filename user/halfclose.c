@@ -260,17 +260,13 @@ int sp_hc_parse_server(int argc, char **argv, struct sp_hc_server_args *a)
 			server_usage(stdout);
 			return 1;
 		case ':':
-			sp_err("option '%s' needs a value: see 'synprobe halfclose server --help'",
-			       argv[optind - 1]);
-			return -EINVAL;
+			return sp_option_error(opt, argv, "halfclose server");
 		case 'L':
 			if (parse_log_level_opt(optarg, &a->log_level))
 				return -EINVAL;
 			break;
 		default:
-			sp_err("unknown option '%s': see 'synprobe halfclose server --help'",
-			       argv[optind - 1]);
-			return -EINVAL;
+			return sp_option_error(opt, argv, "halfclose server");
 		}
 	}
 	if (optind < argc) {
@@ -346,17 +342,13 @@ int sp_hc_parse_client(int argc, char **argv, struct sp_hc_client_args *a)
 			client_usage(stdout);
 			return 1;
 		case ':':
-			sp_err("option '%s' needs a value: see 'synprobe halfclose client --help'",
-			       argv[optind - 1]);
-			return -EINVAL;
+			return sp_option_error(opt, argv, "halfclose client");
 		case 'L':
 			if (parse_log_level_opt(optarg, &a->log_level))
 				return -EINVAL;
 			break;
 		default:
-			sp_err("unknown option '%s': see 'synprobe halfclose client --help'",
-			       argv[optind - 1]);
-			return -EINVAL;
+			return sp_option_error(opt, argv, "halfclose client");
 		}
 	}
 	if (optind < argc) {

@@ -147,12 +147,9 @@ int sp_keepalive_parse_args(int argc, char **argv, struct sp_keepalive_args *a)
 			usage(stdout);
 			return 1;
 		case ':':
-			sp_err("option '%s' needs a value: see 'synprobe keepalive --help'",
-			       argv[optind - 1]);
-			return -EINVAL;
+			return sp_option_error(opt, argv, "keepalive");
 		default:
-			sp_err("unknown option '%s': see 'synprobe keepalive --help'", argv[optind - 1]);
-			return -EINVAL;
+			return sp_option_error(opt, argv, "keepalive");
 		}
 	}
 	if (a->listen) {

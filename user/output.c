@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* output.c - what `synprobe check` prints. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -31,6 +33,17 @@ void sp_err(const char *fmt, ...)
 	} else {
 		fprintf(stderr, "Error: %s\n", msg);
 	}
+}
+
+int sp_option_error(int opt, char **argv, const char *command)
+{
+	if (opt == ':')
+		sp_err("option '%s' needs a value: see 'synprobe %s --help'", argv[optind - 1], command);
+	else if (optopt) /* a short option: argv[optind - 1] may be a whole cluster */
+		sp_err("unknown option '-%c': see 'synprobe %s --help'", optopt, command);
+	else
+		sp_err("unknown option '%s': see 'synprobe %s --help'", argv[optind - 1], command);
+	return -EINVAL;
 }
 
 void sp_warn(const char *fmt, ...)

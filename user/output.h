@@ -14,6 +14,13 @@ extern bool sp_json_output;
 /* sp_err - one error line: "Error: <msg>" on stderr, or {"error":"<msg>"} on stdout with JSON. */
 void sp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * sp_option_error - the one error line for what getopt_long() returned as @opt (':' for a
+ * missing value, '?' for an unknown option), naming the option as the user wrote it (also inside
+ * a cluster such as -xv) and the help of @command ("check", "halfclose client"). Returns -EINVAL.
+ */
+int sp_option_error(int opt, char **argv, const char *command);
+
 /* sp_warn - one "Warning: <msg>" line on stderr (never in the JSON stream). */
 void sp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -72,6 +72,25 @@ int sp_parse_duration_ms(const char *s, __u32 *ms)
 	return 0;
 }
 
+int sp_parse_count(const char *s, __u32 max, __u32 *value)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || !(*s >= '0' && *s <= '9'))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (errno || *end)
+		return -EINVAL;
+	if (v < 1 || v > max)
+		return -ERANGE;
+	*value = (__u32)v;
+	return 0;
+}
+
 int sp_parse_port(const char *s, __u16 *port)
 {
 	unsigned long v;

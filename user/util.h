@@ -13,6 +13,12 @@
  */
 int sp_parse_duration_ms(const char *s, __u32 *ms);
 
+/*
+ * sp_parse_count - a decimal whole number from 1 to @max (no sign, no white space) into *value.
+ * Returns 0, or -EINVAL / -ERANGE.
+ */
+int sp_parse_count(const char *s, __u32 max, __u32 *value);
+
 /* sp_parse_port - a decimal port 1..65535. Returns 0 and sets *port, or -EINVAL / -ERANGE. */
 int sp_parse_port(const char *s, __u16 *port);
 
