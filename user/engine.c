@@ -89,6 +89,7 @@ struct sp_dest {
 	__u8 addr[16];
 	__u32 running;
 	struct sp_queue waiting;
+	bool routed; /* its route's interface is attached (asked once per destination) */
 };
 
 struct synprobe {
@@ -836,16 +837,6 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
 	if (err)
 		return err;
 
-	if (sp->use_bpf && sp->nl) {
-		/* No route: no interface to attach to, and connect() reports the error itself. */
-		oif = sp_route_oif(sp->nl, &sp->nl_seq, addr);
-		if (oif > 0) {
-			err = ensure_attached(sp, oif);
-			if (err)
-				return err;
-		}
-	}
-
 	err = slot_alloc(sp, &slot);
 	if (err)
 		return err;
@@ -857,14 +848,30 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
 	c->timeout_ms = timeout_ms;
 	c->state = CHECK_QUEUED;
 	err = dest_get(sp, &c->addr, &c->dest);
-	if (err) {
-		slot_free(sp, slot);
-		return err;
+	if (err)
+		goto cleanup;
+
+	if (sp->use_bpf && sp->nl && !sp->dests[c->dest].routed) {
+		/*
+		 * Once per destination, not per check: a route lookup is two syscalls. No route: no
+		 * interface to attach to, and connect() reports the error itself.
+		 */
+		oif = sp_route_oif(sp->nl, &sp->nl_seq, addr);
+		if (oif > 0) {
+			err = ensure_attached(sp, oif);
+			if (err)
+				goto cleanup;
+		}
+		sp->dests[c->dest].routed = true;
 	}
 	queue_push(sp, &sp->pending, slot);
 	sp->in_flight++;
 	dispatch(sp);
 	return 0;
+
+cleanup:
+	slot_free(sp, slot);
+	return err;
 }
 
 int synprobe_poll(struct synprobe *sp, int timeout_ms)

@@ -159,8 +159,23 @@ sp_flags() {
 	tcpdump -r "$SP_TMP/$1.pcap" -n 2>/dev/null | sed -n 's/.*Flags \[\([^]]*\)\].*/\1/p'
 }
 
-# sp_no_bpf_left: true when no program of ours is loaded any more (TCX links and clsact filters
-# go with them).
+# sp_no_bpf_left: nothing is attached in this test's namespaces any more: no TCX program and no
+# tc filter on lo or the veth, client side and server side. Scoped to our namespaces, so tests
+# running side by side do not see each other. TCX links go when their process exits, but their
+# release may lag it a little: waits up to 5 s.
+SP_TCX_QUERY=$SP_OUTPUT/tests/sp_tcx_query
+sp_ns_clean() {
+	local ns=$1 ifc
+	shift
+	for ifc in "$@"; do
+		if [ -x "$SP_TCX_QUERY" ] &&
+			ip netns exec "$ns" "$SP_TCX_QUERY" "$ifc" 2>/dev/null | grep -q '[0-9]'; then
+			return 1
+		fi
+		[ -z "$(tc -n "$ns" filter show dev "$ifc" ingress 2>/dev/null)" ] || return 1
+		[ -z "$(tc -n "$ns" filter show dev "$ifc" egress 2>/dev/null)" ] || return 1
+	done
+}
 sp_no_bpf_left() {
-	! bpftool prog show 2>/dev/null | grep -qE 'name sp_tc_(ingress|egress)'
+	wait_until 5 sp_ns_clean "$NS_C" lo "$VETH_C" && sp_ns_clean "$NS_S" lo "$VETH_S"
 }
