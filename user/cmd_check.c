@@ -395,6 +395,8 @@ void sp_open_error(int err)
 		       strerror(err));
 	else if (err == ENODEV)
 		sp_err("an interface given with -i went away: check 'ip link'");
+	else if (err == ENOTDIR)
+		sp_err("the pin directory is not on a bpffs: mount one (mount -t bpf bpf /sys/fs/bpf) or pick another directory");
 	else if (err == EPFNOSUPPORT)
 		sp_err("an interface given with -i has no Ethernet header (tun, WireGuard): synprobe follows Ethernet, veth and loopback interfaces");
 	else
@@ -441,7 +443,7 @@ struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts 
 			return sp;
 		err = errno;
 		/* A missing interface or an unusable one is the user's to fix, not a reason to fall back. */
-		if (choice == METHOD_BPF || err == ENODEV || err == EPFNOSUPPORT) {
+		if (choice == METHOD_BPF || err == ENODEV || err == EPFNOSUPPORT || err == ENOTDIR) {
 			sp_open_error(err);
 			return NULL;
 		}

@@ -18,6 +18,8 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -139,8 +141,15 @@ static int pin_prepare(struct bpf_object *obj, const char *dir)
 	struct bpf_map *map;
 	int err;
 
+	struct statfs fs;
+
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
+	/* Pins live only on a bpffs: elsewhere libbpf fails, and late. */
+	if (statfs(dir, &fs))
+		return -errno;
+	if (fs.f_type != BPF_FS_MAGIC)
+		return -ENOTDIR;
 	bpf_object__for_each_map(map, obj) {
 		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map)) >= (int)sizeof(path))
 			return -ENAMETOOLONG;
@@ -822,6 +831,19 @@ static void dispatch(struct synprobe *sp)
 			return;
 		}
 	}
+}
+
+int synprobe_attach_route(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen)
+{
+	int err, oif;
+
+	err = sockaddr_check(addr, addrlen);
+	if (err)
+		return err;
+	if (!sp->use_bpf || !sp->nl)
+		return 0;
+	oif = sp_route_oif(sp->nl, &sp->nl_seq, addr);
+	return oif > 0 ? ensure_attached(sp, oif) : oif;
 }
 
 int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,

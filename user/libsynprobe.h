@@ -134,7 +134,7 @@ enum synprobe_attach_mode {
  *
  * Attaches to opts->ifindexes now, if given (method bpf). Returns the engine (free with synprobe_close()),
  * or NULL with errno: EPERM without CAP_BPF/CAP_NET_ADMIN, ENODEV for an interface that does not
- * exist, EINVAL for bad options, or what libbpf returned.
+ * exist, ENOTDIR for a pin_dir not on a bpffs, EINVAL for bad options, or what libbpf returned.
  */
 struct synprobe *synprobe_open(const struct synprobe_opts *opts);
 
@@ -152,6 +152,15 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts);
  */
 int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,
 		   __u32 timeout_ms, void *user);
+
+/*
+ * synprobe_attach_route - attach now to the interface @addr's route leaves by, as
+ * synprobe_start() would on its first check of @addr: lets a caller attach everything it will
+ * need before dropping CAP_NET_ADMIN and CAP_BPF. Returns 0 (also with method connect or fixed
+ * interfaces, where there is nothing to do), -ENETUNREACH/-EHOSTUNREACH without a route, or the
+ * attach error.
+ */
+int synprobe_attach_route(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen);
 
 /*
  * synprobe_poll - wait up to @timeout_ms (-1: until something happens) for replies and deadlines,

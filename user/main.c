@@ -15,6 +15,7 @@ static int do_version(int argc, char **argv);
 static const struct cmd cmds[] = {
 	{ "check", do_check, "half-open TCP check of targets, RTT measured in the kernel" },
 	{ "ping", do_ping, "one half-open check per interval, with ping's summary" },
+	{ "serve", do_serve, "the long-running prober: YAML config, rise/fall, Prometheus metrics" },
 	{ "keepalive", do_keepalive, "hold a connection, report keepalive probes and their RTT" },
 	{ "halfclose", do_halfclose, "half-close test server and client: is half-close honoured?" },
 	{ "help", do_help, "this text" },

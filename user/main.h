@@ -57,5 +57,6 @@ int do_check(int argc, char **argv);
 int do_keepalive(int argc, char **argv);
 int do_halfclose(int argc, char **argv);
 int do_ping(int argc, char **argv);
+int do_serve(int argc, char **argv);
 
 #endif

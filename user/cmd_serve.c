@@ -1,0 +1,980 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * cmd_serve.c - `synprobe serve`: the long-running prober. Checks from a YAML config, each on its
+ * own schedule with jitter, on the engine's one event loop; rise/fall state per check; JSON-lines
+ * logs on stderr; Prometheus metrics, blackbox-style /probe and /healthz over HTTP; SIGHUP
+ * reloads the config, SIGTERM/SIGINT exit 0.
+ *
+ * Threads: the main thread owns the engine and every check. The HTTP threads (serve_http.c) only
+ * queue requests for it and wake it with SIGUSR1, which interrupts synprobe_poll()'s wait.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <sys/syscall.h>
+#include <json-c/json.h>
+#include "libsynprobe.h"
+#include "main.h"
+#include "output.h"
+#include "serve_config.h"
+#include "serve_http.h"
+#include "serve_metrics.h"
+#include "serve_state.h"
+#include "target.h"
+
+#define DEFAULT_LISTEN	"127.0.0.1:9123"
+#define DEFAULT_PIN_DIR "/sys/fs/bpf/synprobe"
+#define IFACES_MAX	32
+#define WAKE_SIGNAL	SIGUSR1
+#define OUTCOMES_N	(SYNPROBE_UNREACHABLE + 1)
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
+
+/* One configured check and everything it has learned. Allocated one by one: its address is the
+ * engine's `user` and must outlive a reload while the check is in flight. */
+struct serve_check {
+	enum serve_job_tag tag; /* SERVE_JOB_CHECK: first, as in every engine `user` */
+	struct serve_check_config cfg;
+	char *labels; /* label text without braces: check="..",target="..",... (owned) */
+	size_t index; /* in serve.checks, the id in the schedule heap */
+	bool in_flight;
+	bool removed; /* gone from the config while in flight: freed when its result comes */
+	struct serve_check *next_orphan;
+	__u64 start_ms; /* the current or last run, CLOCK_MONOTONIC */
+	__u64 due_ms;	/* the next run, when not in flight */
+	struct sp_address addr;
+	bool have_addr;
+	__u64 resolved_ms;
+	char addr_str[64];
+	/* state and metrics */
+	struct serve_health health;
+	bool has_last;
+	bool last_success;
+	__u64 outcomes[OUTCOMES_N];
+	__u64 state_changes;
+	__u64 syn_retransmits;
+	struct serve_histogram rtt;
+};
+
+struct serve_args {
+	const char *config_path;
+	const char *listen;
+	const char *pin_dir; /* NULL: no pins */
+	enum method_choice method;
+	bool force_clsact;
+	bool keep_attach_caps;
+	bool check_config_only;
+	int ifindexes[IFACES_MAX];
+	size_t n_ifindexes;
+};
+
+struct serve {
+	const struct serve_args *args;
+	struct synprobe *sp;
+	struct serve_http *http;
+	const char *method;
+	struct serve_check **checks;
+	size_t n_checks;
+	struct serve_check *orphans;
+	struct serve_heap heap;
+	__u64 rng;
+	__u64 reloads_ok, reloads_failed;
+	bool last_reload_ok;
+	double last_reload_ok_time_s;
+};
+
+static volatile sig_atomic_t exiting, reload_requested;
+static enum log_level log_min = LOG_INFO;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else if (sig == SIGINT || sig == SIGTERM)
+		exiting = 1;
+	/* WAKE_SIGNAL: nothing to do, the interrupted wait is the point */
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static __u64 mono_ms(void)
+{
+	return mono_ns() / 1000000;
+}
+
+/*
+ * One JSON line on stderr: time (RFC 3339, UTC, ns), level, msg, then the keys of @fields
+ * (consumed; may be NULL).
+ */
+static void log_json(enum log_level level, const char *msg, json_object *fields)
+{
+	char when[64], frac[16];
+	json_object *obj;
+	struct timespec ts;
+	struct tm tm;
+
+	if (level < log_min) {
+		json_object_put(fields);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(frac, sizeof(frac), ".%09ldZ", ts.tv_nsec);
+	strncat(when, frac, sizeof(when) - strlen(when) - 1);
+	obj = json_object_new_object();
+	json_object_object_add(obj, "time", json_object_new_string(when));
+	json_object_object_add(obj, "level", json_object_new_string(log_level_names[level]));
+	json_object_object_add(obj, "msg", json_object_new_string(msg));
+	if (fields) {
+		json_object_object_foreach(fields, key, val)
+		{
+			json_object_object_add(obj, key, json_object_get(val));
+		}
+		json_object_put(fields);
+	}
+	fprintf(stderr, "%s\n",
+		json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+							JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(stderr);
+	json_object_put(obj);
+}
+
+static json_object *check_fields(const struct serve_check *c)
+{
+	json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "check", json_object_new_string(c->cfg.name));
+	json_object_object_add(f, "target", json_object_new_string(c->cfg.target));
+	json_object_object_add(f, "address",
+			       c->have_addr ? json_object_new_string(c->addr_str) : NULL);
+	return f;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "Usage: synprobe serve -c FILE [OPTIONS]\n"
+	    "\n"
+	    "The long-running prober: every check of the YAML config FILE runs on its own\n"
+	    "schedule (with jitter), turns UP after `rise` successes in a row and DOWN after\n"
+	    "`fall` failures (HAProxy's rule), logs state changes as JSON lines on stderr, and\n"
+	    "serves Prometheus metrics. SIGHUP reloads FILE (a bad one is refused and logged);\n"
+	    "SIGTERM or SIGINT stop it (exit 0). See contrib/synprobe.yaml for the config.\n"
+	    "\n"
+	    "HTTP: /metrics (Prometheus text format), /probe?target=HOST:PORT&timeout=DUR (one\n"
+	    "check on demand, blackbox_exporter's multi-target style), /healthz.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -c, --config FILE      the YAML config (required)\n"
+	    "  -l, --listen ADDR:PORT HTTP address (default %s; [::1]:9123 for IPv6)\n"
+	    "      --pin DIR          pin the BPF maps in bpffs DIR (default %s)\n"
+	    "      --no-pin           pin nothing\n"
+	    "      --log-level LEVEL  debug (every result), info (default), warn or error\n"
+	    "      --keep-caps WHICH  attach (default): keep CAP_BPF and CAP_NET_ADMIN after "
+	    "start,\n"
+	    "                         to attach to the interface of a route a reload or /probe\n"
+	    "                         brings; none: drop every capability (give -i for every\n"
+	    "                         interface the targets' routes use)\n"
+	    "  -i, --interface IF     attach to IF at start (repeat or comma-separate); default:\n"
+	    "                         the interface of each target's route, as it comes\n"
+	    "      --clsact           attach through a clsact qdisc even where TCX links exist\n"
+	    "  -m, --method METHOD    auto (default), bpf or connect, as in 'synprobe check'\n"
+	    "      --check-config     parse FILE, report, and exit (0 good, 2 bad)\n"
+	    "  -v, --verbose          libbpf's warnings (-vv: debug)\n"
+	    "  -h, --help             this text\n"
+	    "\n"
+	    "Exit status: 0 after SIGTERM/SIGINT, 1 if the event loop failed, 2 for usage or\n"
+	    "set-up errors (bad config, address in use, no privileges).\n"
+	    "\n"
+	    "Examples:\n"
+	    "  synprobe serve -c /etc/synprobe.yaml\n"
+	    "  synprobe serve -c synprobe.yaml --listen 0.0.0.0:9123 --log-level debug\n"
+	    "  curl -s 'http://127.0.0.1:9123/probe?target=10.0.0.5:443&timeout=500ms'\n",
+	    DEFAULT_LISTEN, DEFAULT_PIN_DIR);
+}
+
+static int parse_args(int argc, char **argv, struct serve_args *a)
+{
+	enum { OPT_PIN = 256, OPT_NO_PIN, OPT_LOG_LEVEL, OPT_KEEP_CAPS, OPT_CLSACT, OPT_CHECK };
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"pin", required_argument, NULL, OPT_PIN},
+	    {"no-pin", no_argument, NULL, OPT_NO_PIN},
+	    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	    {"keep-caps", required_argument, NULL, OPT_KEEP_CAPS},
+	    {"interface", required_argument, NULL, 'i'},
+	    {"clsact", no_argument, NULL, OPT_CLSACT},
+	    {"method", required_argument, NULL, 'm'},
+	    {"check-config", no_argument, NULL, OPT_CHECK},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt, i;
+
+	a->listen = DEFAULT_LISTEN;
+	a->pin_dir = DEFAULT_PIN_DIR;
+	a->keep_attach_caps = true;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:l:i:m:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			a->config_path = optarg;
+			break;
+		case 'l':
+			a->listen = optarg;
+			break;
+		case OPT_PIN:
+			if (optarg[0] != '/') {
+				sp_err("--pin '%s': give an absolute directory in bpffs, e.g. %s",
+				       optarg, DEFAULT_PIN_DIR);
+				return -EINVAL;
+			}
+			a->pin_dir = optarg;
+			break;
+		case OPT_NO_PIN:
+			a->pin_dir = NULL;
+			break;
+		case OPT_LOG_LEVEL:
+			for (i = 0; i < 4; i++)
+				if (!strcmp(optarg, log_level_names[i]))
+					break;
+			if (i == 4) {
+				sp_err("--log-level '%s': give debug, info, warn or error", optarg);
+				return -EINVAL;
+			}
+			log_min = (enum log_level)i;
+			break;
+		case OPT_KEEP_CAPS:
+			if (strcmp(optarg, "attach") && strcmp(optarg, "none")) {
+				sp_err("--keep-caps '%s': give attach or none", optarg);
+				return -EINVAL;
+			}
+			a->keep_attach_caps = !strcmp(optarg, "attach");
+			break;
+		case 'i':
+			if (sp_parse_interfaces(optarg, a->ifindexes, &a->n_ifindexes, IFACES_MAX))
+				return -EINVAL;
+			break;
+		case OPT_CLSACT:
+			a->force_clsact = true;
+			break;
+		case 'm':
+			if (sp_parse_method(optarg, &a->method))
+				return -EINVAL;
+			break;
+		case OPT_CHECK:
+			a->check_config_only = true;
+			break;
+		case 'v':
+			sp_verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case ':':
+			sp_err("option '%s' needs a value: see 'synprobe serve --help'",
+			       argv[optind - 1]);
+			return -EINVAL;
+		default:
+			if (optopt)
+				sp_err("unknown option '-%c': see 'synprobe serve --help'", optopt);
+			else
+				sp_err("unknown option '%s': see 'synprobe serve --help'",
+				       argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		sp_err("unexpected argument '%s': the checks come from the config file (-c FILE)",
+		       argv[optind]);
+		return -EINVAL;
+	}
+	if (!a->config_path) {
+		sp_err(
+		    "no config file: give -c FILE, e.g. 'synprobe serve -c contrib/synprobe.yaml'");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Drops every capability but CAP_BPF and CAP_NET_ADMIN (@keep_attach) or all, from the
+ * effective, permitted, inheritable, ambient and (if we may) bounding sets of this thread, and sets
+ * no_new_privs. Threads started after inherit that. Returns 0 or a negative errno.
+ */
+static int drop_capabilities(bool keep_attach)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {};
+	__u64 keep = 0, eff, perm;
+	unsigned long cap, last_cap = 40;
+	FILE *f;
+
+	if (keep_attach)
+		keep = (1ULL << CAP_BPF) | (1ULL << CAP_NET_ADMIN);
+	f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &last_cap) != 1 || last_cap > 63)
+			last_cap = 40;
+		fclose(f);
+	}
+	/* Needs CAP_SETPCAP; without it (a unit that bounds us already) the set stays as given. */
+	for (cap = 0; cap <= last_cap; cap++)
+		if (!(keep & (1ULL << cap)))
+			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	eff = ((__u64)data[1].effective << 32 | data[0].effective) & keep;
+	perm = ((__u64)data[1].permitted << 32 | data[0].permitted) & keep;
+	data[0].effective = (__u32)eff;
+	data[1].effective = (__u32)(eff >> 32);
+	data[0].permitted = (__u32)perm;
+	data[1].permitted = (__u32)(perm >> 32);
+	data[0].inheritable = data[1].inheritable = 0;
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Whether the pins can go to @dir: it, or the directory it is to be made in, is on a bpffs.
+ * Inside `ip netns exec`, /sys is a fresh sysfs and /sys/fs/bpf is no bpffs. Returns 0 or
+ * -ENOTDIR after one error line.
+ */
+static int check_pin_dir(const char *dir)
+{
+	char parent[PATH_MAX];
+	struct statfs fs;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	if (statfs(parent, &fs)) {
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = '\0';
+		else
+			snprintf(parent, sizeof(parent), "/");
+		if (statfs(parent, &fs))
+			fs.f_type = 0;
+	}
+	if (fs.f_type != BPF_FS_MAGIC) {
+		sp_err("--pin %s: %s is not on a BPF file system: mount one ('mount -t bpf bpf "
+		       "%s'), choose a directory in one, or give --no-pin",
+		       dir, parent, parent);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+/* --- checks --- */
+
+static void check_free(struct serve_check *c)
+{
+	if (!c)
+		return;
+	free(c->labels);
+	free(c);
+}
+
+static struct serve_check *check_new(struct serve *s, const struct serve_check_config *cfg,
+				     __u64 now_ms)
+{
+	struct serve_buf b = {};
+	struct serve_check *c;
+	size_t i;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->tag = SERVE_JOB_CHECK;
+	c->cfg = *cfg;
+	serve_buf_label(&b, true, "check", cfg->name);
+	serve_buf_label(&b, false, "target", cfg->target);
+	for (i = 0; i < cfg->set.n_labels; i++)
+		serve_buf_label(&b, false, cfg->set.labels[i].name, cfg->set.labels[i].value);
+	if (b.oom) {
+		free(b.data);
+		free(c);
+		return NULL;
+	}
+	c->labels = b.data;
+	/* A random phase in the interval: 10,000 checks at 1 s do not fire at once. */
+	c->due_ms = now_ms + serve_jitter_ms(&s->rng, cfg->set.interval_ms);
+	return c;
+}
+
+static void schedule(struct serve *s, struct serve_check *c)
+{
+	if (serve_heap_push(&s->heap, c->due_ms, (__u32)c->index))
+		log_json(LOG_ERROR, "out of memory: check no longer scheduled", check_fields(c));
+}
+
+/* One result of @c, from the engine or a local failure (@errmsg): state, metrics, next run. */
+static void record_result(struct serve *s, struct serve_check *c, enum synprobe_outcome outcome,
+			  bool has_rtt, __u64 rtt_ns, __u32 syn_retransmits, const char *errmsg)
+{
+	bool success = outcome == SYNPROBE_OPEN;
+	enum serve_state old = SERVE_UNKNOWN;
+	__u32 interval_ms;
+	json_object *f;
+	__u64 now = mono_ms();
+
+	c->outcomes[outcome]++;
+	c->syn_retransmits += syn_retransmits;
+	if (has_rtt)
+		serve_histogram_observe(&c->rtt, rtt_ns);
+	c->has_last = true;
+	c->last_success = success;
+	if (log_min <= LOG_DEBUG) {
+		f = check_fields(c);
+		json_object_object_add(f, "outcome",
+				       json_object_new_string(synprobe_outcome_str(outcome)));
+		json_object_object_add(f, "rtt_ns",
+				       has_rtt ? json_object_new_int64((int64_t)rtt_ns) : NULL);
+		json_object_object_add(f, "error", errmsg ? json_object_new_string(errmsg) : NULL);
+		log_json(LOG_DEBUG, "check result", f);
+	}
+	if (serve_health_update(&c->health, success, c->cfg.set.rise, c->cfg.set.fall, &old)) {
+		c->state_changes++;
+		f = check_fields(c);
+		json_object_object_add(f, "old_state",
+				       json_object_new_string(serve_state_str(old)));
+		json_object_object_add(f, "new_state",
+				       json_object_new_string(serve_state_str(c->health.state)));
+		json_object_object_add(f, "outcome",
+				       json_object_new_string(synprobe_outcome_str(outcome)));
+		json_object_object_add(f, "rtt_ns",
+				       has_rtt ? json_object_new_int64((int64_t)rtt_ns) : NULL);
+		json_object_object_add(f, "error", errmsg ? json_object_new_string(errmsg) : NULL);
+		json_object_object_add(
+		    f, "consecutive",
+		    json_object_new_int64(success ? c->health.successes : c->health.failures));
+		log_json(c->health.state == SERVE_DOWN ? LOG_WARN : LOG_INFO, "state change", f);
+	}
+	interval_ms = c->cfg.set.interval_ms;
+	if (c->cfg.set.fast_interval_ms && serve_health_changing(&c->health))
+		interval_ms = c->cfg.set.fast_interval_ms;
+	c->due_ms = serve_next_due_ms(&s->rng, c->start_ms, interval_ms, now);
+	schedule(s, c);
+}
+
+static void start_check(struct serve *s, struct serve_check *c, __u64 now_ms)
+{
+	char msg[SP_ERR_MAX];
+	int err;
+
+	c->start_ms = now_ms;
+	/* Names are re-resolved every resolve_interval; literals once. */
+	if (!c->have_addr || (!c->cfg.spec.ipv6_literal &&
+			      now_ms - c->resolved_ms >= c->cfg.set.resolve_interval_ms)) {
+		if (sp_target_resolve(&c->cfg.spec, AF_UNSPEC, false, &c->addr, 1, msg,
+				      sizeof(msg)) < 0) {
+			record_result(s, c, SYNPROBE_ERROR, false, 0, 0, msg);
+			return;
+		}
+		c->have_addr = true;
+		c->resolved_ms = now_ms;
+		sp_address_str(&c->addr.addr, c->addr_str, sizeof(c->addr_str), NULL);
+	}
+	err = synprobe_start(s->sp, (struct sockaddr *)&c->addr.addr, c->addr.addrlen,
+			     c->cfg.set.timeout_ms, c);
+	if (err) {
+		snprintf(msg, sizeof(msg), "cannot start the check: %s", strerror(-err));
+		record_result(s, c, SYNPROBE_ERROR, false, 0, 0, msg);
+		return;
+	}
+	c->in_flight = true;
+}
+
+static void on_result(const struct synprobe_result *res, void *ctx)
+{
+	enum serve_job_tag *tag = res->user;
+	struct serve *s = ctx;
+	struct serve_check *c, **p;
+	struct serve_req *r;
+
+	if (*tag == SERVE_JOB_PROBE) {
+		r = res->user;
+		r->result.outcome = res->outcome;
+		r->result.has_rtt = res->has_rtt;
+		r->result.rtt_ns = res->rtt_ns;
+		r->result.syn_retransmits = res->syn_retransmits;
+		r->result.error = res->error;
+		r->duration_ns = mono_ns() - r->start_ns;
+		serve_http_done(s->http, r, 200, NULL);
+		return;
+	}
+	c = res->user;
+	c->in_flight = false;
+	if (c->removed) {
+		for (p = &s->orphans; *p; p = &(*p)->next_orphan) {
+			if (*p == c) {
+				*p = c->next_orphan;
+				break;
+			}
+		}
+		check_free(c);
+		return;
+	}
+	record_result(s, c, res->outcome, res->has_rtt, res->rtt_ns, res->syn_retransmits,
+		      res->error ? strerror(res->error) : NULL);
+}
+
+/* --- metrics --- */
+
+static void family(struct serve_buf *b, const char *name, const char *type, const char *help)
+{
+	serve_buf_header(b, name, type, help);
+}
+
+static void render_bpf(struct serve *s, struct serve_buf *b)
+{
+	const struct {
+		const char *program, *verdict;
+		size_t offset;
+	} counters[] = {
+	    {"egress", "not_tcp", offsetof(struct sp_stats, eg_not_tcp)},
+	    {"egress", "other_tcp", offsetof(struct sp_stats, eg_other_tcp)},
+	    {"egress", "untracked", offsetof(struct sp_stats, eg_untracked)},
+	    {"egress", "syn_tracked", offsetof(struct sp_stats, eg_syn_tracked)},
+	    {"egress", "syn_retransmit", offsetof(struct sp_stats, eg_syn_retransmits)},
+	    {"egress", "ack_dropped", offsetof(struct sp_stats, eg_ack_dropped)},
+	    {"egress", "flows_full", offsetof(struct sp_stats, eg_flows_full)},
+	    {"ingress", "not_tcp", offsetof(struct sp_stats, in_not_tcp)},
+	    {"ingress", "other_tcp", offsetof(struct sp_stats, in_other_tcp)},
+	    {"ingress", "other_icmp", offsetof(struct sp_stats, in_other_icmp)},
+	    {"ingress", "untracked", offsetof(struct sp_stats, in_untracked)},
+	    {"ingress", "matched", offsetof(struct sp_stats, in_matched)},
+	    {"ingress", "spoofed", offsetof(struct sp_stats, in_spoofed)},
+	    {"ingress", "duplicate", offsetof(struct sp_stats, in_duplicate)},
+	    {"ingress", "ringbuf_full", offsetof(struct sp_stats, in_ringbuf_full)},
+	};
+	unsigned int socks, flows;
+	struct sp_stats st;
+	size_t i;
+
+	if (synprobe_read_stats(s->sp, &st))
+		return;
+	family(b, "synprobe_bpf_packets_total", "counter",
+	       "Packets seen by the tc programs, by program and by how each left.");
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		serve_buf_printf(
+		    b, "synprobe_bpf_packets_total{program=\"%s\",verdict=\"%s\"} %llu\n",
+		    counters[i].program, counters[i].verdict,
+		    (unsigned long long)*(const __u64 *)((const char *)&st + counters[i].offset));
+	family(b, "synprobe_bpf_spoofed_replies_total", "counter",
+	       "Replies for a tracked 4-tuple that did not acknowledge our ISN: ignored.");
+	serve_buf_printf(b, "synprobe_bpf_spoofed_replies_total %llu\n",
+			 (unsigned long long)st.in_spoofed);
+	family(b, "synprobe_bpf_ringbuf_drops_total", "counter",
+	       "Replies whose event was lost to a full ring buffer (answered from sp_socks).");
+	serve_buf_printf(b, "synprobe_bpf_ringbuf_drops_total %llu\n",
+			 (unsigned long long)st.in_ringbuf_full);
+	if (!synprobe_count_flows(s->sp, &socks, &flows)) {
+		family(b, "synprobe_bpf_flows_in_flight", "gauge",
+		       "Entries in the BPF flow maps: checks the kernel side tracks now.");
+		serve_buf_printf(b, "synprobe_bpf_flows_in_flight{map=\"sp_socks\"} %u\n", socks);
+		serve_buf_printf(b, "synprobe_bpf_flows_in_flight{map=\"sp_flows\"} %u\n", flows);
+	}
+}
+
+static char *render_metrics(struct serve *s)
+{
+	struct serve_buf b = {};
+	struct serve_check *c;
+	size_t i;
+	int o;
+
+	family(&b, "synprobe_up", "gauge",
+	       "1 if the check's target is UP, 0 if DOWN (rise/fall); absent until known.");
+	for (i = 0; i < s->n_checks; i++) {
+		c = s->checks[i];
+		if (c->health.state != SERVE_UNKNOWN)
+			serve_buf_printf(&b, "synprobe_up{%s} %d\n", c->labels,
+					 c->health.state == SERVE_UP);
+	}
+	family(&b, "synprobe_check_success", "gauge",
+	       "1 if the last check found the port open, else 0.");
+	for (i = 0; i < s->n_checks; i++) {
+		c = s->checks[i];
+		if (c->has_last)
+			serve_buf_printf(&b, "synprobe_check_success{%s} %d\n", c->labels,
+					 c->last_success);
+	}
+	family(&b, "synprobe_rtt_seconds", "histogram",
+	       "Handshake RTT, first SYN out to SYN-ACK or RST in, stamped at tc, in seconds.");
+	for (i = 0; i < s->n_checks; i++)
+		serve_buf_histogram(&b, "synprobe_rtt_seconds", s->checks[i]->labels,
+				    &s->checks[i]->rtt);
+	family(&b, "synprobe_checks_total", "counter", "Checks made, by outcome.");
+	for (i = 0; i < s->n_checks; i++)
+		for (o = SYNPROBE_OPEN; o < OUTCOMES_N; o++)
+			serve_buf_printf(&b, "synprobe_checks_total{%s,outcome=\"%s\"} %llu\n",
+					 s->checks[i]->labels,
+					 synprobe_outcome_str((enum synprobe_outcome)o),
+					 (unsigned long long)s->checks[i]->outcomes[o]);
+	family(&b, "synprobe_state_changes_total", "counter",
+	       "State changes (unknown, up, down) of the check.");
+	for (i = 0; i < s->n_checks; i++)
+		serve_buf_printf(&b, "synprobe_state_changes_total{%s} %llu\n",
+				 s->checks[i]->labels,
+				 (unsigned long long)s->checks[i]->state_changes);
+	family(&b, "synprobe_syn_retransmits_total", "counter",
+	       "SYNs sent after the first one of a check: loss on the path.");
+	for (i = 0; i < s->n_checks; i++)
+		serve_buf_printf(&b, "synprobe_syn_retransmits_total{%s} %llu\n",
+				 s->checks[i]->labels,
+				 (unsigned long long)s->checks[i]->syn_retransmits);
+	family(&b, "synprobe_checks_in_flight", "gauge", "Checks started and not finished.");
+	serve_buf_printf(&b, "synprobe_checks_in_flight %u\n", synprobe_in_flight(s->sp));
+	render_bpf(s, &b);
+	family(&b, "synprobe_config_reloads_total", "counter",
+	       "Config reloads (SIGHUP), by result.");
+	serve_buf_printf(&b, "synprobe_config_reloads_total{result=\"success\"} %llu\n",
+			 (unsigned long long)s->reloads_ok);
+	serve_buf_printf(&b, "synprobe_config_reloads_total{result=\"failure\"} %llu\n",
+			 (unsigned long long)s->reloads_failed);
+	family(&b, "synprobe_config_last_reload_successful", "gauge",
+	       "1 if the last config load succeeded.");
+	serve_buf_printf(&b, "synprobe_config_last_reload_successful %d\n", s->last_reload_ok);
+	family(&b, "synprobe_config_last_reload_success_timestamp_seconds", "gauge",
+	       "When the config was last loaded successfully, Unix time.");
+	serve_buf_printf(&b, "synprobe_config_last_reload_success_timestamp_seconds %.3f\n",
+			 s->last_reload_ok_time_s);
+	family(&b, "synprobe_build_info", "gauge", "Version and check method; always 1.");
+	serve_buf_printf(&b, "synprobe_build_info{version=\"%s\",method=\"%s\"} 1\n",
+			 SYNPROBE_VERSION, s->method);
+	if (b.oom) {
+		free(b.data);
+		return NULL;
+	}
+	return b.data;
+}
+
+static void answer_requests(struct serve *s)
+{
+	struct serve_req *r;
+	char *body;
+	int err;
+
+	while ((r = serve_http_take(s->http))) {
+		switch (r->kind) {
+		case SERVE_REQ_METRICS:
+			body = render_metrics(s);
+			serve_http_done(s->http, r, body ? 200 : 500, body);
+			break;
+		case SERVE_REQ_HEALTH:
+			serve_http_done(s->http, r, 200, strdup("ok\n"));
+			break;
+		case SERVE_REQ_PROBE:
+			r->start_ns = mono_ns();
+			err = synprobe_start(s->sp, (struct sockaddr *)&r->addr.addr,
+					     r->addr.addrlen, r->timeout_ms, r);
+			if (err) {
+				r->result.outcome = SYNPROBE_ERROR;
+				r->result.error = -err;
+				r->duration_ns = mono_ns() - r->start_ns;
+				serve_http_done(s->http, r, 200, NULL);
+			}
+			break;
+		}
+	}
+}
+
+/* --- config --- */
+
+static double real_time_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Makes @cfg the running config: checks configured alike (serve_check_config_equal) keep their
+ * state, history and schedule; the others start afresh. Returns 0 or -ENOMEM (nothing changed).
+ */
+static int apply_config(struct serve *s, const struct serve_config *cfg, size_t *kept)
+{
+	struct serve_check **checks, *c;
+	bool *reused = NULL;
+	__u64 now = mono_ms();
+	size_t i, j;
+	int err = 0;
+
+	*kept = 0;
+	checks = calloc(cfg->n_checks, sizeof(*checks));
+	if (s->n_checks)
+		reused = calloc(s->n_checks, sizeof(*reused));
+	if (!checks || (s->n_checks && !reused)) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < cfg->n_checks; i++) {
+		for (j = 0; j < s->n_checks; j++)
+			if (!reused[j] &&
+			    serve_check_config_equal(&s->checks[j]->cfg, &cfg->checks[i]))
+				break;
+		if (j < s->n_checks) {
+			reused[j] = true;
+			checks[i] = s->checks[j];
+			(*kept)++;
+			continue;
+		}
+		checks[i] = check_new(s, &cfg->checks[i], now);
+		if (!checks[i]) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+	}
+	/* From here on nothing fails. */
+	for (j = 0; j < s->n_checks; j++) {
+		if (reused[j])
+			continue;
+		c = s->checks[j];
+		if (c->in_flight) {
+			c->removed = true;
+			c->next_orphan = s->orphans;
+			s->orphans = c;
+		} else {
+			check_free(c);
+		}
+	}
+	free(s->checks);
+	s->checks = checks;
+	s->n_checks = cfg->n_checks;
+	checks = NULL;
+	s->heap.len = 0;
+	for (i = 0; i < s->n_checks; i++) {
+		s->checks[i]->index = i;
+		if (!s->checks[i]->in_flight)
+			schedule(s, s->checks[i]);
+	}
+cleanup:
+	if (checks) {
+		for (i = 0; i < cfg->n_checks; i++) {
+			for (j = 0; j < s->n_checks; j++)
+				if (s->checks[j] == checks[i])
+					break;
+			if (j == s->n_checks)
+				check_free(checks[i]);
+		}
+		free(checks);
+	}
+	free(reused);
+	return err;
+}
+
+static void reload(struct serve *s)
+{
+	struct serve_config cfg;
+	char msg[SERVE_ERR_MAX];
+	size_t kept = 0, old_n = s->n_checks;
+	json_object *f;
+	int err;
+
+	err = serve_config_load(s->args->config_path, &cfg, msg, sizeof(msg));
+	if (!err) {
+		err = apply_config(s, &cfg, &kept);
+		if (err)
+			snprintf(msg, sizeof(msg), "%s: %s", s->args->config_path, strerror(-err));
+	}
+	serve_config_free(&cfg);
+	f = json_object_new_object();
+	json_object_object_add(f, "config", json_object_new_string(s->args->config_path));
+	if (err) {
+		s->reloads_failed++;
+		s->last_reload_ok = false;
+		json_object_object_add(f, "error", json_object_new_string(msg));
+		json_object_object_add(f, "checks", json_object_new_int64((int64_t)s->n_checks));
+		log_json(LOG_ERROR, "config reload refused, the old config keeps running", f);
+		return;
+	}
+	s->reloads_ok++;
+	s->last_reload_ok = true;
+	s->last_reload_ok_time_s = real_time_s();
+	json_object_object_add(f, "checks", json_object_new_int64((int64_t)s->n_checks));
+	json_object_object_add(f, "kept", json_object_new_int64((int64_t)kept));
+	json_object_object_add(f, "added", json_object_new_int64((int64_t)(s->n_checks - kept)));
+	json_object_object_add(f, "removed", json_object_new_int64((int64_t)(old_n - kept)));
+	log_json(LOG_INFO, "config reloaded", f);
+}
+
+/* --- main --- */
+
+static int run_loop(struct serve *s)
+{
+	const struct serve_heap_entry *top;
+	struct serve_heap_entry e;
+	__u64 now, wait;
+	json_object *f;
+	int err;
+
+	while (!exiting) {
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(s);
+		}
+		answer_requests(s);
+		now = mono_ms();
+		while ((top = serve_heap_peek(&s->heap)) && top->due_ms <= now) {
+			serve_heap_pop(&s->heap, &e);
+			start_check(s, s->checks[e.id], now);
+		}
+		top = serve_heap_peek(&s->heap);
+		wait = top ? top->due_ms - now : 0;
+		if (wait > INT_MAX)
+			wait = INT_MAX;
+		err = synprobe_poll(s->sp, top ? (int)wait : -1);
+		if (err < 0 && err != -EINTR) {
+			f = json_object_new_object();
+			json_object_object_add(f, "error", json_object_new_string(strerror(-err)));
+			log_json(LOG_ERROR, "event loop failed", f);
+			return err;
+		}
+	}
+	return 0;
+}
+
+int do_serve(int argc, char **argv)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct serve_args a = {};
+	struct serve s = {.args = &a};
+	struct serve_config cfg = {};
+	struct sp_target_spec lspec;
+	struct sp_address laddr;
+	char msg[SERVE_ERR_MAX];
+	sigset_t block, wait_mask;
+	struct serve_check *c;
+	json_object *f;
+	size_t kept, i;
+	int err, ret = SP_EXIT_USAGE;
+
+	err = parse_args(argc, argv, &a);
+	if (err)
+		return err > 0 ? SP_EXIT_OK : SP_EXIT_USAGE;
+	sp_setup_libbpf_print(sp_verbose);
+	if (serve_config_load(a.config_path, &cfg, msg, sizeof(msg))) {
+		sp_err("%s", msg);
+		return SP_EXIT_USAGE;
+	}
+	if (a.check_config_only) {
+		printf("%s: %zu checks, good\n", a.config_path, cfg.n_checks);
+		serve_config_free(&cfg);
+		return SP_EXIT_OK;
+	}
+	if (sp_target_parse(a.listen, 0, &lspec, msg, sizeof(msg)) ||
+	    sp_target_resolve(&lspec, AF_UNSPEC, false, &laddr, 1, msg, sizeof(msg)) < 0) {
+		sp_err("--listen: %s", msg);
+		goto cleanup;
+	}
+	if (a.pin_dir && check_pin_dir(a.pin_dir))
+		goto cleanup;
+	if (getrandom(&s.rng, sizeof(s.rng), 0) != sizeof(s.rng) || !s.rng)
+		s.rng = mono_ns() | 1;
+
+	/* Signals: blocked everywhere (the HTTP threads inherit that), taken in the engine's wait.
+	 */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(WAKE_SIGNAL, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, WAKE_SIGNAL);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
+	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGHUP);
+	sigdelset(&wait_mask, WAKE_SIGNAL);
+
+	s.sp = sp_open_engine(a.method,
+			      (struct synprobe_opts){
+				  .ifindexes = a.n_ifindexes ? a.ifindexes : NULL,
+				  .n_ifindexes = a.n_ifindexes,
+				  .on_result = on_result,
+				  .ctx = &s,
+				  .wait_sigmask = &wait_mask,
+				  .force_clsact = a.force_clsact,
+				  .pin_dir = a.pin_dir,
+			      },
+			      &s.method);
+	if (!s.sp)
+		goto cleanup;
+	err = drop_capabilities(a.keep_attach_caps);
+	if (err) {
+		sp_err("cannot drop capabilities: %s", strerror(-err));
+		goto cleanup;
+	}
+	s.http = serve_http_start(&laddr.addr, laddr.addrlen, pthread_self(), WAKE_SIGNAL);
+	if (!s.http) {
+		sp_err("--listen %s: cannot serve HTTP there (%s): choose a free address and port",
+		       a.listen, strerror(errno));
+		goto cleanup;
+	}
+	err = apply_config(&s, &cfg, &kept);
+	if (err) {
+		sp_err("cannot set up the checks: %s", strerror(-err));
+		goto cleanup;
+	}
+	s.last_reload_ok = true;
+	s.last_reload_ok_time_s = real_time_s();
+	f = json_object_new_object();
+	json_object_object_add(f, "config", json_object_new_string(a.config_path));
+	json_object_object_add(f, "checks", json_object_new_int64((int64_t)s.n_checks));
+	json_object_object_add(f, "listen", json_object_new_string(a.listen));
+	json_object_object_add(f, "method", json_object_new_string(s.method));
+	json_object_object_add(f, "pin_dir", a.pin_dir ? json_object_new_string(a.pin_dir) : NULL);
+	json_object_object_add(f, "pid", json_object_new_int64(getpid()));
+	log_json(LOG_INFO, "serving", f);
+
+	err = run_loop(&s);
+	ret = err ? SP_EXIT_NOT_OK : SP_EXIT_OK;
+	log_json(LOG_INFO, "stopping", NULL);
+cleanup:
+	serve_http_stop(s.http);
+	synprobe_close(s.sp);
+	for (i = 0; i < s.n_checks; i++)
+		check_free(s.checks[i]);
+	free(s.checks);
+	while ((c = s.orphans)) {
+		s.orphans = c->next_orphan;
+		check_free(c);
+	}
+	serve_heap_free(&s.heap);
+	serve_config_free(&cfg);
+	return ret;
+}

@@ -1,0 +1,595 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* serve_config.c - the YAML configuration of `synprobe serve`, through libyaml's document API. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+#include "serve_config.h"
+
+/* Parser state: the document, the file name for messages, and where the message goes. */
+struct parse_ctx {
+	yaml_document_t *doc;
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+/* Label names our metrics use themselves: a configured label must not hide them. */
+static const char *const reserved_labels[] = {
+    "check", "target", "outcome", "le", "instance", "job", "program", "verdict", "map", NULL,
+};
+
+static int fail(struct parse_ctx *c, const yaml_node_t *node, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* One error line "FILE:LINE: key 'KEY': ..." (no key part when @key is NULL). Returns -EINVAL. */
+static int fail(struct parse_ctx *c, const yaml_node_t *node, const char *key, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	n = (size_t)snprintf(c->err, c->errlen, "%s:%lu: ", c->file,
+			     node ? (unsigned long)node->start_mark.line + 1 : 1UL);
+	if (key && n < c->errlen)
+		n += (size_t)snprintf(c->err + n, c->errlen - n, "key '%s': ", key);
+	if (n < c->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int serve_parse_duration_ms(const char *s, __u32 *ms)
+{
+	static const struct {
+		const char *unit;
+		__u64 ms;
+	} units[] = {
+	    /* "ms" before "m": the longest unit that matches wins. */
+	    {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+	};
+	__u64 total = 0, v;
+	size_t i, len;
+	bool found;
+
+	if (!s || !*s)
+		return -EINVAL;
+	while (*s) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = 0;
+		while (*s >= '0' && *s <= '9') {
+			v = v * 10 + (__u64)(*s - '0');
+			if (v > UINT32_MAX)
+				return -ERANGE;
+			s++;
+		}
+		found = false;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			len = strlen(units[i].unit);
+			if (!strncmp(s, units[i].unit, len) && !(s[len] >= 'a' && s[len] <= 'z')) {
+				total += v * units[i].ms;
+				if (total > UINT32_MAX)
+					return -ERANGE;
+				s += len;
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+			return -EINVAL;
+	}
+	*ms = (__u32)total;
+	return 0;
+}
+
+static const char *scalar(const yaml_node_t *node)
+{
+	return (const char *)node->data.scalar.value;
+}
+
+static yaml_node_t *node_at(struct parse_ctx *c, int index)
+{
+	return yaml_document_get_node(c->doc, index);
+}
+
+static const char *node_kind(const yaml_node_t *node)
+{
+	switch (node->type) {
+	case YAML_SCALAR_NODE:
+		return "a value";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+/*
+ * Checks that @map is a mapping whose keys are scalars, each at most once, each in @allowed.
+ * @path names the mapping in messages ("defaults", "checks[0]").
+ */
+static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
+		      const char *const *allowed)
+{
+	yaml_node_pair_t *p, *q;
+	yaml_node_t *k, *k2;
+	char key[160];
+	size_t i;
+
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		k = node_at(c, p->key);
+		if (!k || k->type != YAML_SCALAR_NODE)
+			return fail(c, k, path, "a key is %s: write 'name: value' pairs",
+				    k ? node_kind(k) : "missing");
+		snprintf(key, sizeof(key), "%s%s%s", path, *path ? "." : "", scalar(k));
+		for (i = 0; allowed[i]; i++)
+			if (!strcmp(allowed[i], scalar(k)))
+				break;
+		if (!allowed[i]) {
+			char list[256] = "";
+			size_t n = 0;
+
+			for (i = 0; allowed[i] && n < sizeof(list); i++)
+				n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+						      i ? ", " : "", allowed[i]);
+			return fail(c, k, key, "unknown key: the keys here are %s", list);
+		}
+		for (q = map->data.mapping.pairs.start; q < p; q++) {
+			k2 = node_at(c, q->key);
+			if (k2 && k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), scalar(k)))
+				return fail(c, k, key, "given twice (first on line %lu): keep one",
+					    (unsigned long)k2->start_mark.line + 1);
+		}
+	}
+	return 0;
+}
+
+/* The value node of @name in mapping @map, or NULL. */
+static yaml_node_t *lookup(struct parse_ctx *c, yaml_node_t *map, const char *name)
+{
+	yaml_node_pair_t *p;
+	yaml_node_t *k;
+
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		k = node_at(c, p->key);
+		if (k && k->type == YAML_SCALAR_NODE && !strcmp(scalar(k), name))
+			return node_at(c, p->value);
+	}
+	return NULL;
+}
+
+static int want_scalar(struct parse_ctx *c, yaml_node_t *v, const char *key, const char *example)
+{
+	if (v->type != YAML_SCALAR_NODE)
+		return fail(c, v, key, "is %s: write a single value such as %s", node_kind(v),
+			    example);
+	return 0;
+}
+
+static int parse_duration_key(struct parse_ctx *c, yaml_node_t *v, const char *key, bool zero_ok,
+			      __u32 *ms)
+{
+	int err;
+
+	err = want_scalar(c, v, key, "500ms");
+	if (err)
+		return err;
+	err = serve_parse_duration_ms(scalar(v), ms);
+	if (err == -ERANGE)
+		return fail(c, v, key, "'%s' is too long: at most 49d", scalar(v));
+	if (err)
+		return fail(c, v, key,
+			    "'%s' is not a duration: write a number with a unit, as Prometheus "
+			    "does: 200ms, 1s, 5m, 1h30m",
+			    scalar(v));
+	if (!*ms && !zero_ok)
+		return fail(c, v, key, "'%s' is zero: give at least 1ms", scalar(v));
+	return 0;
+}
+
+static int parse_count_key(struct parse_ctx *c, yaml_node_t *v, const char *key, __u32 *out)
+{
+	const char *s;
+	unsigned long n;
+	char *end;
+	int err;
+
+	err = want_scalar(c, v, key, "3");
+	if (err)
+		return err;
+	s = scalar(v);
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (!(*s >= '0' && *s <= '9') || *end || errno || n < 1 || n > SERVE_RISE_FALL_MAX)
+		return fail(c, v, key, "'%s' is not a count: give a whole number from 1 to %d", s,
+			    SERVE_RISE_FALL_MAX);
+	*out = (__u32)n;
+	return 0;
+}
+
+static bool label_name_ok(const char *s)
+{
+	const char *p;
+
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return false;
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+		      (*p >= '0' && *p <= '9')))
+			return false;
+	return true;
+}
+
+/* Labels of @v (a mapping of names to values) merged into @set: same name replaces. */
+static int parse_labels(struct parse_ctx *c, yaml_node_t *v, const char *key,
+			struct serve_settings *set)
+{
+	yaml_node_pair_t *p, *q;
+	yaml_node_t *k, *val, *k2;
+	char lkey[200];
+	size_t i;
+
+	if (v->type != YAML_MAPPING_NODE)
+		return fail(c, v, key, "is %s: write a mapping such as {team: web}", node_kind(v));
+	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		k = node_at(c, p->key);
+		val = node_at(c, p->value);
+		if (!k || k->type != YAML_SCALAR_NODE || !val)
+			return fail(c, k ? k : v, key, "a label name is %s: write 'name: value'",
+				    k ? node_kind(k) : "missing");
+		snprintf(lkey, sizeof(lkey), "%s.%s", key, scalar(k));
+		if (!label_name_ok(scalar(k)) || !strncmp(scalar(k), "__", 2) ||
+		    strlen(scalar(k)) >= SERVE_LABEL_NAME_MAX)
+			return fail(c, k, lkey,
+				    "not a Prometheus label name: letters, digits and '_', not "
+				    "starting with a digit or '__', at most %d characters",
+				    SERVE_LABEL_NAME_MAX - 1);
+		for (i = 0; reserved_labels[i]; i++)
+			if (!strcmp(reserved_labels[i], scalar(k)))
+				return fail(c, k, lkey,
+					    "synprobe's metrics use this label name themselves: "
+					    "choose another");
+		for (q = v->data.mapping.pairs.start; q < p; q++) {
+			k2 = node_at(c, q->key);
+			if (k2 && k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), scalar(k)))
+				return fail(c, k, lkey, "given twice (first on line %lu): keep one",
+					    (unsigned long)k2->start_mark.line + 1);
+		}
+		if (val->type != YAML_SCALAR_NODE)
+			return fail(c, val, lkey, "is %s: a label value is a single string",
+				    node_kind(val));
+		if (strlen(scalar(val)) >= SERVE_LABEL_VALUE_MAX)
+			return fail(c, val, lkey, "value longer than %d characters",
+				    SERVE_LABEL_VALUE_MAX - 1);
+		for (i = 0; i < set->n_labels; i++)
+			if (!strcmp(set->labels[i].name, scalar(k)))
+				break;
+		if (i == set->n_labels) {
+			if (set->n_labels == SERVE_LABELS_MAX)
+				return fail(c, k, lkey, "more than %d labels: remove some",
+					    SERVE_LABELS_MAX);
+			set->n_labels++;
+		}
+		snprintf(set->labels[i].name, sizeof(set->labels[i].name), "%s", scalar(k));
+		snprintf(set->labels[i].value, sizeof(set->labels[i].value), "%s", scalar(val));
+	}
+	return 0;
+}
+
+/* "PATH.NAME" (or "NAME" at the top) into @buf: a key as error messages name it. */
+static const char *key_of(char *buf, size_t len, const char *path, const char *name)
+{
+	snprintf(buf, len, "%s%s%s", path, *path ? "." : "", name);
+	return buf;
+}
+
+/*
+ * The settings keys of mapping @map (defaults or one check) over @set. @path prefixes the keys in
+ * messages.
+ */
+static int parse_settings(struct parse_ctx *c, yaml_node_t *map, const char *path,
+			  struct serve_settings *set)
+{
+	yaml_node_t *v;
+	char key[160];
+	int err = 0;
+
+	v = lookup(c, map, "interval");
+	if (v && (err = parse_duration_key(c, v, key_of(key, sizeof(key), path, "interval"), false,
+					   &set->interval_ms)))
+		return err;
+	v = lookup(c, map, "timeout");
+	if (v && (err = parse_duration_key(c, v, key_of(key, sizeof(key), path, "timeout"), false,
+					   &set->timeout_ms)))
+		return err;
+	v = lookup(c, map, "fast_interval");
+	if (v && (err = parse_duration_key(c, v, key_of(key, sizeof(key), path, "fast_interval"),
+					   true, &set->fast_interval_ms)))
+		return err;
+	v = lookup(c, map, "resolve_interval");
+	if (v && (err = parse_duration_key(c, v, key_of(key, sizeof(key), path, "resolve_interval"),
+					   false, &set->resolve_interval_ms)))
+		return err;
+	v = lookup(c, map, "rise");
+	if (v && (err = parse_count_key(c, v, key_of(key, sizeof(key), path, "rise"), &set->rise)))
+		return err;
+	v = lookup(c, map, "fall");
+	if (v && (err = parse_count_key(c, v, key_of(key, sizeof(key), path, "fall"), &set->fall)))
+		return err;
+	v = lookup(c, map, "labels");
+	if (v && (err = parse_labels(c, v, key_of(key, sizeof(key), path, "labels"), set)))
+		return err;
+	return 0;
+}
+
+/* The rules between settings, checked once defaults and the check's keys are merged. */
+static int check_settings(struct parse_ctx *c, yaml_node_t *map, const char *path,
+			  const struct serve_settings *set)
+{
+	yaml_node_t *at;
+	char key[160];
+
+	at = lookup(c, map, "timeout");
+	if (set->timeout_ms > set->interval_ms) {
+		snprintf(key, sizeof(key), "%s.timeout", path);
+		return fail(
+		    c, at ? at : map, key,
+		    "timeout %ums is longer than interval %ums: make it at most the interval",
+		    set->timeout_ms, set->interval_ms);
+	}
+	at = lookup(c, map, "fast_interval");
+	if (set->fast_interval_ms &&
+	    (set->fast_interval_ms < set->timeout_ms || set->fast_interval_ms > set->interval_ms)) {
+		snprintf(key, sizeof(key), "%s.fast_interval", path);
+		return fail(c, at ? at : map, key,
+			    "fast_interval %ums must lie between timeout %ums and interval %ums",
+			    set->fast_interval_ms, set->timeout_ms, set->interval_ms);
+	}
+	return 0;
+}
+
+static const char *const settings_keys[] = {
+    "interval", "timeout", "rise", "fall", "fast_interval", "resolve_interval", "labels", NULL,
+};
+static const char *const check_keys_allowed[] = {
+    "name", "target",	     "interval",	 "timeout", "rise",
+    "fall", "fast_interval", "resolve_interval", "labels",  NULL,
+};
+static const char *const top_keys[] = {"defaults", "checks", NULL};
+
+static int parse_check(struct parse_ctx *c, yaml_node_t *node, size_t index,
+		       const struct serve_settings *defaults, struct serve_config *cfg)
+{
+	struct serve_check_config *chk = &cfg->checks[index];
+	char path[32], key[48], terr[SP_ERR_MAX];
+	yaml_node_t *v;
+	const char *s;
+	size_t i;
+	int err;
+
+	snprintf(path, sizeof(path), "checks[%zu]", index);
+	if (node->type != YAML_MAPPING_NODE)
+		return fail(c, node, path, "is %s: each check is a mapping with name and target",
+			    node_kind(node));
+	err = check_keys(c, node, path, check_keys_allowed);
+	if (err)
+		return err;
+	chk->line = (int)node->start_mark.line + 1;
+	chk->set = *defaults;
+
+	snprintf(key, sizeof(key), "%s.name", path);
+	v = lookup(c, node, "name");
+	if (!v)
+		return fail(c, node, key, "missing: give every check a unique name");
+	err = want_scalar(c, v, key, "web");
+	if (err)
+		return err;
+	s = scalar(v);
+	if (!*s || strlen(s) >= SERVE_NAME_MAX)
+		return fail(c, v, key, "give a name of 1 to %d characters", SERVE_NAME_MAX - 1);
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return fail(c, v, key, "the name has a control character: remove it");
+	for (i = 0; i < index; i++)
+		if (!strcmp(cfg->checks[i].name, s))
+			return fail(c, v, key,
+				    "name '%s' is used twice (first by the check on line %d): "
+				    "names must be unique",
+				    s, cfg->checks[i].line);
+	snprintf(chk->name, sizeof(chk->name), "%s", s);
+
+	snprintf(key, sizeof(key), "%s.target", path);
+	v = lookup(c, node, "target");
+	if (!v)
+		return fail(c, node, key, "missing: write host:port or [ipv6]:port");
+	err = want_scalar(c, v, key, "10.0.0.5:443");
+	if (err)
+		return err;
+	if (strlen(scalar(v)) >= SERVE_TARGET_MAX)
+		return fail(c, v, key, "longer than %d characters", SERVE_TARGET_MAX - 1);
+	if (sp_target_parse(scalar(v), 0, &chk->spec, terr, sizeof(terr))) {
+		/* The CLI's message offers -p, which a config does not have. */
+		char *p = strstr(terr, " or give -p");
+
+		if (p)
+			*p = '\0';
+		return fail(c, v, key, "%s", terr);
+	}
+	snprintf(chk->target, sizeof(chk->target), "%s", scalar(v));
+
+	err = parse_settings(c, node, path, &chk->set);
+	if (!err)
+		err = check_settings(c, node, path, &chk->set);
+	return err;
+}
+
+static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
+{
+	struct serve_settings defaults = {
+	    .interval_ms = SERVE_DEFAULT_INTERVAL_MS,
+	    .timeout_ms = SERVE_DEFAULT_TIMEOUT_MS,
+	    .rise = SERVE_DEFAULT_RISE,
+	    .fall = SERVE_DEFAULT_FALL,
+	    .resolve_interval_ms = SERVE_DEFAULT_RESOLVE_INTERVAL_MS,
+	};
+	yaml_node_t *root, *v, *item;
+	yaml_node_item_t *it;
+	size_t n;
+	int err;
+
+	root = yaml_document_get_root_node(c->doc);
+	if (!root)
+		return fail(c, NULL, NULL, "the file is empty: give a 'checks' list");
+	if (root->type != YAML_MAPPING_NODE)
+		return fail(c, root, NULL, "the top level is %s: write a mapping with 'checks'",
+			    node_kind(root));
+	err = check_keys(c, root, "", top_keys);
+	if (err)
+		return err;
+	v = lookup(c, root, "defaults");
+	if (v) {
+		if (v->type != YAML_MAPPING_NODE)
+			return fail(c, v, "defaults", "is %s: write a mapping of settings",
+				    node_kind(v));
+		err = check_keys(c, v, "defaults", settings_keys);
+		if (!err)
+			err = parse_settings(c, v, "defaults", &defaults);
+		if (!err)
+			err = check_settings(c, v, "defaults", &defaults);
+		if (err)
+			return err;
+	}
+	v = lookup(c, root, "checks");
+	if (!v)
+		return fail(c, root, "checks", "missing: give a list of checks");
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "checks", "is %s: write a list ('- name: ...')", node_kind(v));
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (!n)
+		return fail(c, v, "checks", "the list is empty: give at least one check");
+	cfg->checks = calloc(n, sizeof(*cfg->checks));
+	if (!cfg->checks)
+		return -ENOMEM;
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		item = node_at(c, *it);
+		if (!item)
+			return fail(c, v, "checks", "an empty entry: remove it");
+		err = parse_check(c, item, cfg->n_checks, &defaults, cfg);
+		if (err)
+			return err;
+		cfg->n_checks++;
+	}
+	return 0;
+}
+
+int serve_config_parse(const char *buf, size_t len, const char *file, struct serve_config *cfg,
+		       char *err, size_t errlen)
+{
+	struct parse_ctx c = {.file = file, .err = err, .errlen = errlen};
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(err, errlen, "%s: cannot set up the YAML parser", file);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errlen, "%s:%lu: not valid YAML: %s%s%s", file,
+			 (unsigned long)parser.problem_mark.line + 1,
+			 parser.problem ? parser.problem : "parse error", parser.context ? " " : "",
+			 parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return -EINVAL;
+	}
+	c.doc = &doc;
+	ret = parse_root(&c, cfg);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "%s: out of memory", file);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (ret)
+		serve_config_free(cfg);
+	return ret;
+}
+
+int serve_config_load(const char *path, struct serve_config *cfg, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *f;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	f = fopen(path, "r");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot open the config file: %s", path, strerror(errno));
+		return ret;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *nbuf;
+
+			cap = cap ? cap * 2 : 4096;
+			nbuf = realloc(buf, cap);
+			if (!nbuf) {
+				ret = -ENOMEM;
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto cleanup;
+			}
+			buf = nbuf;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(err, errlen, "%s: cannot read the config file", path);
+		goto cleanup;
+	}
+	ret = serve_config_parse(buf, len, path, cfg, err, errlen);
+cleanup:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+void serve_config_free(struct serve_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->checks);
+	cfg->checks = NULL;
+	cfg->n_checks = 0;
+}
+
+bool serve_check_config_equal(const struct serve_check_config *a,
+			      const struct serve_check_config *b)
+{
+	const struct serve_settings *x = &a->set, *y = &b->set;
+	size_t i;
+
+	if (strcmp(a->name, b->name) || strcmp(a->target, b->target) ||
+	    x->interval_ms != y->interval_ms || x->timeout_ms != y->timeout_ms ||
+	    x->rise != y->rise || x->fall != y->fall ||
+	    x->fast_interval_ms != y->fast_interval_ms ||
+	    x->resolve_interval_ms != y->resolve_interval_ms || x->n_labels != y->n_labels)
+		return false;
+	for (i = 0; i < x->n_labels; i++)
+		if (strcmp(x->labels[i].name, y->labels[i].name) ||
+		    strcmp(x->labels[i].value, y->labels[i].value))
+			return false;
+	return true;
+}

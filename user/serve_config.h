@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * serve_config.h - the YAML configuration of `synprobe serve` (libyaml's document API).
+ *
+ *   defaults:                  # optional; every key optional
+ *     interval: 2s             # time between checks
+ *     timeout: 1s              # wait for a reply; <= interval
+ *     rise: 2                  # consecutive successes to turn UP
+ *     fall: 3                  # consecutive failures to turn DOWN
+ *     fast_interval: 200ms     # interval while the state is changing (0 or absent: none)
+ *     resolve_interval: 1m     # re-resolve names this often
+ *     labels: {team: web}      # extra Prometheus labels of every check
+ *   checks:                    # required, at least one
+ *     - name: web              # required, unique
+ *       target: web.example:443
+ *       interval: 1s           # ... any key of defaults, for this check
+ *       labels: {tier: front}  # merged over the default labels
+ *
+ * Durations are written as Prometheus writes them: one or more number-unit pairs, units ms, s, m,
+ * h, d ("200ms", "1s", "1m30s").
+ */
+#ifndef __SP_SERVE_CONFIG_H
+#define __SP_SERVE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "target.h"
+
+#define SERVE_NAME_MAX	      128
+#define SERVE_LABELS_MAX      16
+#define SERVE_LABEL_NAME_MAX  64
+#define SERVE_LABEL_VALUE_MAX 256
+#define SERVE_TARGET_MAX      (SP_HOST_MAX + 16)
+#define SERVE_RISE_FALL_MAX   1000
+#define SERVE_ERR_MAX	      512
+
+struct serve_label {
+	char name[SERVE_LABEL_NAME_MAX];
+	char value[SERVE_LABEL_VALUE_MAX];
+};
+
+/* Settings a check takes from `defaults` unless it sets them itself. */
+struct serve_settings {
+	__u32 interval_ms;
+	__u32 timeout_ms;
+	__u32 rise;
+	__u32 fall;
+	__u32 fast_interval_ms; /* 0: none */
+	__u32 resolve_interval_ms;
+	struct serve_label labels[SERVE_LABELS_MAX];
+	size_t n_labels;
+};
+
+struct serve_check_config {
+	char name[SERVE_NAME_MAX];
+	char target[SERVE_TARGET_MAX]; /* as written */
+	struct sp_target_spec spec;    /* host and port of target */
+	struct serve_settings set;     /* defaults merged with the check's own keys */
+	int line;		       /* 1-based line of the check in the file */
+};
+
+struct serve_config {
+	struct serve_check_config *checks; /* owned; free with serve_config_free() */
+	size_t n_checks;
+};
+
+/* Defaults of the defaults: interval 2s, timeout 1s, rise 2, fall 3, resolve_interval 1m. */
+#define SERVE_DEFAULT_INTERVAL_MS	  2000
+#define SERVE_DEFAULT_TIMEOUT_MS	  1000
+#define SERVE_DEFAULT_RISE		  2
+#define SERVE_DEFAULT_FALL		  3
+#define SERVE_DEFAULT_RESOLVE_INTERVAL_MS 60000
+
+/*
+ * serve_parse_duration_ms - a Prometheus duration ("200ms", "1s", "5m", "1h30m", units ms, s, m,
+ * h, d; no bare numbers, no fractions) into *ms. Returns 0, -EINVAL (not such a duration) or
+ * -ERANGE (more than UINT32_MAX ms). "0s" is accepted (0); callers decide whether 0 is allowed.
+ */
+int serve_parse_duration_ms(const char *s, __u32 *ms);
+
+/*
+ * serve_config_parse - parse the YAML text @buf (@len bytes) into @cfg; @file is the name used
+ * in error messages. On error returns -EINVAL (or -ENOMEM) and writes one line to @err
+ * (@errlen bytes): "FILE:LINE: key 'KEY': what is wrong and how to fix it". @cfg is then empty.
+ */
+int serve_config_parse(const char *buf, size_t len, const char *file, struct serve_config *cfg,
+		       char *err, size_t errlen);
+
+/* serve_config_load - read @path and serve_config_parse() it; errors as there (-errno on read). */
+int serve_config_load(const char *path, struct serve_config *cfg, char *err, size_t errlen);
+
+/* serve_config_free - free what @cfg owns and empty it; NULL-safe. */
+void serve_config_free(struct serve_config *cfg);
+
+/* serve_check_config_equal - whether two checks are configured alike (name, target, settings). */
+bool serve_check_config_equal(const struct serve_check_config *a,
+			      const struct serve_check_config *b);
+
+#endif

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * serve_http.h - the HTTP endpoint of `synprobe serve` (libmicrohttpd, a thread per connection).
+ *
+ * The engine is single-threaded, so the HTTP threads never touch it: each request that needs the
+ * engine (/metrics, /probe, /healthz) is queued, the main thread is woken with a signal (which
+ * interrupts its epoll_pwait() in synprobe_poll()), takes the request with serve_http_take(),
+ * answers it with serve_http_done() (at once, or when a probe's result comes), and the
+ * connection's thread sends the answer.
+ */
+#ifndef __SP_SERVE_HTTP_H
+#define __SP_SERVE_HTTP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <linux/types.h>
+#include "libsynprobe.h"
+#include "serve_config.h"
+#include "target.h"
+
+enum serve_req_kind {
+	SERVE_REQ_METRICS, /* the main thread renders /metrics into body */
+	SERVE_REQ_PROBE,   /* the main thread runs one check of addr and fills result */
+	SERVE_REQ_HEALTH,  /* the main thread answers: its loop is alive */
+};
+
+/* Tells apart what the engine's `user` pointer points to: a check or an HTTP request. */
+enum serve_job_tag {
+	SERVE_JOB_CHECK = 1,
+	SERVE_JOB_PROBE = 2,
+};
+
+/* The part of a /probe request's result the answer is made of. */
+struct serve_probe_result {
+	enum synprobe_outcome outcome;
+	bool has_rtt;
+	__u64 rtt_ns;
+	__u32 syn_retransmits;
+	int error; /* positive errno, or 0 */
+};
+
+struct serve_req {
+	enum serve_job_tag tag; /* SERVE_JOB_PROBE: first, as in every engine `user` */
+	enum serve_req_kind kind;
+	/* probe input, filled by the HTTP thread */
+	char target[SERVE_TARGET_MAX];
+	struct sp_address addr;
+	__u32 timeout_ms;
+	__u64 start_ns; /* CLOCK_MONOTONIC, when the main thread started the check */
+	/* output, filled by the main thread before serve_http_done() */
+	struct serve_probe_result result;
+	__u64 duration_ns;
+	unsigned int status; /* HTTP status */
+	char *body;	     /* malloc'd; NULL for a probe (the HTTP thread renders it) */
+	/* private to serve_http.c */
+	bool done;
+	bool queued;
+	struct serve_req *next;	     /* queue */
+	struct serve_req *live_next; /* every request not yet answered */
+};
+
+struct serve_http;
+
+/*
+ * serve_http_start - listen on @addr and serve /metrics, /probe and /healthz. Requests for the main
+ * thread are signalled to @main_thread with @wake_signal, which that thread must block outside its
+ * waits (and give to the engine's wait_sigmask unblocked). Call with every signal the process
+ * handles blocked: the HTTP threads inherit the mask. Returns the server, or NULL with errno
+ * (EADDRINUSE, EACCES, ...).
+ */
+struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen_t addrlen,
+				    pthread_t main_thread, int wake_signal);
+
+/* serve_http_take - the next request queued for the main thread, or NULL. */
+struct serve_req *serve_http_take(struct serve_http *h);
+
+/*
+ * serve_http_done - answer @r: for METRICS and HEALTH, @status and @body (malloc'd, ownership
+ * passes; NULL gives an empty body); for PROBE, r->result and r->duration_ns filled (status and
+ * body ignored). @r must not be used after.
+ */
+void serve_http_done(struct serve_http *h, struct serve_req *r, unsigned int status, char *body);
+
+/*
+ * serve_http_stop - answer every request still pending with 503, stop the threads, free @h.
+ * NULL is accepted. Requests given to the engine must not be delivered after this.
+ */
+void serve_http_stop(struct serve_http *h);
+
+#endif
