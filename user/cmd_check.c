@@ -485,11 +485,13 @@ static void print_summary(struct synprobe *sp, const struct run_ctx *run, size_t
 	synprobe_engine_stats(sp, &es);
 	fprintf(stderr,
 		"synprobe: %zu checks: %lu open, %lu closed, %lu unreachable, %lu timeout, %lu error; "
-		"%llu waits for a local port, %lu answered from the socket (%llu beyond the BPF map)\n",
+		"%llu waits for a local port, %llu for a file descriptor, %lu answered from the socket "
+		"(%llu beyond the BPF map)\n",
 		n_jobs, run->outcomes[SYNPROBE_OPEN], run->outcomes[SYNPROBE_CLOSED],
 		run->outcomes[SYNPROBE_UNREACHABLE], run->outcomes[SYNPROBE_TIMEOUT],
 		run->outcomes[SYNPROBE_ERROR], (unsigned long long)es.port_waits,
-		run->socket_evidence, (unsigned long long)es.untracked);
+		(unsigned long long)es.fd_waits, run->socket_evidence,
+		(unsigned long long)es.untracked);
 }
 
 static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *a,

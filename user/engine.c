@@ -115,7 +115,7 @@ struct synprobe {
 	unsigned int running;
 	struct sp_timer_heap timers; /* deadlines of running checks */
 	struct sp_queue pending;     /* queued checks, first in first out */
-	struct sp_queue port_wait;   /* checks that met EADDRNOTAVAIL: retried when one ends */
+	struct sp_queue port_wait;   /* checks that met EADDRNOTAVAIL or EMFILE: retried when one ends */
 	struct sp_dest *dests;	     /* open addressing, dest_cap a power of two */
 	unsigned int dest_cap;
 	unsigned int dest_used;
@@ -768,8 +768,9 @@ static void check_unrun(struct synprobe *sp, struct sp_check *c)
 
 /*
  * Sends the SYN of the queued check in @slot and arms its deadline. Returns -EADDRNOTAVAIL when
- * no local port is free while other checks run (one will free a port: the check waits for it);
- * otherwise 0, a local error being the check's result.
+ * no local port is free, or -EMFILE when no file descriptor is, while other checks run (one will
+ * free a port and a descriptor: the check waits for it); otherwise 0, a local error being the
+ * check's result.
  */
 static int check_run(struct synprobe *sp, unsigned int slot)
 {
@@ -778,6 +779,11 @@ static int check_run(struct synprobe *sp, unsigned int slot)
 
 	c->gen = ++sp->gen & 0x7fffffff;
 	err = check_socket(sp, c, slot);
+	if ((err == EMFILE || err == ENFILE) && sp->running > 0) {
+		/* Out of file descriptors: a running check will give one back. */
+		check_unrun(sp, c);
+		return -EMFILE;
+	}
 	c->start_ns = now_ns();
 	if (!err && connect(c->fd, (const struct sockaddr *)&c->addr, c->addrlen) &&
 	    errno != EINPROGRESS) {
@@ -805,6 +811,7 @@ static void dispatch(struct synprobe *sp)
 	struct sp_check *c;
 	unsigned int slot;
 	__u64 now;
+	int err;
 
 	sp->rate_wake_ns = 0;
 	while (sp->pending.head != SLOT_NONE) {
@@ -825,8 +832,12 @@ static void dispatch(struct synprobe *sp)
 			return;
 		}
 		queue_pop(sp, &sp->pending);
-		if (check_run(sp, slot) == -EADDRNOTAVAIL) {
-			sp->stats.port_waits++;
+		err = check_run(sp, slot);
+		if (err == -EADDRNOTAVAIL || err == -EMFILE) {
+			if (err == -EADDRNOTAVAIL)
+				sp->stats.port_waits++;
+			else
+				sp->stats.fd_waits++;
 			queue_push(sp, &sp->port_wait, slot);
 			return;
 		}

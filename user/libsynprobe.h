@@ -117,6 +117,7 @@ struct synprobe_engine_stats {
 	__u64 started;	      /* checks whose SYN was sent (connect() called) */
 	__u64 delivered;      /* results given to on_result */
 	__u64 port_waits;     /* times a check waited for a local port (EADDRNOTAVAIL) */
+	__u64 fd_waits;	      /* times a check waited for a file descriptor (EMFILE, ENFILE) */
 	__u64 untracked;      /* checks the BPF map had no room for: answered from the socket */
 	__u32 queued;	      /* checks waiting now (limits, rate, ports) */
 	__u32 running;	      /* checks with an open socket now */
@@ -145,7 +146,8 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts);
  * @user: handed back in the result.
  *
  * The check may wait in the engine's queue (max_in_flight, per_target_max, rate_per_sec, or no
- * free local port: EADDRNOTAVAIL holds it until a running check ends). The result always comes
+ * free local port or file descriptor: EADDRNOTAVAIL or EMFILE holds it until a running check
+ * ends). The result always comes
  * through on_result, from a later synprobe_poll() (also for local errors such as ENETUNREACH, as
  * SYNPROBE_ERROR). Returns 0, or -EINVAL for a bad address or timeout, -ENOMEM, or -errno when
  * attaching to the route's interface failed.

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <bpf/libbpf.h>
 #include "main.h"
 #include "output.h"
@@ -60,11 +61,27 @@ static int do_version(int argc, char **argv)
 	return SP_EXIT_OK;
 }
 
+/*
+ * A check holds a socket: the usual soft limit of 1024 descriptors would cap what runs at once.
+ * Raising the soft limit to the hard one needs no privilege; the engine also waits for a free
+ * descriptor (EMFILE) rather than failing a check.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd *c;
 
 	sp_setup_libbpf_print(0);
+	raise_nofile();
 	if (argc < 2) {
 		do_help(0, NULL);
 		return SP_EXIT_USAGE;

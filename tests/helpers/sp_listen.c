@@ -62,6 +62,7 @@ static int listen_on(const char *addr, const char *port_str, int backlog)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block, wait_mask;
 	struct pollfd pfds[PORTS_MAX];
 	int backlog = 128, n = 0, i, fd, argi = 1;
 	unsigned long accepted = 0;
@@ -85,6 +86,12 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	/* The signals are let in only inside ppoll(): none is lost between the flag test and it. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 	printf("listening\n");
 	fflush(stdout);
 
@@ -94,7 +101,7 @@ int main(int argc, char **argv)
 			printf("accepted %lu\n", accepted);
 			fflush(stdout);
 		}
-		if (poll(pfds, n, -1) < 0)
+		if (ppoll(pfds, n, NULL, &wait_mask) < 0)
 			continue;
 		for (i = 0; i < n; i++) {
 			if (!(pfds[i].revents & POLLIN))
