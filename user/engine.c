@@ -129,6 +129,8 @@ struct synprobe {
 	bool have_sigmask;
 	sigset_t wait_sigmask;
 	char *pin_dir; /* our copy of opts.pin_dir, or NULL */
+	__u64 *done_cookies; /* sp_socks keys of replied checks, deleted in one batch per poll */
+	unsigned int n_done, done_cap;
 };
 
 /*
@@ -377,12 +379,49 @@ static void slot_free(struct synprobe *sp, unsigned int slot)
 
 /* --- the end of a check --- */
 
-/* Takes the check's record out of the BPF maps; fills @rec and returns true if there was one. */
+/* Deletes the sp_socks entries of the replied checks gathered since the last flush. */
+static void flush_done(struct synprobe *sp)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = sp->n_done;
+	unsigned int i;
+
+	if (!sp->n_done)
+		return;
+	/* One syscall for many; on a partial failure (a key already gone), the rest one by one. */
+	if (bpf_map_delete_batch(sp->socks_fd, sp->done_cookies, &count, &opts))
+		for (i = count; i < sp->n_done; i++)
+			bpf_map_delete_elem(sp->socks_fd, &sp->done_cookies[i]);
+	sp->n_done = 0;
+}
+
+/*
+ * Takes the check's record out of the BPF maps; fills @rec and returns true if there was one.
+ * A check whose ring-buffer event came has its whole record already: its sp_socks entry is only
+ * deleted, with the others of this poll, in one batch.
+ */
 static bool flow_forget(struct synprobe *sp, struct sp_check *c, struct sp_flow *rec)
 {
+	__u64 *grown;
+
 	if (!c->registered)
 		return false;
 	c->registered = false;
+	if (c->have_event) {
+		if (sp->n_done == sp->done_cap) {
+			grown = realloc(sp->done_cookies, (sp->done_cap * 2 + 64) * sizeof(*grown));
+			if (!grown) {
+				bpf_map_delete_elem(sp->socks_fd, &c->cookie);
+				*rec = c->event;
+				return true;
+			}
+			sp->done_cookies = grown;
+			sp->done_cap = sp->done_cap * 2 + 64;
+		}
+		sp->done_cookies[sp->n_done++] = c->cookie;
+		*rec = c->event;
+		return true;
+	}
 	if (bpf_map_lookup_and_delete_elem(sp->socks_fd, &c->cookie, rec))
 		return false;
 	/* After a believed reply the ingress program has already removed the 4-tuple. */
@@ -581,6 +620,22 @@ static int ensure_attached(struct synprobe *sp, int ifindex)
 
 /* --- public API --- */
 
+/*
+ * The ring buffer holds one event for every check that can be in flight, so that a burst of
+ * replies (all of them, on a fast network) never overflows it: sizeof(struct sp_flow) plus the
+ * 8-byte record header each, rounded up to a power of two, at least 256 KiB, at most 64 MiB.
+ */
+static __u32 ringbuf_bytes(const struct synprobe_opts *opts, __u32 max_flows)
+{
+	__u64 in_flight = opts->max_in_flight && opts->max_in_flight < max_flows ?
+				  opts->max_in_flight : max_flows;
+	__u64 need = in_flight * (sizeof(struct sp_flow) + 8), size = 256 * 1024;
+
+	while (size < need && size < 64ULL * 1024 * 1024)
+		size *= 2;
+	return (__u32)size;
+}
+
 struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -636,6 +691,8 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 	err = bpf_map__set_max_entries(sp->skel->maps.sp_socks, max_flows);
 	if (!err)
 		err = bpf_map__set_max_entries(sp->skel->maps.sp_flows, max_flows);
+	if (!err)
+		err = bpf_map__set_max_entries(sp->skel->maps.sp_events, ringbuf_bytes(opts, max_flows));
 	if (err)
 		goto cleanup;
 	if (opts->pin_dir) {
@@ -938,6 +995,7 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 		expire_checks(sp);
 		dispatch(sp);
 	}
+	flush_done(sp);
 	err = timer_rearm(sp);
 	if (err)
 		return err;
@@ -1039,6 +1097,9 @@ void synprobe_close(struct synprobe *sp)
 		if (c->state == CHECK_RUNNING)
 			check_unrun(sp, c);
 	}
+	if (sp->skel)
+		flush_done(sp);
+	free(sp->done_cookies);
 	for (j = 0; j < sp->n_attached; j++)
 		sp_detach(&sp->attached[j]);
 	free(sp->attached);
