@@ -806,6 +806,14 @@ static int check_socket(struct synprobe *sp, struct sp_check *c, unsigned int sl
 		c->registered = true;
 		return 0;
 	}
+	/* Finished checks may still hold entries, waiting for their batched delete: free them. */
+	if (sp->n_done) {
+		flush_done(sp);
+		if (!bpf_map_update_elem(sp->socks_fd, &c->cookie, &flow, BPF_NOEXIST)) {
+			c->registered = true;
+			return 0;
+		}
+	}
 	/* No room in the map: the socket's own state answers, as soon as it changes. */
 	sp->stats.untracked++;
 	return socket_poll(sp, c, slot);
