@@ -1,0 +1,17 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# `make bench` (root): synprobe against a plain half-open loop and a full-connect loop, in
+# network namespaces made for the purpose; the table goes to bench/results/RESULTS.md.
+# Knobs (environment or make command line, see bench/run.sh): BENCH_N, BENCH_REPS, BENCH_CONC,
+# BENCH_RTT_N1, BENCH_RTT_N1000, BENCH_WIRE_N, BENCH_WIRE_CONC, BENCH_IPERF_S, BENCH_KEEP.
+BENCH_BIN := $(OUTPUT)/bench/bench
+
+$(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(BENCH_BIN): bench/bench.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(OUTPUT)/libsynprobe.a \
+	      | $(OUTPUT)/bench
+	$(call msg,BENCH-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libsynprobe.a $(LIBS) -o $@
+
+bench: $(BENCH_BIN) $(OUTPUT)/tests/sp_listen $(OUTPUT)/tests/sp_delay
+	$(Q)bench/run.sh $(OUTPUT)

@@ -1,0 +1,612 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# bench/run.sh OUTPUT - `make bench` (root): synprobe side by side with a plain half-open loop and
+# a full-connect loop, in two network namespaces joined by veth that exist only for this run.
+#
+# 1. throughput: checks/s and CPU s per 10,000 checks per method at each concurrency;
+# 2. RTT accuracy against an AF_PACKET capture on the client's veth, with 0, 1 and 20 ms added
+#    each way (sp_delay, NFQUEUE), at 1 and 1,000 in flight: synprobe's kernel RTT and the
+#    user-space connect()-to-EPOLLOUT time of the plain loop;
+# 3. BPF cost on untracked traffic (kernel.bpf_stats_enabled) and iperf3 with/without synprobe;
+# 4. memory at 10,000 in flight; 5. the listener's accept() count and the packets per check.
+# Prints the table and writes bench/results/RESULTS.md and PNG plots.
+#
+# Knobs (environment): BENCH_N checks per throughput run (100000); BENCH_REPS runs per point
+# (5, the median is reported); BENCH_CONC ("1 100 1000 10000"); BENCH_RTT_N1 / BENCH_RTT_N1000
+# checks per RTT point at 1 / 1,000 in flight (300 / 5000); BENCH_WIRE_N checks per method and
+# concurrency for the wire capture (20000) at BENCH_WIRE_CONC ("1000 10000"); BENCH_IPERF_S (5);
+# BENCH_MAX_FLOWS sizes the engine's flow maps (default: the checks in flight, as opts.max_flows
+# is documented); BENCH_KEEP=1 keeps the work directory. The defaults take about 4 minutes on 2 CPUs.
+set -u
+
+OUT=$(cd "${1:-.output}" && pwd) || exit 2
+HERE=$(cd "$(dirname "$0")" && pwd)
+BENCH=$OUT/bench/bench
+SP_LISTEN=$OUT/tests/sp_listen
+SP_DELAY=$OUT/tests/sp_delay
+RESULTS=$HERE/results
+
+N=${BENCH_N:-100000}
+CONCS=${BENCH_CONC:-1 100 1000 10000}
+RTT_N1=${BENCH_RTT_N1:-300}
+RTT_N1000=${BENCH_RTT_N1000:-5000}
+WIRE_N=${BENCH_WIRE_N:-20000}
+WIRE_CONCS=${BENCH_WIRE_CONC:-1000 10000}
+IPERF_S=${BENCH_IPERF_S:-5}
+REPS=${BENCH_REPS:-5}
+MAX_FLOWS=${BENCH_MAX_FLOWS:-}	# the engine's max_flows; empty: the checks in flight
+TIMEOUT_MS=2000
+PORT0=20000
+NPORTS=32		# two listeners of 16 ports: 10,000 in flight is ~300 per port
+QUEUE=9
+METHODS="bpf plain connect"
+
+NS_C=spbc$$
+NS_S=spbs$$
+VETH_C=spb$$c
+VETH_S=spb$$s
+C4=10.78.0.1
+S4=10.78.0.2
+TMP=$(mktemp -d /tmp/synprobe-bench.XXXXXX)
+PIDS=()
+LISTENERS=()
+STATS_OLD=
+T_START=$SECONDS
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "Error: $*"; exit 1; }
+
+cleanup() {
+	local pid
+	trap - EXIT INT TERM
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	ip netns del "$NS_C" 2>/dev/null
+	ip netns del "$NS_S" 2>/dev/null
+	[ -n "$STATS_OLD" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+	if [ -n "${BENCH_KEEP:-}" ]; then
+		log "work directory kept: $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || die "run as root (network namespaces, BPF)"
+for f in "$BENCH" "$SP_LISTEN" "$SP_DELAY"; do
+	[ -x "$f" ] || die "$f missing: run through 'make bench'"
+done
+for t in ip iptables tcpdump iperf3 bpftool jq gnuplot nstat; do
+	command -v $t >/dev/null || die "$t not found (./scripts/install-deps.sh; apt-get install $t)"
+done
+
+in_c() { ip netns exec "$NS_C" "$@"; }
+in_s() { ip netns exec "$NS_S" "$@"; }
+
+# wait_until SECONDS CMD...: polls CMD every 20 ms; 1 on time-out.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.02
+	done
+}
+
+# kv KEY LINE: the value of KEY=VALUE in LINE.
+kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+
+# --- the network ---
+
+setup_net() {
+	local mac
+	ip netns add "$NS_C" && ip netns add "$NS_S" || return 1
+	ip link add "$VETH_C" netns "$NS_C" type veth peer name "$VETH_S" netns "$NS_S" || return 1
+	ip -n "$NS_C" link set lo up && ip -n "$NS_S" link set lo up || return 1
+	ip -n "$NS_C" addr add $C4/24 dev "$VETH_C" && ip -n "$NS_S" addr add $S4/24 dev "$VETH_S" ||
+		return 1
+	ip -n "$NS_C" link set "$VETH_C" up && ip -n "$NS_S" link set "$VETH_S" up || return 1
+	mac=$(ip -n "$NS_S" -br link show dev "$VETH_S" | awk '{print $3}')
+	ip -n "$NS_C" neigh replace $S4 lladdr "$mac" dev "$VETH_C" nud permanent || return 1
+	mac=$(ip -n "$NS_C" -br link show dev "$VETH_C" | awk '{print $3}')
+	ip -n "$NS_S" neigh replace $C4 lladdr "$mac" dev "$VETH_S" nud permanent || return 1
+	# The server takes 10,000 half-open checks without SYN cookies; the client has the whole
+	# port range (the full-connect loop leaves TIME_WAIT behind).
+	in_s sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 || return 1
+	in_c sysctl -qw net.ipv4.ip_local_port_range="1024 65535" || return 1
+	wait_until 5 link_up "$NS_C" "$VETH_C" && wait_until 5 link_up "$NS_S" "$VETH_S"
+}
+
+link_up() { ip -n "$1" link show dev "$2" 2>/dev/null | grep -q 'state UP'; }
+
+start_listeners() {
+	local i p ports
+	for i in 0 1; do
+		ports=()
+		for ((p = PORT0 + i * 16; p < PORT0 + (i + 1) * 16; p++)); do ports+=($p); done
+		ip netns exec "$NS_S" "$SP_LISTEN" -b 65535 $S4 "${ports[@]}" >"$TMP/listen$i.out" 2>&1 &
+		PIDS+=($!)
+		LISTENERS+=($!)
+		wait_until 5 grep -qs listening "$TMP/listen$i.out" || return 1
+	done
+}
+
+# accepted: the listeners' accept() count so far (SIGUSR1 makes each print "accepted N").
+accepted() {
+	local i total=0 lines n
+	for i in "${!LISTENERS[@]}"; do
+		lines=$(grep -c '^accepted' "$TMP/listen$i.out")
+		kill -USR1 "${LISTENERS[$i]}"
+		wait_until 5 more_lines "$TMP/listen$i.out" "$lines" || return 1
+		n=$(sed -n 's/^accepted //p' "$TMP/listen$i.out" | tail -n 1)
+		total=$((total + n))
+	done
+	echo $total
+}
+more_lines() { [ "$(grep -c '^accepted' "$1")" -gt "$2" ]; }
+
+# wire_pkts: packets through the client's veth so far (sent + received).
+wire_pkts() {
+	ip -n "$NS_C" -s -j link show dev "$VETH_C" | jq '.[0].stats64.tx.packets + .[0].stats64.rx.packets'
+}
+
+# cookies: SYN cookies the server has sent so far.
+cookies() {
+	in_s nstat -asz TcpExtSyncookiesSent 2>/dev/null | awk '$1 == "TcpExtSyncookiesSent" { v = $2 } END { print v + 0 }'
+}
+
+# run_point METHOD CONC COUNT [bench options...]: one run of bench; prints its line with the
+# wire's packets, the accept() count and the SYN cookies of the run appended.
+run_point() {
+	local m=$1 c=$2 n=$3 line p0 a0 k0
+	shift 3
+	p0=$(wire_pkts) a0=$(accepted) k0=$(cookies)
+	[ "$m" = bpf ] && [ -n "$MAX_FLOWS" ] && set -- -F "$MAX_FLOWS" "$@"
+	line=$(in_c "$BENCH" run -m "$m" -c "$c" -n "$n" -a $S4 -p $PORT0 -P $NPORTS \
+		-t $TIMEOUT_MS "$@" 2>>"$TMP/bench.err") || {
+		log "bench run -m $m -c $c failed: $(tail -n 3 "$TMP/bench.err")"
+		return 1
+	}
+	echo "$line pkts=$(($(wire_pkts) - p0)) accepted=$(($(accepted) - a0)) cookies=$(($(cookies) - k0))"
+}
+
+# --- captures ---
+
+# capture_start NAME: tcpdump on the client's veth, nanosecond stamps, the benchmark's ports.
+capture_start() {
+	# Not through in_c: a function in the background is a subshell, and $! would be it.
+	ip netns exec "$NS_C" tcpdump -i "$VETH_C" -n -s 96 -B 131072 --time-stamp-precision=nano \
+		-w "$TMP/$1.pcap" "tcp and portrange $PORT0-$((PORT0 + NPORTS - 1))" \
+		>"$TMP/$1.tcpdump.log" 2>&1 &
+	CAPTURE_PID=$!
+	PIDS+=($CAPTURE_PID)
+	wait_until 5 grep -qs "listening on" "$TMP/$1.tcpdump.log"
+}
+
+capture_stop() {
+	# Without --immediate-mode libpcap hands packets over a block at a time, a block at the
+	# latest 1 s after its first packet, and tcpdump drops what it holds on SIGINT: wait for it.
+	sleep 1.2
+	kill -INT "$CAPTURE_PID" 2>/dev/null
+	wait "$CAPTURE_PID" 2>/dev/null
+	if grep -qE '^[1-9][0-9]* packets dropped by kernel' "$TMP/$1.tcpdump.log"; then
+		log "capture $1: $(grep 'dropped by kernel' "$TMP/$1.tcpdump.log")"
+	fi
+}
+
+# capture_text NAME: the capture as text with nanosecond time stamps.
+capture_text() {
+	tcpdump -r "$TMP/$1.pcap" -n -tt --time-stamp-precision=nano 2>/dev/null
+}
+
+# wire_rtts NAME: "SPORT.DPORT INSTANCE RTT_NS" per client flow, first SYN out to first SYN-ACK
+# in; INSTANCE counts the flows of one 4-tuple (a port may be used again later in the run).
+wire_rtts() {
+	capture_text "$1" | awk -v c="$C4" '
+		{ split($1, t, "."); if (base == "") base = t[1]
+		  ns = (t[1] - base) * 1000000000 + t[2]
+		  for (i = 1; i <= NF; i++) if ($i == "Flags") { f = $(i + 1); break }
+		  src = $3; dst = $5; sub(/:$/, "", dst)
+		  sp = src; sub(/.*\./, "", sp); dp = dst; sub(/.*\./, "", dp) }
+		f == "[S]," && index(src, c ".") == 1 { k = sp "." dp; if (!(k in syn)) syn[k] = ns }
+		f == "[S.]," && index(dst, c ".") == 1 { k = dp "." sp
+			if (k in syn) { n[k]++; print k, n[k], ns - syn[k]; delete syn[k] } }'
+}
+
+# rtt_errors NAME RECORDS: |rtt - wire| in ns, one per check found in both.
+rtt_errors() {
+	awk 'NR == FNR { w[$1 " " $2] = $3; next }
+	     { k = $1 "." $2; n[k]++; key = k " " n[k]
+	       if (key in w) { d = $3 - w[key]; print (d < 0) ? -d : d } }' \
+		<(wire_rtts "$1") "$2"
+}
+
+# wire_flows NAME: the TCP flags of each client flow in order, one flow a line ("S S. R.").
+wire_flows() {
+	capture_text "$1" | awk -v c="$C4" '
+		{ for (i = 1; i <= NF; i++) if ($i == "Flags") { f = $(i + 1); break }
+		  gsub(/[\[\],]/, "", f); src = $3; dst = $5; sub(/:$/, "", dst)
+		  k = (index(src, c ".") == 1) ? src " " dst : dst " " src
+		  if (f == "S" && index(src, c ".") == 1 && (k in seq) && done[k]) {
+			print seq[k]; delete seq[k]; delete done[k] }
+		  if (!(k in seq)) order[nk++] = k
+		  seq[k] = seq[k] (seq[k] == "" ? "" : " ") f
+		  if (f ~ /R/ || f ~ /F/) done[k] = 1 }
+		END { for (i = 0; i < nk; i++) if (order[i] in seq) print seq[order[i]] }'
+}
+
+# pct P: the P-th percentile (nearest rank) of the numbers on stdin.
+pct() {
+	sort -n | awk -v p="$1" '{ v[n++] = $1 }
+		END { if (!n) { print "-"; exit } i = int(p / 100 * n + 0.999999); if (i < 1) i = 1
+		      print v[i - 1] }'
+}
+
+us() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f", v / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "-" || b == "-") print "-"; else printf "%.2f", a / b }'; }
+
+# --- 1, 4, 5: throughput ---
+
+bench_throughput() {
+	local r c m line
+	: >"$TMP/tput-all.txt"
+	for ((r = 1; r <= REPS; r++)); do
+		for c in $CONCS; do
+			for m in $METHODS; do
+				log "throughput $r/$REPS: $m, $c in flight, $N checks"
+				line=$(run_point "$m" "$c" "$N") || return 1
+				echo "$line rep=$r" >>"$TMP/tput-all.txt"
+				log "  $(kv checks_per_s "$line") checks/s, $(kv open "$line") open, $(kv timeout "$line") timeouts, $(kv error "$line") errors"
+			done
+		done
+	done
+	# Per method and concurrency, the run with the median checks/s.
+	: >"$TMP/tput.txt"
+	for c in $CONCS; do
+		for m in $METHODS; do
+			awk -v m="$m" -v c="$c" '$1 == "method=" m && $2 == "conc=" c' "$TMP/tput-all.txt" |
+				awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^checks_per_s=/) { split($i, v, "="); print v[2], $0 } }' |
+				sort -n | awk '{ l[n++] = $0 } END { s = l[int((n - 1) / 2)]; sub(/^[^ ]* /, "", s); print s }' \
+				>>"$TMP/tput.txt"
+		done
+	done
+	# Ratios to plain: per repetition (the two runs were back to back), then the median.
+	awk '{ for (i = 1; i <= NF; i++) { split($i, v, "="); f[v[1]] = v[2] }
+	       k = f["conc"] " " f["rep"]; cps[f["method"] " " k] = f["checks_per_s"]
+	       cpu[f["method"] " " k] = (f["user_s"] + f["sys_s"]) / f["checks"]; key[k] = 1; m[f["method"]] = 1 }
+	     END { for (k in key) for (x in m) if (("plain " k) in cps && (x " " k) in cps)
+			print x, k, cps[x " " k] / cps["plain " k], cpu[x " " k] / cpu["plain " k] }' \
+		"$TMP/tput-all.txt" >"$TMP/ratios.txt"
+	# The BPF maps at their default size (65,536 flows), for the memory table.
+	run_point bpf 1 1 -F 65536 >"$TMP/default_maps.txt"
+}
+
+# --- 2: RTT accuracy ---
+
+bench_rtt() {
+	local d c m n name delay_pid
+	: >"$TMP/rtt.txt"
+	: >"$TMP/delay-losses.txt"
+	for d in 0 1 20; do
+		if [ "$d" -gt 0 ]; then
+			ip netns exec "$NS_S" "$SP_DELAY" -q $QUEUE -d "$d" >"$TMP/delay$d.out" 2>&1 &
+			delay_pid=$!
+			PIDS+=($delay_pid)
+			wait_until 5 grep -qs '^ready' "$TMP/delay$d.out" || { log "sp_delay did not start"; return 1; }
+			in_s iptables -A INPUT -p tcp --dport $PORT0:$((PORT0 + NPORTS - 1)) -j NFQUEUE --queue-num $QUEUE &&
+				in_s iptables -A OUTPUT -p tcp --sport $PORT0:$((PORT0 + NPORTS - 1)) -j NFQUEUE --queue-num $QUEUE ||
+				{ log "NFQUEUE rules failed"; return 1; }
+		fi
+		for c in 1 1000; do
+			n=$RTT_N1
+			[ "$c" -gt 1 ] && n=$RTT_N1000
+			for m in bpf plain; do
+				name=rtt-$m-$c-$d
+				log "RTT: $m, $c in flight, +$d ms each way, $n checks"
+				capture_start "$name" || { log "capture did not start"; return 1; }
+				run_point "$m" "$c" "$n" -r "$TMP/$name.rec" >"$TMP/$name.line" || return 1
+				capture_stop "$name"
+				rtt_errors "$name" "$TMP/$name.rec" >"$TMP/$name.err"
+				echo "$m $c $d $n $(wc -l <"$TMP/$name.err") $(pct 50 <"$TMP/$name.err") $(pct 99 <"$TMP/$name.err") $(awk '{ print $3 }' "$TMP/$name.rec" | pct 50)" \
+					"$(($(kv checks "$(cat "$TMP/$name.line")") - $(kv open "$(cat "$TMP/$name.line")")))" \
+					>>"$TMP/rtt.txt"
+				rm -f "$TMP/$name.pcap"
+			done
+		done
+		if [ "$d" -gt 0 ]; then
+			in_s iptables -F INPUT
+			in_s iptables -F OUTPUT
+			kill -TERM "$delay_pid" 2>/dev/null
+			wait "$delay_pid" 2>/dev/null
+			echo "$d $(grep -c 'packets lost' "$TMP/delay$d.out")" >>"$TMP/delay-losses.txt"
+		fi
+	done
+}
+
+# --- 3: cost to other traffic ---
+
+# iperf_run NAME: Gbit/s from the client to the server namespace.
+iperf_run() {
+	in_c iperf3 -c $S4 -p 5201 -t "$IPERF_S" -J >"$TMP/$1.json" 2>&1 &&
+		jq '.end.sum_received.bits_per_second / 1e9' "$TMP/$1.json"
+}
+
+# prog_ids PID: the ids of the BPF programs process PID holds.
+prog_ids() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd")" = "anon_inode:bpf-prog" ] || continue
+		sed -n 's/^prog_id:[[:space:]]*//p' /proc/"$1"/fdinfo/"${fd##*/}"
+	done
+}
+
+bench_cost() {
+	local i idle_pid id
+	STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1 || { log "cannot enable kernel.bpf_stats_enabled"; return 1; }
+	ip netns exec "$NS_S" iperf3 -s -B $S4 -p 5201 >"$TMP/iperf-server.log" 2>&1 &
+	PIDS+=($!)
+	wait_until 5 grep -qs "listening" "$TMP/iperf-server.log" || sleep 1
+	: >"$TMP/iperf.txt"
+	: >"$TMP/progs.txt"
+	for i in 1 2 3; do
+		log "iperf3 $i/3: without synprobe, then with synprobe attached (${IPERF_S} s each)"
+		echo "without $(iperf_run without$i)" >>"$TMP/iperf.txt"
+		ip netns exec "$NS_C" "$BENCH" idle -i "$VETH_C" >"$TMP/idle$i.out" 2>&1 &
+		idle_pid=$!
+		PIDS+=($idle_pid)
+		wait_until 5 grep -qs '^attached' "$TMP/idle$i.out" || { log "bench idle did not attach"; return 1; }
+		echo "with $(iperf_run with$i)" >>"$TMP/iperf.txt"
+		for id in $(prog_ids $idle_pid); do
+			bpftool prog show id "$id" -j |
+				jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"' >>"$TMP/progs.txt"
+		done
+		kill -TERM $idle_pid
+		wait $idle_pid 2>/dev/null
+	done
+	sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+	STATS_OLD=
+	# The same programs on one crafted untracked packet (Ethernet, IPv4, TCP ACK+PSH, 100 bytes
+	# of data), BPF_PROG_TEST_RUN 10^7 times: no bpf_stats overhead, the packet hot in cache.
+	printf '%b' '\x02\x02\x02\x02\x02\x02\x04\x04\x04\x04\x04\x04\x08\x00' \
+		'\x45\x00\x00\x8c\x00\x00\x40\x00\x40\x06\x00\x00\x0a\x4e\x00\x01\x0a\x4e\x00\x02' \
+		'\x9c\x40\x14\x51\x00\x00\x00\x01\x00\x00\x00\x01\x50\x18\x01\xf4\x00\x00\x00\x00' >"$TMP/pkt.bin"
+	head -c 100 /dev/zero >>"$TMP/pkt.bin"
+	ip netns exec "$NS_C" "$BENCH" idle -i "$VETH_C" >"$TMP/idle-run.out" 2>&1 &
+	idle_pid=$!
+	PIDS+=($idle_pid)
+	wait_until 5 grep -qs '^attached' "$TMP/idle-run.out" || { log "bench idle did not attach"; return 1; }
+	: >"$TMP/testrun.txt"
+	for id in $(prog_ids $idle_pid); do
+		echo "$(bpftool prog show id "$id" -j | jq -r .name)" \
+			"$(bpftool prog run id "$id" data_in "$TMP/pkt.bin" repeat 10000000 2>&1 |
+				sed -n 's/.*duration (average): \([0-9]*\)ns.*/\1/p')" >>"$TMP/testrun.txt"
+	done
+	kill -TERM $idle_pid
+	wait $idle_pid 2>/dev/null
+}
+
+# --- 5: the wire ---
+
+bench_wire() {
+	local m c name
+	: >"$TMP/wire.txt"
+	for c in $WIRE_CONCS; do
+		for m in $METHODS; do
+			name=wire-$m-$c
+			log "wire: $m, $c in flight, $WIRE_N checks, captured"
+			capture_start "$name" || return 1
+			run_point "$m" "$c" "$WIRE_N" >"$TMP/$name.line" || return 1
+			capture_stop "$name"
+			wire_flows "$name" >"$TMP/$name.flows"
+			echo "$m $c $(kv checks "$(cat "$TMP/$name.line")") $(kv accepted "$(cat "$TMP/$name.line")")" \
+				"$(wc -l <"$TMP/$name.flows") $(awk '{ n += NF } END { print n + 0 }' "$TMP/$name.flows")" \
+				"$(grep -cx 'S S. R.\|S S. R' "$TMP/$name.flows")" \
+				"$(awk '{ for (i = 3; i <= NF; i++) if ($i == ".") { c++; break } } END { print c + 0 }' "$TMP/$name.flows")" \
+				"$(sed -n 's/^\([0-9]*\) packets dropped by kernel/\1/p' "$TMP/$name.tcpdump.log")" \
+				"$(sort "$TMP/$name.flows" | uniq -c | sort -rn | head -n 3 | awk '{ c = $1; $1 = ""; printf "%s%s x%d", sep, substr($0, 2), c; sep = "; " }')" \
+				>>"$TMP/wire.txt"
+			rm -f "$TMP/$name.pcap"
+		done
+	done
+}
+
+# --- the report ---
+
+# acc_sum METHOD CONC: accept() returned over every repetition of a point.
+acc_sum() {
+	awk -v m="$1" -v c="$2" '$1 == "method=" m && $2 == "conc=" c {
+		for (i = 1; i <= NF; i++) if ($i ~ /^accepted=/) { split($i, v, "="); s += v[2] } }
+		END { print s + 0 }' "$TMP/tput-all.txt"
+}
+
+# paired METHOD CONC FIELD: the median of field FIELD (4: checks/s, 5: CPU per check) of the
+# per-repetition ratios to plain.
+paired() {
+	awk -v m="$1" -v c="$2" -v f="$3" '$1 == m && $2 == c { print $f }' "$TMP/ratios.txt" | pct 50 |
+		awk '{ if ($1 == "-") print "-"; else printf "%.2f", $1 }'
+}
+
+report() {
+	local md=$RESULTS/RESULTS.md c m line pl cpu host
+	mkdir -p "$RESULTS"
+	{
+		echo "# synprobe benchmark"
+		echo
+		echo "\`make bench\`, $(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -sr), $(nproc) CPUs" \
+			"($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)."
+		echo "Client and server in two network namespaces joined by veth, IPv4, $NPORTS listening ports" \
+			"(backlog 65535). Throughput: $REPS runs of $N checks per point, the median shown; the whole bench took $(((SECONDS - T_START) / 60)) min $(((SECONDS - T_START) % 60)) s."
+		echo
+		echo "## 1. Throughput"
+		echo
+		echo "synprobe = the engine (libsynprobe, method bpf, interface from the route of the destination," \
+			"opts.max_flows = ${MAX_FLOWS:-the checks in flight})," \
+			"started from on_result; plain = half-open loop without BPF (TCP_QUICKACK 0, SO_LINGER {1,0}," \
+			"epoll, SO_ERROR and close() on EPOLLOUT); connect = full connect() and close()." \
+			"CPU = the process's user+sys; host CPU = all CPUs busy (both namespaces, softirq), from /proc/stat." \
+			"Ratios are against plain at the same concurrency: the median over the repetitions of the ratio" \
+			"between the two runs of one repetition (back to back), so that the machine's drift cancels;" \
+			"the other columns are those of the run with the median checks/s. pkts/check: the client veth's counters."
+		echo
+		echo "| in flight | method | checks/s | vs plain | CPU s / 10k | vs plain | host CPU s / 10k | pkts/check | accept(), all runs | SYN cookies | not open | BPF: untracked (evidence socket) / events lost / ACKs dropped |"
+		echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		for c in $CONCS; do
+			for m in $METHODS; do
+				line=$(awk -v m="$m" -v c="$c" '$1 == "method=" m && $2 == "conc=" c' "$TMP/tput.txt")
+				[ -n "$line" ] || continue
+				cpu=$(awk -v u="$(kv user_s "$line")" -v s="$(kv sys_s "$line")" -v n="$(kv checks "$line")" 'BEGIN { printf "%.3f", (u + s) / n * 10000 }')
+				host=$(awk -v h="$(kv host_cpu_s "$line")" -v n="$(kv checks "$line")" 'BEGIN { printf "%.3f", h / n * 10000 }')
+				printf '| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" \
+					"$([ $m = bpf ] && echo synprobe || echo $m)" "$(kv checks_per_s "$line")" \
+					"$(paired "$m" "$c" 4)" "$cpu" "$(paired "$m" "$c" 5)" "$host" \
+					"$(ratio "$(kv pkts "$line")" "$(kv checks "$line")")" "$(acc_sum "$m" "$c")" \
+					"$(kv cookies "$line")" \
+					"$(($(kv checks "$line") - $(kv open "$line")))" \
+					"$([ $m = bpf ] && echo "$(kv evidence_socket "$line") / $(kv ringbuf_full "$line") / $(kv acks_dropped "$line")" || echo -)"
+			done
+		done
+		echo
+		echo "## 2. RTT accuracy"
+		echo
+		echo "|error| against an AF_PACKET capture (tcpdump, ns stamps) on the client's veth, first SYN out to" \
+			"first SYN-ACK in, per check (matched by 4-tuple). synprobe: the kernel RTT (tc egress to tc ingress);" \
+			"user space: the plain loop's connect() to EPOLLOUT. Delay: added each way by sp_delay (NFQUEUE)."
+		echo
+		echo "| added delay | in flight | method | checks | no reply | matched | RTT median | median abs err | p99 abs err | user/synprobe (median err) |"
+		echo "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		awk '{ k = $3 " " $2; if ($1 == "bpf") b[k] = $6 }
+		     { print $0, ($1 == "plain" && b[$3 " " $2] > 0) ? sprintf("%.0fx", $6 / b[$3 " " $2]) : "" }' "$TMP/rtt.txt" |
+			while read -r m c d n matched med p99 rtt noreply r; do
+				printf '| %s ms | %s | %s | %s | %s | %s | %s us | %s us | %s us | %s |\n' "$d" "$c" \
+					"$([ $m = bpf ] && echo "synprobe (kernel)" || echo "user space")" "$n" "$noreply" "$matched" \
+					"$(us "$rtt")" "$(us "$med")" "$(us "$p99")" "$r"
+			done
+		awk '$2 > 0 { printf "%s%s ms", sep, $1; sep = ", " } END { if (sep) print ": the delayer (sp_delay) overran its" \
+			" NFQUEUE socket buffer and lost packets (SYN retransmissions, some checks without a reply): the" \
+			" checks not matched. The matched ones are unaffected: the capture is the reference." }' "$TMP/delay-losses.txt"
+		echo
+		echo "## 3. Cost to other traffic"
+		echo
+		echo "iperf3 (one TCP stream, ${IPERF_S} s) across the veth, three alternating runs each; synprobe" \
+			"attached to the client's veth (TCX) with no check in flight, so all its packets are untracked." \
+			"Per-packet run time from kernel.bpf_stats_enabled (run_time_ns / run_cnt, summed over the three" \
+			"runs; a packet here is an skb, GSO super-packets included)."
+		echo
+		echo "| program | runs on iperf3 traffic | ns per packet (bpf_stats) | ns per packet (BPF_PROG_TEST_RUN, crafted untracked segment) |"
+		echo "| --- | ---: | ---: | ---: |"
+		awk 'NR == FNR { tr[$1] = $2; next } { n[$1] += $2; t[$1] += $3 }
+		     END { for (p in n) printf "| %s | %d | %.1f | %s |\n", p, n[p], n[p] ? t[p] / n[p] : 0, (p in tr) ? tr[p] : "-" }' \
+			"$TMP/testrun.txt" "$TMP/progs.txt" | sort
+		echo
+		awk '{ s[$1] += $2; c[$1]++; v[$1] = v[$1] sprintf(" %.2f", $2) }
+		     END { wo = s["without"] / c["without"]; w = s["with"] / c["with"]
+			   printf "iperf3: without synprobe %.2f Gbit/s (runs:%s), with synprobe %.2f Gbit/s (runs:%s): %+.1f%%.\n",
+				  wo, v["without"], w, v["with"], (w - wo) / wo * 100 }' "$TMP/iperf.txt"
+		echo
+		echo "## 4. Memory at 10,000 in flight"
+		echo
+		line=$(awk '$1 == "method=bpf" && $2 == "conc=10000"' "$TMP/tput.txt")
+		pl=$(awk '$1 == "method=plain" && $2 == "conc=10000"' "$TMP/tput.txt")
+		if [ -n "$line" ]; then
+			echo "| | total | per check in flight |"
+			echo "| --- | ---: | ---: |"
+			awk -v b="$(kv rss_base_kb "$line")" -v e="$(kv rss_end_kb "$line")" -v p="$(kv rss_peak_kb "$line")" \
+				-v m="$(kv bpf_memlock "$line")" -v mh="$(kv bpf_memlock_hash "$line")" -v f="$(kv max_flows "$line")" \
+				-v pb="$(kv rss_base_kb "$pl")" -v pe="$(kv rss_end_kb "$pl")" -v pp="$(kv rss_peak_kb "$pl")" \
+				-v dm="$(kv bpf_memlock "$(cat "$TMP/default_maps.txt")")" 'BEGIN {
+				printf "| synprobe RSS: after synprobe_open %.1f MiB, after the run %.1f MiB (peak VmHWM %.1f MiB, reached while libbpf loads) | +%.2f MiB | %.0f B |\n", b / 1024, e / 1024, p / 1024, (e - b) / 1024, (e - b) * 1024 / 10000
+				printf "| plain loop RSS, for comparison: at start %.1f MiB, after the run %.1f MiB | +%.2f MiB | %.0f B |\n", pb / 1024, pe / 1024, (pe - pb) / 1024, (pe - pb) * 1024 / 10000
+				printf "| BPF maps, flow maps sized to %d: all maps (the ring buffer included) | %.2f MiB | %.0f B |\n", f, m / 1048576, m / 10000
+				printf "| BPF maps, flow maps sized to %d: the two flow maps (hash) alone | %.2f MiB | %.0f B |\n", f, mh / 1048576, mh / 10000
+				printf "| BPF maps at the default size (65,536 flows) | %.2f MiB | %.0f B |\n", dm / 1048576, dm / 10000 }'
+			echo
+			echo "BPF memory: the memlock of every map fd the process holds (/proc/self/fdinfo, what bpftool map show reports as bytes_memlock)."
+		else
+			echo "(no 10,000-in-flight point in this run)"
+		fi
+		echo
+		echo "## 5. Server invisibility"
+		echo
+		echo "Over all the throughput checks: accept() count per method:" \
+			"$(awk '{ split($1, a, "="); for (i = 1; i <= NF; i++) if ($i ~ /^accepted=/) { split($i, b, "="); s[a[2]] += b[2] } }
+			    END { printf "synprobe %d, plain %d, connect %d", s["bpf"], s["plain"], s["connect"] }' "$TMP/tput-all.txt")" \
+			"(all $REPS runs of every point: $(wc -l <"$TMP/tput-all.txt") runs of $N checks)."
+		echo "Captured on the client veth ($WIRE_N checks per method and concurrency; a flow = one 4-tuple from its SYN):"
+		echo
+		echo "| in flight | method | checks | accept() | flows | packets/check | flows exactly S, S., R | flows with a client ACK | capture drops | commonest sequences |"
+		echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+		while read -r m c n acc flows pkts exact acks drops rest; do
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" \
+				"$([ $m = bpf ] && echo synprobe || echo $m)" "$n" "$acc" "$flows" \
+				"$(ratio "$pkts" "$n")" "$exact" "$acks" "${drops:-?}" "$rest"
+		done <"$TMP/wire.txt"
+		echo
+		echo "Plots: checks_per_s.png (checks/s against concurrency), rtt_error.png (distribution of |error|)."
+	} >"$md"
+	cp "$TMP/tput-all.txt" "$RESULTS/throughput.txt"
+	cp "$TMP/ratios.txt" "$RESULTS/ratios.txt"
+	cp "$TMP/rtt.txt" "$RESULTS/rtt.txt"
+}
+
+plots() {
+	local m f
+	for m in $METHODS; do
+		awk -v m="$m" '$1 == "method=" m { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+				print v["conc"], v["checks_per_s"] }' \
+			"$TMP/tput.txt" >"$TMP/plot-$m.dat"
+	done
+	gnuplot <<EOF
+set terminal pngcairo size 900,600
+set output '$RESULTS/checks_per_s.png'
+set title 'Checks per second against checks in flight (veth, $(nproc) CPUs, $(uname -r))'
+set logscale x
+set xlabel 'checks in flight'
+set ylabel 'checks/s'
+set yrange [0:*]
+set key bottom right
+set grid
+plot '$TMP/plot-bpf.dat' using 1:2 with linespoints lw 2 title 'synprobe (bpf)', \
+     '$TMP/plot-plain.dat' using 1:2 with linespoints lw 2 title 'plain half-open loop', \
+     '$TMP/plot-connect.dat' using 1:2 with linespoints lw 2 title 'full connect()+close()'
+EOF
+	# The RTT error as a CDF, per method and concurrency, all delays together.
+	local plot="" c
+	for m in bpf plain; do
+		for c in 1 1000; do
+			f=$TMP/cdf-$m-$c.dat
+			cat "$TMP"/rtt-$m-$c-*.err 2>/dev/null | sort -n |
+				awk '{ v[n++] = $1 } END { for (i = 0; i < n; i++) print (v[i] < 1 ? 1 : v[i]) / 1000, (i + 1) / n }' >"$f"
+			[ -s "$f" ] && plot+="${plot:+, }'$f' using 1:2 with lines lw 2 title '$([ $m = bpf ] && echo 'synprobe kernel RTT' || echo 'user space (connect to EPOLLOUT)'), $c in flight'"
+		done
+	done
+	[ -n "$plot" ] && gnuplot <<EOF
+set terminal pngcairo size 900,600
+set output '$RESULTS/rtt_error.png'
+set title 'RTT |error| against the capture on the client veth (0, 1, 20 ms added)'
+set logscale x
+set xlabel '|RTT - capture| (us)'
+set ylabel 'fraction of checks'
+set yrange [0:1]
+set key bottom right
+set grid
+plot $plot
+EOF
+}
+
+setup_net || die "network namespaces"
+start_listeners || die "listeners did not start"
+log "namespaces $NS_C / $NS_S, listeners on $S4:$PORT0-$((PORT0 + NPORTS - 1)), work in $TMP"
+bench_throughput || die "throughput"
+bench_rtt || die "RTT accuracy"
+bench_cost || die "BPF cost"
+bench_wire || die "wire"
+report
+plots || log "plots failed"
+cat "$RESULTS/RESULTS.md"
+log "done in $((SECONDS - T_START)) s: $RESULTS"
