@@ -7,6 +7,7 @@ packages=(
 	libmnl-dev libjson-c-dev libyaml-dev libmicrohttpd-dev                   # engine and CLI
 	libcmocka-dev libnetfilter-queue-dev curl prometheus                     # tests
 	iproute2 nftables iptables tcpdump util-linux procps socat               # tests and demo
+	iperf3 gnuplot-nox                                                       # make bench
 )
 missing=()
 for p in "${packages[@]}"; do
