@@ -314,6 +314,24 @@ diag "soft limit 1024: $(jq -r '[.outcome, .error // ""] | @tsv' "$SP_TMP/nofile
 check "soft limit 1024, default -c: exit 0, all 3000 open, no 'Too many open files' (rc $rc)" \
 	test $rc -eq 0 -a "$(jq -r .outcome "$SP_TMP/nofile.json" | grep -cx open)" -eq 3000
 
+# --- (6) local ports run out: 60 ports for 600 checks of one destination, 300 in flight ---
+# connect() then fails with EADDRNOTAVAIL; each such check must wait for a port (RST frees it at
+# once: no TIME_WAIT) and end open, and the summary must count the waits.
+in_c sysctl -qw net.ipv4.ip_local_port_range="41000 41059"
+for i in $(seq 600); do echo "$S4:$((OPEN_BASE + 1))"; done >"$SP_TMP/ports.txt"
+in_c "$SYNPROBE" check -f "$SP_TMP/ports.txt" -c 300 --per-target 300 --json -t 2s \
+	>"$SP_TMP/ports.json" 2>"$SP_TMP/ports.err"
+rc=$?
+in_c sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
+waits=$(sed -n 's/.* \([0-9]*\) waits for a local port.*/\1/p' "$SP_TMP/ports.err")
+diag "60 local ports: $(grep -E '^synprobe: [0-9]+ checks:' "$SP_TMP/ports.err")"
+check "60 local ports, 600 checks: exit 0, all open (rc $rc)" \
+	test $rc -eq 0 -a "$(jq -r .outcome "$SP_TMP/ports.json" | grep -cx open)" -eq 600
+check "60 local ports: the summary counts the waits for a port (${waits:-none})" \
+	test "${waits:-0}" -gt 0
+check "60 local ports: every source port in the range" \
+	test "$(jq -r .source_port "$SP_TMP/ports.json" | awk '$1 < 41000 || $1 > 41059' | wc -l)" -eq 0
+
 acc=$(accepted_total)
 diag "listeners accepted $acc in all"
 check "nothing left attached at the end" sp_no_bpf_left
