@@ -2,7 +2,9 @@
 # `make bench` (root): synprobe against a plain half-open loop and a full-connect loop, in
 # network namespaces made for the purpose; the table goes to bench/results/RESULTS.md.
 # Knobs (environment or make command line, see bench/run.sh): BENCH_N, BENCH_REPS, BENCH_CONC,
-# BENCH_RTT_N1, BENCH_RTT_N1000, BENCH_WIRE_N, BENCH_WIRE_CONC, BENCH_IPERF_S, BENCH_KEEP.
+# BENCH_RTT_N1, BENCH_RTT_N1000, BENCH_WIRE_N, BENCH_WIRE_CONC, BENCH_IPERF_S, BENCH_MAX_FLOWS,
+# BENCH_POLITE_N, BENCH_POLITE_CONC, BENCH_POLITE_BACKLOG, BENCH_POLITE_PER_TARGET, BENCH_ONLY
+# (=polite: section 6 alone), BENCH_KEEP.
 BENCH_BIN := $(OUTPUT)/bench/bench
 
 $(OUTPUT)/bench:

@@ -8,7 +8,10 @@
 #    each way (sp_delay, NFQUEUE), at 1 and 1,000 in flight: synprobe's kernel RTT and the
 #    user-space connect()-to-EPOLLOUT time of the plain loop;
 # 3. BPF cost on untracked traffic (kernel.bpf_stats_enabled) and iperf3 with/without synprobe;
-# 4. memory at 10,000 in flight; 5. the listener's accept() count and the packets per check.
+# 4. memory at 10,000 in flight; 5. the listener's accept() count and the packets per check;
+# 6. politeness: one listener of backlog 128 in a third namespace with the kernel's defaults,
+#    1,000 in flight with synprobe's per-target cap (32), without it, and the plain loop: the
+#    server's SYN cookies, listen overflows/drops and "Possible SYN flooding" in the kernel log.
 # Prints the table and writes bench/results/RESULTS.md and PNG plots.
 #
 # Knobs (environment): BENCH_N checks per throughput run (100000); BENCH_REPS runs per point
@@ -16,7 +19,11 @@
 # checks per RTT point at 1 / 1,000 in flight (300 / 5000); BENCH_WIRE_N checks per method and
 # concurrency for the wire capture (20000) at BENCH_WIRE_CONC ("1000 10000"); BENCH_IPERF_S (5);
 # BENCH_MAX_FLOWS sizes the engine's flow maps (default: the checks in flight, as opts.max_flows
-# is documented); BENCH_KEEP=1 keeps the work directory. The defaults take about 4 minutes on 2 CPUs.
+# is documented); BENCH_POLITE_N checks per politeness run (20000) at BENCH_POLITE_CONC in flight
+# (1000) against one listener of backlog BENCH_POLITE_BACKLOG (128), BENCH_POLITE_PER_TARGET the
+# cap of the capped run (32, synprobe check's default --per-target); BENCH_ONLY=polite runs only
+# section 6 (prints it, leaves bench/results alone); BENCH_KEEP=1 keeps the work directory. The
+# defaults take about 4 minutes on 2 CPUs.
 set -u
 
 OUT=$(cd "${1:-.output}" && pwd) || exit 2
@@ -34,6 +41,11 @@ WIRE_N=${BENCH_WIRE_N:-20000}
 WIRE_CONCS=${BENCH_WIRE_CONC:-1000 10000}
 IPERF_S=${BENCH_IPERF_S:-5}
 REPS=${BENCH_REPS:-5}
+POLITE_N=${BENCH_POLITE_N:-20000}
+POLITE_CONC=${BENCH_POLITE_CONC:-1000}
+POLITE_BACKLOG=${BENCH_POLITE_BACKLOG:-128}
+POLITE_PER_TARGET=${BENCH_POLITE_PER_TARGET:-32}
+ONLY=${BENCH_ONLY:-}
 MAX_FLOWS=${BENCH_MAX_FLOWS:-}	# the engine's max_flows; empty: the checks in flight
 TIMEOUT_MS=2000
 PORT0=20000
@@ -43,10 +55,16 @@ METHODS="bpf plain connect"
 
 NS_C=spbc$$
 NS_S=spbs$$
+NS_P=spbp$$		# section 6: a server namespace with the kernel's default sysctls
 VETH_C=spb$$c
 VETH_S=spb$$s
+VETH_PC=spb$$pc
+VETH_PS=spb$$ps
 C4=10.78.0.1
 S4=10.78.0.2
+PC4=10.78.1.1
+P4=10.78.1.2
+PORT_P=21000		# + 1, 2, 3: one fresh listener per politeness run
 TMP=$(mktemp -d /tmp/synprobe-bench.XXXXXX)
 PIDS=()
 LISTENERS=()
@@ -67,6 +85,7 @@ cleanup() {
 	done
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_P" 2>/dev/null
 	[ -n "$STATS_OLD" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
 	if [ -n "${BENCH_KEEP:-}" ]; then
 		log "work directory kept: $TMP"
@@ -78,6 +97,7 @@ trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || die "run as root (network namespaces, BPF)"
+case "$ONLY" in "" | polite) ;; *) die "BENCH_ONLY=$ONLY: only 'polite' (section 6) is known" ;; esac
 for f in "$BENCH" "$SP_LISTEN" "$SP_DELAY"; do
 	[ -x "$f" ] || die "$f missing: run through 'make bench'"
 done
@@ -87,6 +107,7 @@ done
 
 in_c() { ip netns exec "$NS_C" "$@"; }
 in_s() { ip netns exec "$NS_S" "$@"; }
+in_p() { ip netns exec "$NS_P" "$@"; }
 
 # wait_until SECONDS CMD...: polls CMD every 20 ms; 1 on time-out.
 wait_until() {
@@ -416,6 +437,151 @@ bench_wire() {
 	done
 }
 
+# --- 6: politeness ---
+
+# setup_polite_net: a third namespace, joined to the client's by its own veth, whose sysctls are
+# left at the kernel's defaults for a new namespace (somaxconn, tcp_max_syn_backlog) but for
+# tcp_syncookies=1, set explicitly (it is also the default).
+setup_polite_net() {
+	local mac
+	ip netns add "$NS_P" || return 1
+	ip link add "$VETH_PC" netns "$NS_C" type veth peer name "$VETH_PS" netns "$NS_P" || return 1
+	ip -n "$NS_P" link set lo up || return 1
+	ip -n "$NS_C" addr add $PC4/24 dev "$VETH_PC" && ip -n "$NS_P" addr add $P4/24 dev "$VETH_PS" ||
+		return 1
+	ip -n "$NS_C" link set "$VETH_PC" up && ip -n "$NS_P" link set "$VETH_PS" up || return 1
+	mac=$(ip -n "$NS_P" -br link show dev "$VETH_PS" | awk '{print $3}')
+	ip -n "$NS_C" neigh replace $P4 lladdr "$mac" dev "$VETH_PC" nud permanent || return 1
+	mac=$(ip -n "$NS_C" -br link show dev "$VETH_PC" | awk '{print $3}')
+	ip -n "$NS_P" neigh replace $PC4 lladdr "$mac" dev "$VETH_PS" nud permanent || return 1
+	in_p sysctl -qw net.ipv4.tcp_syncookies=1 || return 1
+	wait_until 5 link_up "$NS_C" "$VETH_PC" && wait_until 5 link_up "$NS_P" "$VETH_PS"
+}
+
+# polite_counters: "cookies overflows drops" of the politeness server namespace, absolute.
+polite_counters() {
+	in_p nstat -asz TcpExtSyncookiesSent TcpExtListenOverflows TcpExtListenDrops 2>/dev/null |
+		awk '{ v[$1] = $2 } END { print v["TcpExtSyncookiesSent"] + 0, v["TcpExtListenOverflows"] + 0, v["TcpExtListenDrops"] + 0 }'
+}
+
+# dmesg_mark: the time stamp of the kernel log's last line ("0" for an empty log), or nothing
+# when the log cannot be read.
+dmesg_mark() {
+	local out
+	out=$(dmesg 2>/dev/null) || return 0
+	sed -n 's/^\[ *\([0-9]*\.[0-9]*\)\].*/\1/p' <<<"$out" | tail -n 1 | grep . || echo 0
+}
+
+# synflood_lines MARK PORT: the kernel's "Possible SYN flooding" lines about $P4:PORT after MARK.
+synflood_lines() {
+	dmesg 2>/dev/null | awk -v m="$1" -v pat="Possible SYN flooding on port $P4:$2." '
+		{ ts = $0; sub(/^\[ */, "", ts); sub(/\].*/, "", ts) }
+		ts + 0 > m + 0 && index($0, pat) { sub(/^\[[^]]*\] */, ""); print }'
+}
+
+# polite_run NAME PORT METHOD [bench options...]: one run against a fresh listener (backlog
+# $POLITE_BACKLOG) on $P4:PORT; appends "NAME key=value..." to polite.txt.
+polite_run() {
+	local name=$1 port=$2 m=$3 lpid mark k0 k1 line flood
+	shift 3
+	# Not through in_p: a function in the background is a subshell, and $! would be it.
+	ip netns exec "$NS_P" "$SP_LISTEN" -b "$POLITE_BACKLOG" $P4 "$port" >"$TMP/polite-listen-$name.out" 2>&1 &
+	lpid=$!
+	PIDS+=($lpid)
+	wait_until 5 grep -qs listening "$TMP/polite-listen-$name.out" || { log "listener $port did not start"; return 1; }
+	mark=$(dmesg_mark)
+	k0=$(polite_counters)
+	line=$(in_c "$BENCH" run -m "$m" -c "$POLITE_CONC" -n "$POLITE_N" -a $P4 -p "$port" -P 1 \
+		-t $TIMEOUT_MS "$@" 2>>"$TMP/bench.err") || {
+		log "bench run -m $m (politeness $name) failed: $(tail -n 3 "$TMP/bench.err")"
+		return 1
+	}
+	k1=$(polite_counters)
+	kill -TERM $lpid 2>/dev/null
+	wait $lpid 2>/dev/null
+	if [ -z "$mark" ]; then
+		flood=unreadable
+	else
+		synflood_lines "$mark" "$port" >"$TMP/polite-dmesg-$name.txt"
+		flood=$(wc -l <"$TMP/polite-dmesg-$name.txt")
+	fi
+	set -- $k0 $k1
+	echo "case=$name $line cookies=$(($4 - $1)) overflows=$(($5 - $2)) drops=$(($6 - $3)) synflood=$flood" \
+		"accepted=$(sed -n 's/^accepted //p' "$TMP/polite-listen-$name.out" | tail -n 1)" >>"$TMP/polite.txt"
+}
+
+bench_polite() {
+	local line
+	setup_polite_net || { log "politeness namespace"; return 1; }
+	: >"$TMP/polite.txt"
+	POLITE_SYSCTL="net.core.somaxconn=$(in_p sysctl -n net.core.somaxconn)"
+	POLITE_SYSCTL+=" net.ipv4.tcp_max_syn_backlog=$(in_p sysctl -n net.ipv4.tcp_max_syn_backlog)"
+	POLITE_SYSCTL+=" net.ipv4.tcp_syncookies=$(in_p sysctl -n net.ipv4.tcp_syncookies)"
+	log "politeness: one listener (backlog $POLITE_BACKLOG, $POLITE_SYSCTL), $POLITE_N checks, $POLITE_CONC in flight"
+	polite_run capped $((PORT_P + 1)) bpf -T "$POLITE_PER_TARGET" || return 1
+	polite_run uncapped $((PORT_P + 2)) bpf -T 0 || return 1
+	polite_run plain $((PORT_P + 3)) plain || return 1
+	while read -r line; do
+		log "  $(kv case "$line"): $(kv checks_per_s "$line") checks/s, $(kv open "$line") open," \
+			"$(kv cookies "$line") cookies, $(kv overflows "$line") overflows, $(kv drops "$line") drops," \
+			"SYN flooding logged: $(kv synflood "$line")"
+	done <"$TMP/polite.txt"
+	ip netns del "$NS_P"
+}
+
+# report_polite: section 6 of RESULTS.md.
+report_polite() {
+	local line name flood
+	echo "## 6. Politeness"
+	echo
+	echo "One listener (sp_listen, listen() backlog $POLITE_BACKLOG) on $P4 in a third namespace whose" \
+		"sysctls are the kernel's defaults for a new namespace ($POLITE_SYSCTL), reached by its own veth;" \
+		"$POLITE_N checks, $POLITE_CONC in flight, all to that one address and port; a fresh listener per run." \
+		"Counters: the server namespace's nstat deltas over the run. SYN flooding: the kernel's" \
+		"\"Possible SYN flooding on port $P4:PORT\" lines logged during the run (dmesg; once per listener at most)."
+	echo
+	echo "| run | per-target cap | checks | checks/s | open | closed / timeout / error | SyncookiesSent | ListenOverflows | ListenDrops | \"Possible SYN flooding\" logged | accept() |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
+	while read -r line; do
+		name=$(kv case "$line")
+		flood=$(kv synflood "$line")
+		case "$flood" in
+		unreadable) flood="not readable (dmesg)" ;;
+		0) flood=no ;;
+		*) flood=yes ;;
+		esac
+		printf '| %s | %s | %s | %.0f | %s | %s / %s / %s | %s | %s | %s | %s | %s |\n' \
+			"$(case $name in capped) echo "synprobe, default cap" ;; uncapped) echo "synprobe, cap off" ;; *) echo "plain half-open loop" ;; esac)" \
+			"$(case $name in capped) echo "$(kv per_target_max "$line")" ;; uncapped) echo "off (0)" ;; *) echo "-" ;; esac)" \
+			"$(kv checks "$line")" "$(kv checks_per_s "$line")" "$(kv open "$line")" \
+			"$(kv closed "$line")" "$(kv timeout "$line")" "$(kv error "$line")" \
+			"$(kv cookies "$line")" "$(kv overflows "$line")" "$(kv drops "$line")" "$flood" "$(kv accepted "$line")"
+	done <"$TMP/polite.txt"
+	echo
+	# What the numbers say, from the numbers.
+	awk -v b="$POLITE_BACKLOG" -v c="$POLITE_CONC" '
+		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		  n = v["case"]; ck[n] = v["cookies"]; ov[n] = v["overflows"] + v["drops"]; ch[n] = v["checks"]
+		  fl[n] = v["synflood"]; pt[n] = v["per_target_max"] }
+		function said(n) { return fl[n] == "unreadable" ? "" : (fl[n] > 0 ? ", logged a SYN flood" : ", logged nothing") }
+		function what(n) { return sprintf("%d SYN cookies (%.0f%% of the SYN-ACKs)%s%s", ck[n], ch[n] ? 100 * ck[n] / ch[n] : 0,
+			ov[n] ? sprintf(", %d listen overflows/drops", ov[n]) : "", said(n)) }
+		END { printf "With synprobe'\''s default cap (%d in flight to one address and port) the server sent %s; ", pt["capped"], what("capped")
+		      printf "without it, %s; the plain half-open loop, %s. ", what("uncapped"), what("plain")
+		      printf "A half-open check holds a request in the listener'\''s SYN queue from its SYN to its RST, and the kernel" \
+			" answers in cookies once %d are queued (the backlog): with %d in flight about %d/%d of the checks find a" \
+			" free slot, the rest get a cookie.", b, c, b, c
+		      if (!ov["capped"] && !ov["uncapped"] && !ov["plain"])
+			printf " No check completes the handshake, so the accept queue never fills (ListenOverflows" \
+			" counts a full accept queue) and no SYN was dropped (ListenDrops) while cookies were on."
+		      print "" }' \
+		"$TMP/polite.txt"
+	for name in capped uncapped plain; do
+		[ -s "$TMP/polite-dmesg-$name.txt" ] && printf '\nKernel log (%s): `%s`\n' "$name" "$(head -n 1 "$TMP/polite-dmesg-$name.txt")"
+	done
+	return 0
+}
+
 # --- the report ---
 
 # acc_sum METHOD CONC: accept() returned over every repetition of a point.
@@ -440,7 +606,7 @@ report() {
 		echo
 		echo "\`make bench\`, $(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -sr), $(nproc) CPUs" \
 			"($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)."
-		echo "Client and server in two network namespaces joined by veth, IPv4, $NPORTS listening ports" \
+		echo "Client and server in two network namespaces joined by veth (section 6: a third server namespace), IPv4, $NPORTS listening ports" \
 			"(backlog 65535). Throughput: $REPS runs of $N checks per point, the median shown; the whole bench took $(((SECONDS - T_START) / 60)) min $(((SECONDS - T_START) % 60)) s."
 		echo
 		echo "## 1. Throughput"
@@ -547,8 +713,12 @@ report() {
 				"$(ratio "$pkts" "$n")" "$exact" "$acks" "${drops:-?}" "$rest"
 		done <"$TMP/wire.txt"
 		echo
+		echo
+		report_polite
+		echo
 		echo "Plots: checks_per_s.png (checks/s against concurrency), rtt_error.png (distribution of |error|)."
 	} >"$md"
+	cp "$TMP/polite.txt" "$RESULTS/polite.txt"
 	cp "$TMP/tput-all.txt" "$RESULTS/throughput.txt"
 	cp "$TMP/ratios.txt" "$RESULTS/ratios.txt"
 	cp "$TMP/rtt.txt" "$RESULTS/rtt.txt"
@@ -600,12 +770,20 @@ EOF
 }
 
 setup_net || die "network namespaces"
+if [ "$ONLY" = polite ]; then
+	log "namespaces $NS_C / $NS_P, BENCH_ONLY=polite: section 6 only, bench/results left alone"
+	bench_polite || die "politeness"
+	report_polite
+	log "done in $((SECONDS - T_START)) s"
+	exit 0
+fi
 start_listeners || die "listeners did not start"
 log "namespaces $NS_C / $NS_S, listeners on $S4:$PORT0-$((PORT0 + NPORTS - 1)), work in $TMP"
 bench_throughput || die "throughput"
 bench_rtt || die "RTT accuracy"
 bench_cost || die "BPF cost"
 bench_wire || die "wire"
+bench_polite || die "politeness"
 report
 plots || log "plots failed"
 cat "$RESULTS/RESULTS.md"
