@@ -139,8 +139,8 @@ int sp_conn_egress(struct __sk_buff *skb)
 	read_seg(&pkt, &s);
 
 	if (!(c->flags & SP_CONN_TUPLE_KNOWN)) {
-		c->tuple = pkt.tuple;
-		if (!bpf_map_update_elem(&sp_conn_tuples, &pkt.tuple, &cookie, BPF_ANY))
+		pkt_tuple(&pkt, &c->tuple, false);
+		if (!bpf_map_update_elem(&sp_conn_tuples, &c->tuple, &cookie, BPF_ANY))
 			c->flags |= SP_CONN_TUPLE_KNOWN;
 	}
 	if (s.flags & TCP_RST) {
@@ -218,11 +218,7 @@ int sp_conn_ingress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	}
 	/* Our 4-tuple is the packet's, turned around. */
-	__builtin_memcpy(key.saddr, pkt.tuple.daddr, sizeof(key.saddr));
-	__builtin_memcpy(key.daddr, pkt.tuple.saddr, sizeof(key.daddr));
-	key.sport = pkt.tuple.dport;
-	key.dport = pkt.tuple.sport;
-	key.family = pkt.tuple.family;
+	pkt_tuple(&pkt, &key, true);
 	cookie = bpf_map_lookup_elem(&sp_conn_tuples, &key);
 	if (!cookie) {
 		st->in_untracked++;

@@ -52,17 +52,18 @@ struct hdr_cursor {
 	void *end;
 };
 
-/* What the programs need of a packet. tuple is as on the wire: saddr is the sender. */
+/*
+ * Where a packet's headers are, once checked against the end of data. Nothing is copied out of
+ * them here: most packets are untracked and leave on their TCP flags alone, so the 4-tuple
+ * (pkt_tuple()) and the IP details (pkt_ip_info()) are read only for the packets that need them.
+ */
 struct pkt {
-	struct sp_tuple tuple;
+	void *ip;	    /* struct iphdr or struct ipv6hdr, as family says */
 	struct tcphdr *tcp; /* set when proto is TCP */
 	void *l4;	    /* start of the IP payload */
 	int payload_len;    /* TCP payload bytes per the IP length fields; < 0 when they do not add up */
-	__u16 ip_id;
 	__u8 proto; /* IPPROTO_TCP, IPPROTO_ICMP, IPPROTO_ICMPV6, ... */
-	__u8 ttl;
-	__u8 tos;
-	__u8 df;
+	__u8 family; /* enum sp_family */
 };
 
 /* Each parse_*() helper checks its header against the end of data and returns -1 if it does not fit. */
@@ -92,7 +93,7 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *c, __u16 *proto)
 	return 0;
 }
 
-/* IPv4: fills addresses and IP fields, returns the bytes of IP payload, or -1 (fragment). */
+/* IPv4: returns the bytes of IP payload, or -1 (fragment). */
 static __always_inline int parse_iphdr(struct hdr_cursor *c, struct pkt *pkt)
 {
 	struct iphdr *iph = c->pos;
@@ -109,14 +110,9 @@ static __always_inline int parse_iphdr(struct hdr_cursor *c, struct pkt *pkt)
 		return -1;
 	c->pos += hdr_len;
 
+	pkt->ip = iph;
 	pkt->proto = iph->protocol;
-	pkt->tuple.family = SP_FAMILY_IPV4;
-	__builtin_memcpy(pkt->tuple.saddr, &iph->saddr, 4);
-	__builtin_memcpy(pkt->tuple.daddr, &iph->daddr, 4);
-	pkt->ttl = iph->ttl;
-	pkt->tos = iph->tos;
-	pkt->ip_id = bpf_ntohs(iph->id);
-	pkt->df = !!(iph->frag_off & bpf_htons(IP_DF));
+	pkt->family = SP_FAMILY_IPV4;
 	return bpf_ntohs(iph->tot_len) - hdr_len;
 }
 
@@ -161,12 +157,9 @@ static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct pkt *pkt)
 	    nexthdr == NEXTHDR_DEST || nexthdr == NEXTHDR_AUTH)
 		return -1;
 
+	pkt->ip = ip6h;
 	pkt->proto = nexthdr;
-	pkt->tuple.family = SP_FAMILY_IPV6;
-	__builtin_memcpy(pkt->tuple.saddr, &ip6h->saddr, 16);
-	__builtin_memcpy(pkt->tuple.daddr, &ip6h->daddr, 16);
-	pkt->ttl = ip6h->hop_limit;
-	pkt->tos = (bpf_ntohs(*(__be16 *)ip6h) >> 4) & 0xff; /* traffic class */
+	pkt->family = SP_FAMILY_IPV6;
 	return payload_len;
 }
 
@@ -181,10 +174,65 @@ static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct pkt *pkt, i
 	if (hdr_len < (int)sizeof(*tcp))
 		return -1;
 	pkt->tcp = tcp;
-	pkt->tuple.sport = tcp->source;
-	pkt->tuple.dport = tcp->dest;
 	pkt->payload_len = ip_payload - hdr_len;
 	return 0;
+}
+
+/*
+ * The packet's addresses into @t (zeroed first), as on the wire (saddr: the sender), or with
+ * @reverse turned around: our 4-tuple for a packet that came in. The ports too for TCP.
+ */
+static __always_inline void pkt_tuple(const struct pkt *pkt, struct sp_tuple *t, bool reverse)
+{
+	__u8 *src = reverse ? t->daddr : t->saddr;
+	__u8 *dst = reverse ? t->saddr : t->daddr;
+
+	__builtin_memset(t, 0, sizeof(*t));
+	t->family = pkt->family;
+	if (pkt->family == SP_FAMILY_IPV4) {
+		struct iphdr *iph = pkt->ip;
+
+		__builtin_memcpy(src, &iph->saddr, 4);
+		__builtin_memcpy(dst, &iph->daddr, 4);
+	} else {
+		struct ipv6hdr *ip6h = pkt->ip;
+
+		__builtin_memcpy(src, &ip6h->saddr, 16);
+		__builtin_memcpy(dst, &ip6h->daddr, 16);
+	}
+	if (pkt->tcp) {
+		t->sport = reverse ? pkt->tcp->dest : pkt->tcp->source;
+		t->dport = reverse ? pkt->tcp->source : pkt->tcp->dest;
+	}
+}
+
+/* What the IP header says of the packet: TTL (hop limit), TOS (traffic class), IPv4 id and DF. */
+struct ip_info {
+	__u8 ttl;
+	__u8 tos;
+	__u16 id;
+	bool df;
+	__u8 saddr[16]; /* the sender; IPv4 in the first 4 bytes, the rest zero */
+};
+
+static __always_inline void pkt_ip_info(const struct pkt *pkt, struct ip_info *info)
+{
+	__builtin_memset(info, 0, sizeof(*info));
+	if (pkt->family == SP_FAMILY_IPV4) {
+		struct iphdr *iph = pkt->ip;
+
+		info->ttl = iph->ttl;
+		info->tos = iph->tos;
+		info->id = bpf_ntohs(iph->id);
+		info->df = !!(iph->frag_off & bpf_htons(IP_DF));
+		__builtin_memcpy(info->saddr, &iph->saddr, 4);
+	} else {
+		struct ipv6hdr *ip6h = pkt->ip;
+
+		info->ttl = ip6h->hop_limit;
+		info->tos = (bpf_ntohs(*(__be16 *)ip6h) >> 4) & 0xff; /* traffic class */
+		__builtin_memcpy(info->saddr, &ip6h->saddr, 16);
+	}
 }
 
 /*

@@ -101,11 +101,11 @@ int sp_tc_egress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	}
 
-	flow->tuple = pkt.tuple;
+	pkt_tuple(&pkt, &flow->tuple, false);
 	flow->isn = bpf_ntohl(pkt.tcp->seq);
 	flow->syn_ts_ns = now;
 	flow->last_syn_ts_ns = now;
-	if (bpf_map_update_elem(&sp_flows, &pkt.tuple, &cookie, BPF_ANY)) {
+	if (bpf_map_update_elem(&sp_flows, &flow->tuple, &cookie, BPF_ANY)) {
 		/* Left REGISTERED: user space falls back to the socket's own result. */
 		stats->eg_flows_full++;
 		return TC_ACT_UNSPEC;
@@ -206,13 +206,15 @@ static __always_inline int report_reply(struct sp_flow *flow, const struct pkt *
 					struct sp_stats *stats, __u64 now)
 {
 	struct sp_flow *event;
+	struct ip_info ip;
 
+	pkt_ip_info(pkt, &ip);
 	flow->reply_ts_ns = now;
-	__builtin_memcpy(flow->reply_from, pkt->tuple.saddr, sizeof(flow->reply_from));
-	flow->reply_ttl = pkt->ttl;
-	flow->reply_tos = pkt->tos;
-	flow->reply_ip_id = pkt->ip_id;
-	if (pkt->df)
+	__builtin_memcpy(flow->reply_from, ip.saddr, sizeof(flow->reply_from));
+	flow->reply_ttl = ip.ttl;
+	flow->reply_tos = ip.tos;
+	flow->reply_ip_id = ip.id;
+	if (ip.df)
 		flow->reply_opts |= SP_OPT_DF;
 	flow->state = SP_FLOW_REPLIED;
 
@@ -232,7 +234,7 @@ static __always_inline int report_reply(struct sp_flow *flow, const struct pkt *
 static __always_inline int tcp_reply(struct __sk_buff *skb, struct pkt *pkt, struct sp_stats *stats)
 {
 	struct tcphdr *tcp = pkt->tcp;
-	struct sp_tuple key = {};
+	struct sp_tuple key;
 	struct sp_flow *flow;
 	__u64 now;
 	__u8 flags;
@@ -246,11 +248,7 @@ static __always_inline int tcp_reply(struct __sk_buff *skb, struct pkt *pkt, str
 	now = bpf_ktime_get_ns();
 
 	/* Our 4-tuple is the reply's, turned around. */
-	__builtin_memcpy(key.saddr, pkt->tuple.daddr, sizeof(key.saddr));
-	__builtin_memcpy(key.daddr, pkt->tuple.saddr, sizeof(key.daddr));
-	key.sport = pkt->tuple.dport;
-	key.dport = pkt->tuple.sport;
-	key.family = pkt->tuple.family;
+	pkt_tuple(pkt, &key, true);
 
 	flow = lookup_flow(&key);
 	if (!flow) {
@@ -293,7 +291,7 @@ struct quoted_tcp {
 static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, struct sp_stats *stats)
 {
 	struct hdr_cursor c = { .pos = pkt->l4, .end = (void *)(long)skb->data_end };
-	struct sp_tuple key = {};
+	struct sp_tuple key;
 	struct quoted_tcp *q;
 	struct pkt inner = {};
 	struct sp_flow *flow;
@@ -318,7 +316,7 @@ static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, st
 	c.pos = icmp + 8;
 	now = bpf_ktime_get_ns();
 
-	if (pkt->tuple.family == SP_FAMILY_IPV4)
+	if (pkt->family == SP_FAMILY_IPV4)
 		err = parse_iphdr(&c, &inner) < 0;
 	else
 		err = parse_ipv6hdr(&c, &inner) < 0;
@@ -333,7 +331,7 @@ static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, st
 	}
 
 	/* The quoted packet is our SYN as sent: its 4-tuple is ours as it stands. */
-	key = inner.tuple;
+	pkt_tuple(&inner, &key, false);
 	key.sport = q->source;
 	key.dport = q->dest;
 	flow = lookup_flow(&key);
