@@ -93,21 +93,13 @@ int sp_parse_count(const char *s, __u32 max, __u32 *value)
 
 int sp_parse_port(const char *s, __u16 *port)
 {
-	unsigned long v;
-	char *end;
+	__u32 v;
+	int err;
 
-	if (!s || !(*s >= '0' && *s <= '9'))
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (errno || *end)
-		return -EINVAL;
-	if (v < 1 || v > 65535)
-		return -ERANGE;
-	*port = (__u16)v;
-	return 0;
+	err = sp_parse_count(s, 65535, &v);
+	if (!err)
+		*port = (__u16)v;
+	return err;
 }
 
 char *sp_format_ns(__u64 ns, char *buf, size_t len)
