@@ -290,8 +290,11 @@ wait_until 3 exited $second
 { wait $second; } 2>/dev/null
 # The second run found the first one's qdisc (EEXIST), so neither removes it once the other is
 # gone: an empty clsact qdisc may remain, with no filter and no program of ours.
-check "two clsact runs: after both, no program or filter left" \
-	eval 'wait_until 5 progs_gone "$progs_first" && progs_gone "$progs_second" && no_filters_on "$VETH_C"'
+# Programs are freed a moment after their last user exits: await the whole condition.
+two_runs_gone() {
+	progs_gone "$progs_first" && progs_gone "$progs_second" && no_filters_on "$VETH_C"
+}
+check "two clsact runs: after both, no program or filter left" wait_until 5 two_runs_gone
 # If the second run could not remove its filters (its qdisc went), clean up for the tests below.
 tc -n "$NS_C" qdisc del dev "$VETH_C" clsact 2>/dev/null
 
