@@ -11,7 +11,10 @@
 
 /* Default capacity of the flow maps: the most checks that can be tracked in flight at once. */
 #define SP_MAX_FLOWS_DEFAULT 65536
-/* Default ring buffer size in bytes (a power of two, a multiple of the page size). */
+/*
+ * Ring buffer size in bytes in the object (a power of two, a multiple of the page size); the
+ * engine resizes it before load to hold one event per check that can be in flight.
+ */
 #define SP_RINGBUF_BYTES_DEFAULT (1 << 20)
 
 /* Address family of a 4-tuple. Our own numbers: AF_INET is not visible to BPF code. */
