@@ -34,13 +34,12 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "cookie_shim.h"
 #include "synprobe.h"
 #include "synprobe.skel.h"
 
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_SHOT 2
-/* Return code of the harness when its own steps fail (it never reached sp_tc_egress). */
-#define HARNESS_FAILED 0x5350
 
 #define ETH_HLEN 14
 #define FRAME_MAX 512
@@ -544,74 +543,7 @@ static struct sp_flow syn_sent_flow(const struct frame *f, __u64 cookie)
 
 /* --- the harness for tracked egress cases --- */
 
-static struct bpf_insn insn(__u8 code, __u8 dst, __u8 src, __s16 off, __s32 imm)
-{
-	struct bpf_insn i = {
-		.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm,
-	};
 
-	return i;
-}
-
-/*
- * The harness: a SCHED_CLS program that registers the cookie of its own skb's socket in sp_socks
- * (value: the template in harness_flow_fd[0], whose cookie field it sets first) and tail-calls
- * sp_tc_egress (harness_jmp_fd[0]). Returns the program's fd or a negative errno.
- */
-static int harness_prog_load(int flow_fd, int socks_fd, int jmp_fd)
-{
-	__u8 ld_map = BPF_LD | BPF_DW | BPF_IMM;
-	struct bpf_insn prog[] = {
-		/* 0: r6 = skb */
-		insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
-		/* 1: r0 = bpf_get_socket_cookie(skb); fp[-8] = r0 */
-		insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_socket_cookie),
-		insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_0, -8, 0),
-		/* 3: fp[-16] = 0; r0 = bpf_map_lookup_elem(flow_fd, fp - 16) */
-		insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -16, 0),
-		insn(ld_map, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, flow_fd),
-		insn(0, 0, 0, 0, 0),
-		insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
-		insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -16),
-		insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		/* 9: if (!r0) goto fail (insn 25) */
-		insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 15, 0),
-		/* 10: template->cookie = fp[-8] */
-		insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_10, -8, 0),
-		insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, 0, 0),
-		/* 12: r0 = bpf_map_update_elem(sp_socks, fp - 8, template, BPF_ANY) */
-		insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_0, 0, 0),
-		insn(ld_map, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, socks_fd),
-		insn(0, 0, 0, 0, 0),
-		insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
-		insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8),
-		insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, BPF_ANY),
-		insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem),
-		/* 19: if (r0) goto fail (insn 25) */
-		insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 5, 0),
-		/* 20: bpf_tail_call(skb, jmp_fd, 0): does not come back when it works */
-		insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0),
-		insn(ld_map, BPF_REG_2, BPF_PSEUDO_MAP_FD, 0, jmp_fd),
-		insn(0, 0, 0, 0, 0),
-		insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 0),
-		insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call),
-		/* 25: fail: return HARNESS_FAILED */
-		insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, HARNESS_FAILED),
-		insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-	};
-	static char log[65536];
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log),
-		    .log_level = 1);
-	int fd;
-
-	fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "sp_test_cookie", "Dual BSD/GPL", prog,
-			   sizeof(prog) / sizeof(prog[0]), &opts);
-	if (fd < 0) {
-		fd = -errno;
-		print_error("harness rejected by the verifier:\n%s\n", log);
-	}
-	return fd;
-}
 
 /* Creates the harness maps and program; 0 or a negative errno. */
 static int harness_load(void)
@@ -627,8 +559,8 @@ static int harness_load(void)
 					sizeof(__u32), 1, NULL);
 	if (harness_jmp_fd < 0)
 		return -errno;
-	harness_fd = harness_prog_load(harness_flow_fd, bpf_map__fd(skel->maps.sp_socks),
-				       harness_jmp_fd);
+	harness_fd = shim_load("sp_test_shim", harness_flow_fd, bpf_map__fd(skel->maps.sp_socks),
+			       harness_jmp_fd);
 	if (harness_fd < 0)
 		return harness_fd;
 	if (bpf_map_update_elem(harness_jmp_fd, &zero, &egress_fd, BPF_ANY))

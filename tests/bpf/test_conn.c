@@ -37,12 +37,12 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "cookie_shim.h"
 #include "conn.h"
 #include "conn.skel.h"
 
 #define TC_ACT_UNSPEC (-1)
 /* Return code of the harness when its own steps fail (it never reached sp_conn_egress). */
-#define HARNESS_FAILED 0x5350
 
 #define ETH_HLEN 14
 #define FRAME_MAX 512
@@ -201,62 +201,9 @@ static struct ring_buffer *rb;
 static int ncpus;
 static int harness_fd = -1, harness_conn_fd = -1, harness_jmp_fd = -1;
 
-static struct bpf_insn insn(__u8 code, __u8 dst, __u8 src, __s16 off, __s32 imm)
-{
-	struct bpf_insn i = {
-		.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm,
-	};
-
-	return i;
-}
 
 _Static_assert(offsetof(struct sp_conn, cookie) == 0, "the harness writes the cookie at offset 0");
 
-static int harness_prog_load(int conn_fd, int socks_fd, int jmp_fd)
-{
-	__u8 ld_map = BPF_LD | BPF_DW | BPF_IMM;
-	struct bpf_insn prog[] = {
-		insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
-		insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_socket_cookie),
-		insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_0, -8, 0),
-		insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -16, 0),
-		insn(ld_map, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, conn_fd),
-		insn(0, 0, 0, 0, 0),
-		insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
-		insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -16),
-		insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 15, 0),
-		insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_10, -8, 0),
-		insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, 0, 0),
-		insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_0, 0, 0),
-		insn(ld_map, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, socks_fd),
-		insn(0, 0, 0, 0, 0),
-		insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
-		insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8),
-		insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, BPF_ANY),
-		insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem),
-		insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 5, 0),
-		insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0),
-		insn(ld_map, BPF_REG_2, BPF_PSEUDO_MAP_FD, 0, jmp_fd),
-		insn(0, 0, 0, 0, 0),
-		insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 0),
-		insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call),
-		insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, HARNESS_FAILED),
-		insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-	};
-	static char log[65536];
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log),
-		    .log_level = 1);
-	int fd;
-
-	fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "sp_test_conn", "Dual BSD/GPL", prog,
-			   sizeof(prog) / sizeof(prog[0]), &opts);
-	if (fd < 0) {
-		fd = -errno;
-		print_error("harness rejected by the verifier:\n%s\n", log);
-	}
-	return fd;
-}
 
 static int harness_load(void)
 {
@@ -271,8 +218,8 @@ static int harness_load(void)
 					sizeof(__u32), 1, NULL);
 	if (harness_jmp_fd < 0)
 		return -errno;
-	harness_fd = harness_prog_load(harness_conn_fd, bpf_map__fd(skel->maps.sp_conn_socks),
-				       harness_jmp_fd);
+	harness_fd = shim_load("sp_test_shim", harness_conn_fd,
+			       bpf_map__fd(skel->maps.sp_conn_socks), harness_jmp_fd);
 	if (harness_fd < 0)
 		return harness_fd;
 	if (bpf_map_update_elem(harness_jmp_fd, &zero, &egress_fd, BPF_ANY))
