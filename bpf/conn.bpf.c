@@ -131,7 +131,7 @@ int sp_conn_egress(struct __sk_buff *skb)
 		st->eg_untracked++;
 		return TC_ACT_UNSPEC;
 	}
-	if (parse_pkt(skb, &pkt) || !pkt.tcp) {
+	if (parse_pkt(skb, &pkt, false) || !pkt.tcp) {
 		st->eg_not_tcp++;
 		return TC_ACT_UNSPEC;
 	}
@@ -213,7 +213,7 @@ int sp_conn_ingress(struct __sk_buff *skb)
 	if (!st)
 		return TC_ACT_UNSPEC;
 	st->in_packets++;
-	if (parse_pkt(skb, &pkt) || !pkt.tcp) {
+	if (parse_pkt(skb, &pkt, false) || !pkt.tcp) {
 		st->in_not_tcp++;
 		return TC_ACT_UNSPEC;
 	}

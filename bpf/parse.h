@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * parse.h - packet parsing shared by the tc programs (synprobe.bpf.c, conn.bpf.c): Ethernet with
- * VLAN tags, IPv4 with options, IPv6 with extension headers, TCP. Each parse_*() helper checks
+ * VLAN tags (or no link-layer header at all, on L3 devices: tun, WireGuard, GRE, IPIP), IPv4 with
+ * options, IPv6 with extension headers (and atomic fragments, RFC 6946), TCP. Each parse_*() helper checks
  * its header against the end of data and returns -1 if it does not fit, as xdp-tools'
  * parsing_helpers.h does. BPF side only; include after vmlinux.h and synprobe.h.
  */
@@ -23,24 +24,17 @@
 #define NEXTHDR_DEST 60
 
 #define IP_MF_OFFSET 0x3fff /* IPv4 MF flag and fragment offset */
+#define IP6_OFFSET_MF 0xfff9 /* IPv6 fragment offset and M flag: both 0 in an atomic fragment */
 #define IPV6_EXT_MAX 6	    /* extension headers walked before giving up */
 #define VLAN_MAX 2	    /* stacked VLAN tags walked */
 
 #define IPPROTO_ICMPV6 58 /* NEXTHDR_ICMP; not in vmlinux.h as IPPROTO_ICMP is */
 #define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4 /* code of ICMP_DEST_UNREACH: a path-MTU signal */
 #define ICMP_TIME_EXCEEDED 11
 #define ICMPV6_DEST_UNREACH 1
-#define ICMPV6_PKT_TOOBIG 2
 #define ICMPV6_TIME_EXCEED 3
 #define IP_DF 0x4000
-
-#define TCP_OPT_EOL 0
-#define TCP_OPT_NOP 1
-#define TCP_OPT_MSS 2
-#define TCP_OPT_WSCALE 3
-#define TCP_OPT_SACK_PERM 4
-#define TCP_OPT_TIMESTAMPS 8
-#define TCP_OPTS_MAX 40 /* bytes of options a TCP header can hold */
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -117,13 +111,17 @@ static __always_inline int parse_iphdr(struct hdr_cursor *c, struct pkt *pkt)
 }
 
 /*
- * IPv6: walks the extension headers, returns the bytes after them, or -1 (fragment, or too
- * many extension headers).
+ * IPv6: walks the extension headers, returns the bytes after them, or -1 (a real fragment, or too
+ * many extension headers). An atomic fragment (fragment header with offset 0 and M 0, RFC 6946)
+ * is a whole packet, which the kernel accepts: a fragment header last in the chain is skipped
+ * when it is one. It is tested after the loop, not in it: a branch more in each iteration
+ * multiplies the verifier's states.
  */
 static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct pkt *pkt)
 {
 	struct ipv6hdr *ip6h = c->pos;
 	struct ipv6_opt_hdr *opt;
+	struct frag_hdr *frag;
 	int payload_len, ext_len;
 	__u8 nexthdr;
 	int i;
@@ -152,7 +150,15 @@ static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct pkt *pkt)
 		c->pos += ext_len;
 		payload_len -= ext_len;
 	}
-	/* Fragments are not followed; neither is a chain longer than IPV6_EXT_MAX. */
+	if (nexthdr == NEXTHDR_FRAGMENT) {
+		frag = c->pos;
+		if ((void *)(frag + 1) > c->end || (frag->frag_off & bpf_htons(IP6_OFFSET_MF)))
+			return -1;
+		nexthdr = frag->nexthdr;
+		c->pos = frag + 1;
+		payload_len -= sizeof(*frag);
+	}
+	/* A chain longer than IPV6_EXT_MAX, or headers after the fragment header, are not followed. */
 	if (nexthdr == NEXTHDR_FRAGMENT || nexthdr == NEXTHDR_HOP || nexthdr == NEXTHDR_ROUTING ||
 	    nexthdr == NEXTHDR_DEST || nexthdr == NEXTHDR_AUTH)
 		return -1;
@@ -236,10 +242,13 @@ static __always_inline void pkt_ip_info(const struct pkt *pkt, struct ip_info *i
 }
 
 /*
- * Parses Ethernet (with VLAN tags), then IPv4 or IPv6, then TCP if it is TCP.
+ * Parses Ethernet (with VLAN tags), then IPv4 or IPv6, then TCP if it is TCP. With @l3 the packet
+ * has no link-layer header (tun, WireGuard, GRE, IPIP: ARPHRD_NONE and the tunnel types): it
+ * starts at the IP header and skb->protocol says which. @l3 is a constant in each program, so
+ * each is compiled for one kind of device and the test costs nothing per packet.
  * Returns 0 with pkt->proto set (and pkt->tcp for TCP), or -1 when the packet is none of these.
  */
-static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *pkt)
+static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *pkt, bool l3)
 {
 	struct hdr_cursor c = {
 		.pos = (void *)(long)skb->data,
@@ -248,7 +257,9 @@ static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *pkt)
 	int ip_payload;
 	__u16 proto;
 
-	if (parse_ethhdr(&c, &proto))
+	if (l3)
+		proto = (__u16)skb->protocol;
+	else if (parse_ethhdr(&c, &proto))
 		return -1;
 	if (proto == bpf_htons(ETH_P_IP))
 		ip_payload = parse_iphdr(&c, pkt);

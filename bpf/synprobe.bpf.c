@@ -52,8 +52,7 @@ static __always_inline struct sp_stats *get_stats(void)
 	return bpf_map_lookup_elem(&sp_stats, &zero);
 }
 
-SEC("tc")
-int sp_tc_egress(struct __sk_buff *skb)
+static __always_inline int egress(struct __sk_buff *skb, bool l3)
 {
 	struct pkt pkt = {};
 	struct sp_stats *stats;
@@ -67,7 +66,7 @@ int sp_tc_egress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	stats->eg_packets++;
 
-	if (parse_pkt(skb, &pkt) || !pkt.tcp) {
+	if (parse_pkt(skb, &pkt, l3) || !pkt.tcp) {
 		stats->eg_not_tcp++;
 		return TC_ACT_UNSPEC;
 	}
@@ -126,79 +125,27 @@ static __always_inline struct sp_flow *lookup_flow(const struct sp_tuple *key)
 	return bpf_map_lookup_elem(&sp_socks, cookie);
 }
 
-/* State of the walk over a SYN-ACK's options, one option per opt_step() call. */
-struct opt_walk {
-	__u8 buf[TCP_OPTS_MAX]; /* the options, copied out of the packet */
-	__u32 len;		/* bytes of options in buf */
-	__u32 off;		/* the next option starts here */
-	__u16 mss;
-	__u8 wscale;
-	__u8 opts; /* enum sp_reply_opt bits */
-};
-
-/* bpf_loop() callback: one option at w->off. Returns 1 to stop the walk. */
-static long opt_step(__u32 index, void *ctx)
-{
-	struct opt_walk *w = ctx;
-	__u32 off = w->off;
-	__u8 kind, len;
-
-	if (off >= w->len || off >= TCP_OPTS_MAX)
-		return 1;
-	kind = w->buf[off];
-	if (kind == TCP_OPT_EOL)
-		return 1;
-	if (kind == TCP_OPT_NOP) {
-		w->off = off + 1;
-		return 0;
-	}
-	if (off + 1 >= w->len || off + 1 >= TCP_OPTS_MAX) {
-		w->opts |= SP_OPT_MALFORMED;
-		return 1;
-	}
-	len = w->buf[off + 1];
-	if (len < 2 || off + len > w->len) {
-		w->opts |= SP_OPT_MALFORMED;
-		return 1;
-	}
-	if (kind == TCP_OPT_MSS && len == 4 && off + 3 < TCP_OPTS_MAX) {
-		w->mss = (w->buf[off + 2] << 8) | w->buf[off + 3];
-		w->opts |= SP_OPT_MSS;
-	} else if (kind == TCP_OPT_WSCALE && len == 3 && off + 2 < TCP_OPTS_MAX) {
-		w->wscale = w->buf[off + 2];
-		w->opts |= SP_OPT_WSCALE;
-	} else if (kind == TCP_OPT_SACK_PERM && len == 2) {
-		w->opts |= SP_OPT_SACK_PERM;
-	} else if (kind == TCP_OPT_TIMESTAMPS && len == 10) {
-		w->opts |= SP_OPT_TIMESTAMPS;
-	}
-	w->off = off + len;
-	return 0;
-}
-
 /*
- * The SYN-ACK's options into @flow: MSS, window scale, SACK-permitted, timestamps. An option
- * whose length is < 2 or runs past the header ends the walk with SP_OPT_MALFORMED. The walk runs
- * in bpf_loop() (kernel >= 5.17), so the verifier checks one option step, not every path.
+ * Copies the SYN-ACK's TCP options, as they are, into @flow->reply_tcp_opts: the engine parses them
+ * (user/tcp_opts.c), so that no option walk runs in the kernel. Each bound is a test of its own,
+ * which the 6.1 verifier follows: a length of 1 to SP_TCP_OPTS_MAX bytes reaches the helper.
  */
-static __always_inline void parse_tcp_opts(struct __sk_buff *skb, struct tcphdr *tcp,
-					   struct sp_flow *flow)
+static __always_inline void copy_tcp_opts(struct __sk_buff *skb, struct tcphdr *tcp,
+					  struct sp_flow *flow)
 {
-	struct opt_walk w = {};
-	__u32 opts_off;
+	__u32 hdr_len = tcp->doff * 4, len, off;
 
-	w.len = tcp->doff * 4 - sizeof(*tcp);
-	if (w.len == 0 || w.len > TCP_OPTS_MAX)
+	if (hdr_len <= sizeof(*tcp))
 		return;
-	opts_off = (void *)(tcp + 1) - (void *)(long)skb->data;
-	if (bpf_skb_load_bytes(skb, opts_off, w.buf, w.len)) {
+	len = hdr_len - sizeof(*tcp);
+	if (len > SP_TCP_OPTS_MAX)
+		return;
+	off = (void *)(tcp + 1) - (void *)(long)skb->data;
+	if (bpf_skb_load_bytes(skb, off, flow->reply_tcp_opts, len)) {
 		flow->reply_opts |= SP_OPT_MALFORMED; /* the header says more than the packet has */
 		return;
 	}
-	bpf_loop(TCP_OPTS_MAX, opt_step, &w, 0);
-	flow->reply_mss = w.mss;
-	flow->reply_wscale = w.wscale;
-	flow->reply_opts |= w.opts;
+	flow->reply_tcp_opts_len = len;
 }
 
 /* Stamps the believed reply's IP-level details into @flow and sends it to user space. */
@@ -244,7 +191,7 @@ static __always_inline int tcp_reply(struct __sk_buff *skb, struct pkt *pkt, str
 		stats->in_other_tcp++;
 		return TC_ACT_UNSPEC;
 	}
-	/* Stamped before the lookups and the option walk, which are not part of the RTT. */
+	/* Stamped before the lookups and the copy, which are not part of the RTT. */
 	now = bpf_ktime_get_ns();
 
 	/* Our 4-tuple is the reply's, turned around. */
@@ -272,7 +219,7 @@ static __always_inline int tcp_reply(struct __sk_buff *skb, struct pkt *pkt, str
 	flow->reply_window = bpf_ntohs(tcp->window);
 	flow->reply_tcp_flags = flags;
 	if (flow->reply == SP_REPLY_SYN_ACK)
-		parse_tcp_opts(skb, tcp, flow);
+		copy_tcp_opts(skb, tcp, flow);
 	return report_reply(flow, pkt, stats, now);
 }
 
@@ -284,9 +231,10 @@ struct quoted_tcp {
 };
 
 /*
- * An ICMP or ICMPv6 error about one of our SYNs: destination unreachable, time exceeded, packet
- * too big. The quoted IP and TCP headers name our 4-tuple; believed only if the quoted sequence
- * number is our ISN.
+ * An ICMP or ICMPv6 error about one of our SYNs: destination unreachable, time exceeded. The quoted
+ * IP and TCP headers name our 4-tuple; believed only if the quoted sequence number is our ISN.
+ * Fragmentation needed (ICMP 3/4) and packet too big (ICMPv6 2) are not answers: they ask for a
+ * smaller packet, the kernel retransmits, and the check waits on.
  */
 static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, struct sp_stats *stats)
 {
@@ -307,9 +255,9 @@ static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, st
 	type = icmp[0];
 	code = icmp[1];
 	if (pkt->proto == IPPROTO_ICMP ?
-		    (type != ICMP_DEST_UNREACH && type != ICMP_TIME_EXCEEDED) :
-		    (type != ICMPV6_DEST_UNREACH && type != ICMPV6_PKT_TOOBIG &&
-		     type != ICMPV6_TIME_EXCEED)) {
+		    ((type != ICMP_DEST_UNREACH && type != ICMP_TIME_EXCEEDED) ||
+		     (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED)) :
+		    (type != ICMPV6_DEST_UNREACH && type != ICMPV6_TIME_EXCEED)) {
 		stats->in_other_icmp++;
 		return TC_ACT_UNSPEC;
 	}
@@ -354,8 +302,7 @@ static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, st
 	return report_reply(flow, pkt, stats, now);
 }
 
-SEC("tc")
-int sp_tc_ingress(struct __sk_buff *skb)
+static __always_inline int ingress(struct __sk_buff *skb, bool l3)
 {
 	struct pkt pkt = {};
 	struct sp_stats *stats;
@@ -365,14 +312,45 @@ int sp_tc_ingress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	stats->in_packets++;
 
-	if (parse_pkt(skb, &pkt)) {
+	if (parse_pkt(skb, &pkt, l3)) {
 		stats->in_not_tcp++;
 		return TC_ACT_UNSPEC;
 	}
 	if (pkt.tcp)
 		return tcp_reply(skb, &pkt, stats);
-	if (pkt.proto == IPPROTO_ICMP || pkt.proto == IPPROTO_ICMPV6)
+	/* ICMP only in IPv4, ICMPv6 only in IPv6 (RFC 4443, 1). */
+	if ((pkt.proto == IPPROTO_ICMP && pkt.family == SP_FAMILY_IPV4) ||
+	    (pkt.proto == IPPROTO_ICMPV6 && pkt.family == SP_FAMILY_IPV6))
 		return icmp_reply(skb, &pkt, stats);
 	stats->in_not_tcp++;
 	return TC_ACT_UNSPEC;
+}
+
+/*
+ * The programs user space attaches: one pair for devices with an Ethernet header (and lo), one
+ * for L3 devices, whose packets start at the IP header (tun, WireGuard, GRE, IPIP). Kernel
+ * program names hold 15 characters.
+ */
+SEC("tc")
+int sp_tc_egress(struct __sk_buff *skb)
+{
+	return egress(skb, false);
+}
+
+SEC("tc")
+int sp_tc_ingress(struct __sk_buff *skb)
+{
+	return ingress(skb, false);
+}
+
+SEC("tc")
+int sp_tc_eg_l3(struct __sk_buff *skb)
+{
+	return egress(skb, true);
+}
+
+SEC("tc")
+int sp_tc_in_l3(struct __sk_buff *skb)
+{
+	return ingress(skb, true);
 }

@@ -38,15 +38,23 @@ enum sp_reply {
 	SP_REPLY_ICMP = 3,    /* ICMP/ICMPv6 error quoting our SYN (its 4-tuple and ISN) */
 };
 
-/* TCP options and IP bits of the reply (struct sp_flow.reply_opts). */
+/*
+ * TCP options and IP bits of the reply (struct sp_flow.reply_opts). SP_OPT_DF, and SP_OPT_MALFORMED
+ * when the options could not be copied, come from the tc ingress program; the option bits from
+ * the engine's parse of reply_tcp_opts (user/tcp_opts.c), which the kernel only copies.
+ */
 enum sp_reply_opt {
 	SP_OPT_MSS = 1 << 0,	     /* MSS option present (value in reply_mss) */
 	SP_OPT_WSCALE = 1 << 1,	     /* window scale present (shift in reply_wscale) */
 	SP_OPT_SACK_PERM = 1 << 2,   /* SACK-permitted */
 	SP_OPT_TIMESTAMPS = 1 << 3,  /* TCP timestamps (RFC 7323) */
-	SP_OPT_MALFORMED = 1 << 4,   /* an option's length ran past the header or was < 2 */
+	SP_OPT_MALFORMED = 1 << 4,   /* an option's length ran past the header or was < 2, or the
+				      * header said more options than the packet had */
 	SP_OPT_DF = 1 << 5,	     /* IPv4 don't-fragment bit set */
 };
+
+/* Bytes of options a TCP header can hold: data offset 15 words, minus the 20-byte header. */
+#define SP_TCP_OPTS_MAX 40
 
 /*
  * A TCP 4-tuple seen from our side: saddr/sport are local, daddr/dport the target.
@@ -65,7 +73,10 @@ struct sp_tuple {
 /*
  * One tracked check: value of sp_socks (key: the socket cookie, SO_COOKIE) and the record sent
  * through the sp_events ring buffer when a believed reply arrives. User space creates it with
- * cookie and check_id set and the rest zero; the BPF programs fill in the rest.
+ * cookie and check_id set and the rest zero; the BPF programs fill in the rest, except the
+ * parsed options (reply_mss, reply_wscale, and the option bits of reply_opts), which the engine
+ * fills from the raw reply_tcp_opts: the kernel copies them and user space walks them, so the
+ * per-packet program stays small (and loads on every kernel from the floor up).
  * Timestamps are bpf_ktime_get_ns(): CLOCK_MONOTONIC, in ns.
  */
 struct sp_flow {
@@ -81,18 +92,20 @@ struct sp_flow {
 	__u32 spoofed;	       /* replies for our 4-tuple that did not acknowledge or quote our ISN */
 	__u32 reply_seq;       /* sequence number of the reply (the peer's ISN for a SYN-ACK) */
 	__u16 reply_window;    /* raw window field of the reply, host byte order */
-	__u16 reply_mss;       /* MSS option of the reply, 0 if absent */
+	__u16 reply_mss;       /* MSS option of the reply, 0 if absent (engine, from reply_tcp_opts) */
 	__u16 reply_ip_id;     /* IPv4 identification field of the reply, host order (0 for IPv6) */
 	__u8 reply_ttl;	       /* IPv4 TTL or IPv6 hop limit of the reply */
 	__u8 reply_tos;	       /* IPv4 TOS or IPv6 traffic class: DSCP and the ECN bits */
 	__u8 reply_tcp_flags;  /* byte 13 of the reply's TCP header (CWR..FIN) */
-	__u8 reply_wscale;     /* window scale shift of the reply (if SP_OPT_WSCALE) */
+	__u8 reply_wscale;     /* window scale shift of the reply (if SP_OPT_WSCALE; engine) */
 	__u8 reply_opts;       /* enum sp_reply_opt bits */
 	__u8 icmp_type;	       /* for SP_REPLY_ICMP: ICMP or ICMPv6 type and code */
 	__u8 icmp_code;
 	__u8 state;	       /* enum sp_flow_state */
 	__u8 reply;	       /* enum sp_reply */
-	__u8 pad[5];
+	__u8 reply_tcp_opts_len; /* bytes in reply_tcp_opts: 0 to SP_TCP_OPTS_MAX */
+	__u8 pad[4];
+	__u8 reply_tcp_opts[SP_TCP_OPTS_MAX]; /* the SYN-ACK's TCP options as on the wire */
 };
 
 /*

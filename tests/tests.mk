@@ -23,9 +23,9 @@ $(UNIT_TESTS): $(OUTPUT)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(OU
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) -Itests/unit $< $(OUTPUT)/libsynprobe-cli.a $(OUTPUT)/libsynprobe.a $(LIBS) $(CMOCKA_LIBS) -o $@
 
-$(BPF_TESTS): $(OUTPUT)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(SKELS) | $(OUTPUT)/tests
+$(BPF_TESTS): $(OUTPUT)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(SKELS) $(OUTPUT)/libsynprobe.a | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) -Itests/bpf $< $(LIBS) $(CMOCKA_LIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) -Itests/bpf $< $(OUTPUT)/libsynprobe.a $(LIBS) $(CMOCKA_LIBS) -o $@
 
 $(TEST_HELPERS): $(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
@@ -47,3 +47,13 @@ demo: $(OUTPUT)/synprobe $(TEST_HELPERS)
 	$(Q)scripts/demo.sh $(OUTPUT)
 
 .PHONY: tests-build
+
+# The suite under other kernels, each booted under QEMU with this machine's userland (tests/vm/):
+# `make test-kernels KERNELS="6.1 6.12"` (the default: Debian 12's stock kernel and bookworm's 6.12;
+# a linux-image-...-unsigned package name or an unpacked kernel's directory work too). Builds here,
+# then runs tests/run.sh $(OUTPUT) all in each guest. Logs: $(OUTPUT)/test-kernels/.
+KERNELS ?= 6.1 6.12
+test-kernels: tests-build
+	$(Q)tests/vm/matrix.sh $(OUTPUT) $(KERNELS)
+
+.PHONY: test-kernels

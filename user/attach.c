@@ -21,6 +21,11 @@
 #define SP_BPF_TCX_INGRESS 46
 #define SP_BPF_TCX_EGRESS 47
 
+/* In <linux/if_arp.h> but not in glibc's <net/if_arp.h>. */
+#ifndef ARPHRD_IP6GRE
+#define ARPHRD_IP6GRE 823
+#endif
+
 static int attach_tcx(int ifindex, int ingress_fd, int egress_fd, struct sp_attachment *a)
 {
 	int fd, err;
@@ -92,20 +97,38 @@ int sp_link_type(int ifindex)
 	return err ? err : ifr.ifr_hwaddr.sa_family;
 }
 
+int sp_link_kind(int ifindex)
+{
+	int type = sp_link_type(ifindex);
+
+	if (type < 0)
+		return type;
+	switch (type) {
+	case ARPHRD_ETHER: /* Ethernet, veth, bridges, VLAN sub-interfaces, gretap, vxlan */
+	case ARPHRD_LOOPBACK:
+		return SP_LINK_ETHERNET;
+	case ARPHRD_NONE: /* tun (IFF_TUN), WireGuard */
+	case ARPHRD_TUNNEL: /* ipip */
+	case ARPHRD_TUNNEL6: /* ip6tnl */
+	case ARPHRD_SIT:
+	case ARPHRD_IPGRE: /* gre with a remote address */
+	case ARPHRD_IP6GRE:
+	case ARPHRD_RAWIP:
+	case ARPHRD_PPP:
+		return SP_LINK_L3;
+	default:
+		return -EPFNOSUPPORT;
+	}
+}
+
 int sp_attach(int ifindex, int ingress_fd, int egress_fd, bool force_clsact,
 	      struct sp_attachment *out)
 {
-	int err, type;
+	int err;
 
 	memset(out, 0, sizeof(*out));
 	out->ifindex = ifindex;
 	out->link_fd[0] = out->link_fd[1] = -1;
-	/* The programs parse from an Ethernet header: L3 devices (tun, WireGuard) have none. */
-	type = sp_link_type(ifindex);
-	if (type < 0)
-		return type;
-	if (type != ARPHRD_ETHER && type != ARPHRD_LOOPBACK)
-		return -EPFNOSUPPORT;
 
 	if (!force_clsact) {
 		err = attach_tcx(ifindex, ingress_fd, egress_fd, out);

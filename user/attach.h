@@ -19,15 +19,27 @@ struct sp_attachment {
 /*
  * sp_attach - attach @ingress_fd and @egress_fd (SCHED_CLS programs) to @ifindex.
  * Tries a TCX link first (kernel >= 6.6; nothing survives the process), then a clsact qdisc
- * (whose filters outlive a crash and need sp_detach()); with @force_clsact only clsact. Fills @out. Returns 0 or a negative errno
- * (-ENODEV: no such interface, -EPERM: no CAP_NET_ADMIN/CAP_BPF, -EPFNOSUPPORT: the interface
- * has no Ethernet header, e.g. tun or WireGuard, which the programs cannot parse yet).
+ * (whose filters outlive a crash and need sp_detach()); with @force_clsact only clsact. The
+ * programs must suit the interface's link kind (sp_link_kind()). Fills @out. Returns 0 or a
+ * negative errno (-ENODEV: no such interface, -EPERM: no CAP_NET_ADMIN/CAP_BPF).
  */
 int sp_attach(int ifindex, int ingress_fd, int egress_fd, bool force_clsact,
 	      struct sp_attachment *out);
 
 /* sp_link_type - the ARPHRD_* type of @ifindex (SIOCGIFHWADDR), or a negative errno. */
 int sp_link_type(int ifindex);
+
+/* Where a packet starts at tc on an interface: the programs come in one pair for each. */
+enum sp_link_kind {
+	SP_LINK_ETHERNET = 0, /* at the Ethernet header: Ethernet, veth, VLAN, bridge, lo */
+	SP_LINK_L3 = 1,	      /* at the IP header: tun, WireGuard, GRE, IPIP, SIT, PPP */
+};
+
+/*
+ * sp_link_kind - enum sp_link_kind of @ifindex, from its ARPHRD_* type; -EPFNOSUPPORT for a
+ * link type the programs cannot parse (InfiniBand, CAN, ...), -ENODEV, or another negative errno.
+ */
+int sp_link_kind(int ifindex);
 
 /* sp_detach - undo sp_attach(): close the links, or remove the filters (and our qdisc). */
 void sp_detach(struct sp_attachment *a);

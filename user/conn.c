@@ -122,6 +122,12 @@ int sp_conn_attach_for(struct sp_conn_obs *o, const struct sockaddr *peer)
 			return 0;
 	if (o->n_att == CONN_IFACES_MAX)
 		return -E2BIG;
+	/* bpf/conn.bpf.c parses from an Ethernet header only. */
+	err = sp_link_kind(ifindex);
+	if (err < 0)
+		return err;
+	if (err != SP_LINK_ETHERNET)
+		return -EPFNOSUPPORT;
 	err = sp_attach(ifindex, bpf_program__fd(o->skel->progs.sp_conn_ingress),
 			bpf_program__fd(o->skel->progs.sp_conn_egress), false, &o->att[o->n_att]);
 	if (err)

@@ -29,6 +29,7 @@
 #include "attach.h"
 #include "outcome.h"
 #include "route.h"
+#include "tcp_opts.h"
 #include "timer_heap.h"
 #include "token_bucket.h"
 
@@ -506,6 +507,7 @@ static void check_finish(struct synprobe *sp, unsigned int slot)
 	res.timeout_ms = c->timeout_ms;
 	res.user = c->user;
 	if (have_rec) {
+		sp_flow_parse_tcp_opts(&rec);
 		res.flow = &rec;
 		if (rec.state != SP_FLOW_REGISTERED)
 			tuple_to_sockaddr(&rec.tuple, &res.local);
@@ -596,21 +598,27 @@ static int timer_rearm(struct synprobe *sp)
 
 /* --- interfaces --- */
 
+/* Attaches the program pair that suits @ifindex's link kind, once per interface. */
 static int ensure_attached(struct synprobe *sp, int ifindex)
 {
 	struct sp_attachment *list;
+	struct bpf_program *in, *eg;
+	int err, kind;
 	size_t i;
-	int err;
 
 	for (i = 0; i < sp->n_attached; i++)
 		if (sp->attached[i].ifindex == ifindex)
 			return 0;
+	kind = sp_link_kind(ifindex);
+	if (kind < 0)
+		return kind;
+	in = kind == SP_LINK_L3 ? sp->skel->progs.sp_tc_in_l3 : sp->skel->progs.sp_tc_ingress;
+	eg = kind == SP_LINK_L3 ? sp->skel->progs.sp_tc_eg_l3 : sp->skel->progs.sp_tc_egress;
 	list = realloc(sp->attached, (sp->n_attached + 1) * sizeof(*list));
 	if (!list)
 		return -ENOMEM;
 	sp->attached = list;
-	err = sp_attach(ifindex, bpf_program__fd(sp->skel->progs.sp_tc_ingress),
-			bpf_program__fd(sp->skel->progs.sp_tc_egress), sp->opts.force_clsact,
+	err = sp_attach(ifindex, bpf_program__fd(in), bpf_program__fd(eg), sp->opts.force_clsact,
 			&list[sp->n_attached]);
 	if (err)
 		return err;
