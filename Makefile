@@ -19,7 +19,7 @@ CFLAGS ?= -g -O2
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser $(PKG_CFLAGS)
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSYNPROBE_VERSION='"$(VERSION)"' $(INCLUDES)
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(dir $(VMLINUX)) -Ibpf
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DBPF_NO_PRESERVE_ACCESS_INDEX -Wall -Werror -I$(dir $(VMLINUX)) -Ibpf
 
 ifeq ($(V),1)
 	Q =

@@ -27,6 +27,7 @@
 #define IP6_OFFSET_MF 0xfff9 /* IPv6 fragment offset and M flag: both 0 in an atomic fragment */
 #define IPV6_EXT_MAX 6	    /* extension headers walked before giving up */
 #define VLAN_MAX 2	    /* stacked VLAN tags walked */
+#define L4_OFF_MAX 1024	    /* the IP payload starts at most this far in (else: not parsed) */
 
 #define IPPROTO_ICMPV6 58 /* NEXTHDR_ICMP; not in vmlinux.h as IPPROTO_ICMP is */
 #define ICMP_DEST_UNREACH 3
@@ -42,9 +43,27 @@
 #define TCP_ACK 0x10
 
 struct hdr_cursor {
+	void *start; /* skb->data */
 	void *pos;
 	void *end;
 };
+
+/*
+ * Makes @c->pos one bounded offset from the start that the verifier knows nothing more of: a
+ * packet pointer minus a packet pointer is an unknown scalar (the barrier keeps the compiler from
+ * folding it away). Where walks over headers of varying length meet, this lets the verifier
+ * check what follows once, not once per way the walk went. Returns -1 past L4_OFF_MAX.
+ */
+static __always_inline int cursor_forget(struct hdr_cursor *c)
+{
+	__u64 off = c->pos - c->start;
+
+	barrier_var(off);
+	if (off > L4_OFF_MAX)
+		return -1;
+	c->pos = c->start + off;
+	return 0;
+}
 
 /*
  * Where a packet's headers are, once checked against the end of data. Nothing is copied out of
@@ -111,13 +130,13 @@ static __always_inline int parse_iphdr(struct hdr_cursor *c, struct pkt *pkt)
 }
 
 /*
- * IPv6: walks the extension headers, returns the bytes after them, or -1 (a real fragment, or too
- * many extension headers). An atomic fragment (fragment header with offset 0 and M 0, RFC 6946)
+ * IPv6: walks the extension headers (with @walk_ext; without, the next header must be the
+ * payload's), returns the bytes after them, or -1 (a real fragment, or too many extension headers). An atomic fragment (fragment header with offset 0 and M 0, RFC 6946)
  * is a whole packet, which the kernel accepts: a fragment header last in the chain is skipped
  * when it is one. It is tested after the loop, not in it: a branch more in each iteration
  * multiplies the verifier's states.
  */
-static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct pkt *pkt)
+static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct pkt *pkt, bool walk_ext)
 {
 	struct ipv6hdr *ip6h = c->pos;
 	struct ipv6_opt_hdr *opt;
@@ -132,7 +151,7 @@ static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct pkt *pkt)
 	nexthdr = ip6h->nexthdr;
 	payload_len = bpf_ntohs(ip6h->payload_len);
 
-	for (i = 0; i < IPV6_EXT_MAX; i++) {
+	for (i = 0; walk_ext && i < IPV6_EXT_MAX; i++) {
 		if (nexthdr != NEXTHDR_HOP && nexthdr != NEXTHDR_ROUTING && nexthdr != NEXTHDR_DEST &&
 		    nexthdr != NEXTHDR_AUTH)
 			break;
@@ -149,8 +168,10 @@ static __always_inline int parse_ipv6hdr(struct hdr_cursor *c, struct pkt *pkt)
 			return -1;
 		c->pos += ext_len;
 		payload_len -= ext_len;
+		if (cursor_forget(c))
+			return -1;
 	}
-	if (nexthdr == NEXTHDR_FRAGMENT) {
+	if (walk_ext && nexthdr == NEXTHDR_FRAGMENT) {
 		frag = c->pos;
 		if ((void *)(frag + 1) > c->end || (frag->frag_off & bpf_htons(IP6_OFFSET_MF)))
 			return -1;
@@ -250,24 +271,25 @@ static __always_inline void pkt_ip_info(const struct pkt *pkt, struct ip_info *i
  */
 static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *pkt, bool l3)
 {
-	struct hdr_cursor c = {
-		.pos = (void *)(long)skb->data,
-		.end = (void *)(long)skb->data_end,
-	};
+	void *data = (void *)(long)skb->data;
+	struct hdr_cursor c = { .start = data, .pos = data, .end = (void *)(long)skb->data_end };
 	int ip_payload;
 	__u16 proto;
 
 	if (l3)
 		proto = (__u16)skb->protocol;
-	else if (parse_ethhdr(&c, &proto))
+	else if (parse_ethhdr(&c, &proto) || cursor_forget(&c))
 		return -1;
 	if (proto == bpf_htons(ETH_P_IP))
 		ip_payload = parse_iphdr(&c, pkt);
 	else if (proto == bpf_htons(ETH_P_IPV6))
-		ip_payload = parse_ipv6hdr(&c, pkt);
+		ip_payload = parse_ipv6hdr(&c, pkt, true);
 	else
 		return -1;
 	if (ip_payload < 0)
+		return -1;
+	/* What follows is verified once, whichever way the walk over the headers went. */
+	if (cursor_forget(&c))
 		return -1;
 	pkt->l4 = c.pos;
 	if (pkt->proto != IPPROTO_TCP)

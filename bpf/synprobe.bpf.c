@@ -238,7 +238,11 @@ struct quoted_tcp {
  */
 static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, struct sp_stats *stats)
 {
-	struct hdr_cursor c = { .pos = pkt->l4, .end = (void *)(long)skb->data_end };
+	struct hdr_cursor c = {
+		.start = (void *)(long)skb->data,
+		.pos = pkt->l4,
+		.end = (void *)(long)skb->data_end,
+	};
 	struct sp_tuple key;
 	struct quoted_tcp *q;
 	struct pkt inner = {};
@@ -267,7 +271,8 @@ static __always_inline int icmp_reply(struct __sk_buff *skb, struct pkt *pkt, st
 	if (pkt->family == SP_FAMILY_IPV4)
 		err = parse_iphdr(&c, &inner) < 0;
 	else
-		err = parse_ipv6hdr(&c, &inner) < 0;
+		/* Our SYN as sent: Linux puts no extension header on it, so none is walked. */
+		err = parse_ipv6hdr(&c, &inner, false) < 0;
 	if (err || inner.proto != IPPROTO_TCP) {
 		stats->in_other_icmp++;
 		return TC_ACT_UNSPEC;

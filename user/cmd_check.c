@@ -95,7 +95,8 @@ static void usage(FILE *f)
 		"                         the SYN-flood defence of a listener with a backlog of 128)\n"
 		"      --rate R           new SYNs per second at most (default: no limit)\n"
 		"      --source ADDR      send from this local address\n"
-		"      --map-size N       checks the BPF maps can follow at once (default 65536); the\n"
+		"      --map-size N       checks the BPF maps can follow at once (default: the\n"
+		"                         concurrency, or the targets if fewer, at least 64); the\n"
 		"                         rest are answered from their socket (evidence socket)\n"
 		"  -t, --timeout DUR      how long to wait for a reply (default 1s); DUR takes a unit,\n"
 		"                         250ms, 2s, 1m; a bare number is seconds\n"
@@ -505,7 +506,9 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 		.close_delay_ms = a->close_delay_ms,
 		.force_clsact = a->force_clsact,
 		.wait_sigmask = &wait_mask,
-		.max_flows = a->map_size,
+		/* Default: no bigger than what can be in flight, so a short run starts fast. */
+		.max_flows = a->map_size ? a->map_size :
+			     n_jobs < a->concurrency ? (n_jobs > 64 ? n_jobs : 64) : 0,
 		.max_in_flight = a->concurrency,
 		.per_target_max = a->per_target,
 		.rate_per_sec = a->rate_per_sec,

@@ -631,13 +631,13 @@ static int ensure_attached(struct synprobe *sp, int ifindex)
 /*
  * The ring buffer holds one event for every check that can be in flight, so that a burst of
  * replies (all of them, on a fast network) never overflows it: sizeof(struct sp_flow) plus the
- * 8-byte record header each, rounded up to a power of two, at least 256 KiB, at most 64 MiB.
+ * 8-byte record header each, rounded up to a power of two, at least 64 KiB, at most 64 MiB.
  */
 static __u32 ringbuf_bytes(const struct synprobe_opts *opts, __u32 max_flows)
 {
 	__u64 in_flight = opts->max_in_flight && opts->max_in_flight < max_flows ?
 				  opts->max_in_flight : max_flows;
-	__u64 need = in_flight * (sizeof(struct sp_flow) + 8), size = 256 * 1024;
+	__u64 need = in_flight * (sizeof(struct sp_flow) + 8), size = 64 * 1024;
 
 	while (size < need && size < 64ULL * 1024 * 1024)
 		size *= 2;
@@ -695,7 +695,13 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 		err = -errno;
 		goto cleanup;
 	}
+	/*
+	 * No more checks than max_in_flight are ever tracked at once: maps sized beyond that are
+	 * memory the kernel preallocates and clears for nothing, at every start.
+	 */
 	max_flows = opts->max_flows ? opts->max_flows : SP_MAX_FLOWS_DEFAULT;
+	if (!opts->max_flows && opts->max_in_flight && opts->max_in_flight < max_flows)
+		max_flows = opts->max_in_flight;
 	err = bpf_map__set_max_entries(sp->skel->maps.sp_socks, max_flows);
 	if (!err)
 		err = bpf_map__set_max_entries(sp->skel->maps.sp_flows, max_flows);

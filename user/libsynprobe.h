@@ -80,7 +80,8 @@ struct synprobe_opts {
 	 */
 	const int *ifindexes;
 	size_t n_ifindexes;
-	__u32 max_flows;	 /* checks tracked in flight (BPF map size); default 65536 */
+	__u32 max_flows;	 /* checks tracked in flight (BPF map size); default max_in_flight,
+				  * or 65536 without one (and at most 65536) */
 	synprobe_result_fn on_result; /* called once per finished check; required */
 	void *ctx;		      /* passed to on_result */
 	/*
