@@ -57,3 +57,6 @@ test-kernels: tests-build
 	$(Q)tests/vm/matrix.sh $(OUTPUT) $(KERNELS)
 
 .PHONY: test-kernels
+
+# libFuzzer harnesses: make fuzz [FUZZ_SECONDS=30] (tests/fuzz/fuzz.mk).
+include tests/fuzz/fuzz.mk

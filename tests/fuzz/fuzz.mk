@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c), included by tests/tests.mk. `make fuzz` builds each
+# with clang's libFuzzer, ASan and UBSan and runs it for FUZZ_SECONDS (default 30), starting from
+# its checked-in corpus tests/fuzz/corpus/NAME/ (NAME: the harness without "fuzz_"). New inputs
+# go to $(OUTPUT)/fuzz/corpus-NAME, crashes to $(OUTPUT)/fuzz/; the checked-in corpus is only read.
+# Debian 12: clang-14's libFuzzer is in libclang-rt-14-dev (a dependency of clang-14).
+#
+# A harness lists the sources it links in FUZZ_SRCS_<harness> and may set FUZZ_ARGS_<harness>.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Ibpf -Iuser
+
+FUZZ_SRCS_fuzz_tcp_opts := user/tcp_opts.c
+FUZZ_ARGS_fuzz_tcp_opts := -max_len=64 -dict=tests/fuzz/tcp_opts.dict
+
+FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_HARNESSES))
+
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+# One build rule per harness, with its own sources.
+define fuzz_rule
+$(OUTPUT)/fuzz/$(1): tests/fuzz/$(1).c $(FUZZ_SRCS_$(1)) $(wildcard user/*.h) $(wildcard bpf/*.h) | $(OUTPUT)/fuzz
+	$$(call msg,FUZZ-CC,$$@)
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$< $(FUZZ_SRCS_$(1)) -o $$@
+endef
+$(foreach h,$(FUZZ_HARNESSES),$(eval $(call fuzz_rule,$(h))))
+
+fuzz-build: $(FUZZ_BINS)
+
+# One harness after the other (without -j), each for FUZZ_SECONDS; a crash stops make.
+fuzz: $(patsubst %,fuzz-run-%,$(FUZZ_HARNESSES))
+
+fuzz-run-%: $(OUTPUT)/fuzz/%
+	$(Q)mkdir -p $(OUTPUT)/fuzz/corpus-$(*:fuzz_%=%)
+	@echo "# --- $*: $(FUZZ_SECONDS) s"
+	$(Q)$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(OUTPUT)/fuzz/$*- \
+		$(FUZZ_ARGS_$*) $(OUTPUT)/fuzz/corpus-$(*:fuzz_%=%) tests/fuzz/corpus/$(*:fuzz_%=%)
+
+.PHONY: fuzz fuzz-build
