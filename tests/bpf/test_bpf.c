@@ -122,7 +122,8 @@ struct frame {
 	int ihl;	   /* IPv4 header length field, 0: what the options make it */
 	__u16 frag_off;	   /* IPv4 flags + fragment offset, 0: DF as Linux sends */
 	bool ext_hop_dest; /* IPv6 hop-by-hop and destination options headers before TCP */
-	bool ext_frag;	   /* IPv6 fragment header before TCP */
+	bool ext_frag;	   /* IPv6 fragment header before TCP (after hop-by-hop + dest. options) */
+	__u16 ip6_frag_off; /* its offset and flags field: offset << 3, M = 1; 0: an atomic fragment */
 	bool other_port;   /* our side uses LOCAL_PORT_OTHER: a 4-tuple nobody tracks */
 	int pad_to;	   /* Ethernet padding up to this many bytes */
 	int cut;	   /* keep only this many bytes of the frame, 0: all */
@@ -137,6 +138,7 @@ struct frame {
 	__u32 quote_seq;   /* sequence number of the quoted SYN */
 	bool quote_udp;	   /* the error quotes a UDP datagram of ours instead of the SYN */
 	bool quote_in_data; /* any type: the data is our SYN as an error would quote it */
+	bool icmp_other_family; /* ICMPv6 (58) in IPv4, ICMPv4 (1) in IPv6; the quote is still of l3 */
 	int quote_len;	   /* bytes of the quoted packet kept, 0: its IP header + 8 (RFC 792) */
 };
 
@@ -291,7 +293,7 @@ static __u16 ip4_checksum(const __u8 *hdr, size_t len)
 /* An ICMP error (it quotes the packet it is about), not an informational message. */
 static bool icmp_is_error(const struct frame *f)
 {
-	if (f->l3 == L3_IPV6)
+	if ((f->l3 == L3_IPV6) != f->icmp_other_family) /* ICMPv6 */
 		return f->icmp_type < 128; /* RFC 4443, 2.1 */
 	/* RFC 792: unreachable, source quench, redirect, time exceeded, parameter problem */
 	return f->icmp_type == 3 || f->icmp_type == 4 || f->icmp_type == 5 ||
@@ -356,7 +358,8 @@ static size_t build_frame(const struct frame *f, bool outbound, __u8 *buf, size_
 	__u16 dport = outbound ? PEER_PORT : local_port;
 	int l4_hdr = f->icmp ? ICMP_HLEN : f->udp ? 8 : 20 + f->tcp_opts_len;
 	int l4_len = l4_hdr + f->payload_len;
-	__u8 proto = f->icmp ? (f->l3 == L3_IPV6 ? 58 : 1) : f->udp ? 17 : 6;
+	bool icmp6 = (f->l3 == L3_IPV6) != f->icmp_other_family;
+	__u8 proto = f->icmp ? (icmp6 ? 58 : 1) : f->udp ? 17 : 6;
 	const __u8 *remote4 = f->icmp ? router_ip4 : peer_ip4;
 	const __u8 *remote6 = f->icmp ? router_ip6 : peer_ip6;
 	__u8 quoted[128];
@@ -445,10 +448,10 @@ static size_t build_frame(const struct frame *f, bool outbound, __u8 *buf, size_
 			next = p;
 		}
 		if (f->ext_frag) {
-			/* Fragment header: offset 0, M flag set, identification 0x1234 */
+			/* Fragment header: offset and M flag as given, identification 0x1234 */
 			*next = 44;
 			p = put(&b, 8);
-			put_be16(p + 2, 0x0001);
+			put_be16(p + 2, f->ip6_frag_off);
 			put_be32(p + 4, 0x1234);
 			next = p;
 		}
@@ -826,6 +829,13 @@ static void run_case(void **state)
 		}
 		if (c->expect_reply != SP_REPLY_SYN_ACK)
 			assert_int_equal(rec.reply_tcp_opts_len, 0);
+		/* A data offset that claims more options than the frame holds: nothing copied, and
+		 * the kernel's MALFORMED bit (the parse of nothing cannot set it). */
+		if (!c->frame.icmp && c->frame.doff && c->expect_reply == SP_REPLY_SYN_ACK &&
+		    c->frame.doff * 4 - 20 > c->frame.tcp_opts_len + c->frame.payload_len) {
+			assert_int_equal(rec.reply_tcp_opts_len, 0);
+			assert_true(rec.reply_opts & SP_OPT_MALFORMED);
+		}
 		want.reply_tcp_opts_len = rec.reply_tcp_opts_len;
 		memcpy(want.reply_tcp_opts, rec.reply_tcp_opts, sizeof(want.reply_tcp_opts));
 		parsed = rec;
@@ -1365,10 +1375,115 @@ static const struct bpf_case cases[] = {
 		.delta = { .in_packets = 1, .in_matched = 1 },
 	},
 	{
-		.name = "ingress IPv6 fragment header: not TCP",
+		.name = "ingress IPv6 first fragment (offset 0, M=1): not TCP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .ext_frag = true, .ip6_frag_off = 0x0001,
+			   .tcp_flags = F_SYN | F_ACK,
+			   .seq = PEER_ISN, .ack = TEST_ISN + 1 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		/* A later fragment: masking only the M flag would let it through. */
+		.name = "ingress IPv6 last fragment (offset 185, M=0): not TCP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .ext_frag = true, .ip6_frag_off = 185 << 3,
+			   .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN, .ack = TEST_ISN + 1 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		.name = "ingress IPv6 middle fragment (offset 1, M=1): not TCP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .ext_frag = true, .ip6_frag_off = 1 << 3 | 1,
+			   .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN, .ack = TEST_ISN + 1 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		/*
+		 * RFC 6946: an atomic fragment (offset 0, M=0) is a whole packet; the kernel takes it.
+		 * With options, so the copy shows the TCP header was found 8 bytes further in.
+		 */
+		.name = "ingress IPv6 SYN-ACK in an atomic fragment (offset 0, M=0): matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .ext_frag = true, .ip6_frag_off = 0,
+			   .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN, .ack = TEST_ISN + 1,
+			   .window = 64800, .tcp_opts = linux_synack_opts, .tcp_opts_len = 20 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_mss = 1460,
+		.expect_wscale = 7,
+		.expect_opts = SP_OPT_MSS | SP_OPT_WSCALE | SP_OPT_SACK_PERM | SP_OPT_TIMESTAMPS,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		/* The two reserved bits are not the offset or M: the kernel ignores them (RFC 8200). */
+		.name = "ingress IPv6 SYN-ACK in an atomic fragment with its reserved bits set: matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .ext_frag = true, .ip6_frag_off = 0x0006,
+			   .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN, .ack = TEST_ISN + 1,
+			   .window = 64800 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv6 RST+ACK in an atomic fragment: matched as RST",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .ext_frag = true, .tcp_flags = F_RST | F_ACK,
+			   .seq = 0, .ack = TEST_ISN + 1 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_RST,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv6 SYN-ACK, hop-by-hop + dest. options + atomic fragment: matched",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .ext_hop_dest = true, .ext_frag = true,
+			   .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN, .ack = TEST_ISN + 1,
+			   .window = 64800, .tcp_opts = linux_synack_opts, .tcp_opts_len = 20 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_mss = 1460,
+		.expect_wscale = 7,
+		.expect_opts = SP_OPT_MSS | SP_OPT_WSCALE | SP_OPT_SACK_PERM | SP_OPT_TIMESTAMPS,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv6 SYN-ACK, hop-by-hop + dest. options + first fragment: not TCP",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .ext_hop_dest = true, .ext_frag = true,
+			   .ip6_frag_off = 0x0001, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1 },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		.name = "ingress IPv6 atomic fragment cut inside the fragment header: not TCP",
 		.prog = RUN_INGRESS,
 		.frame = { .l3 = L3_IPV6, .ext_frag = true, .tcp_flags = F_SYN | F_ACK,
-			   .seq = PEER_ISN, .ack = TEST_ISN + 1 },
+			   .seq = PEER_ISN, .ack = TEST_ISN + 1, .cut = ETH_HLEN + 40 + 4 },
 		.pre = PRE_SYN_SENT,
 		.expect_rc = TC_ACT_UNSPEC,
 		.flow = FLOW_UNCHANGED,
@@ -1716,6 +1831,43 @@ static const struct bpf_case cases[] = {
 		.expect_rc = TC_ACT_UNSPEC,
 		.flow = FLOW_UNCHANGED,
 		.delta = { .in_packets = 1, .in_other_icmp = 1 },
+	},
+	{
+		/*
+		 * RFC 4443, 1: ICMPv6 is IPv6's. An ICMP (protocol 1) unreachable inside IPv6,
+		 * quoting our IPv6 SYN with the right ISN, would be believed by a program that read
+		 * the ICMP type by the protocol and the quote by the family.
+		 */
+		.name = "ingress ICMPv4 unreachable (3/13) inside IPv6 quoting our SYN: not believed",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV6, .icmp = true, .icmp_other_family = true,
+			   .icmp_type = ICMP4_DEST_UNREACH, .icmp_code = ICMP4_PKT_FILTERED,
+			   .quote_seq = TEST_ISN },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 unreachable (1/1) inside IPv4 quoting our SYN: not believed",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_other_family = true,
+			   .icmp_type = ICMP6_DEST_UNREACH, .icmp_code = ICMP6_ADM_PROHIBITED,
+			   .quote_seq = TEST_ISN },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
+	},
+	{
+		.name = "ingress ICMPv6 time exceeded (3/0) inside IPv4 quoting our SYN: not believed",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .icmp = true, .icmp_other_family = true,
+			   .icmp_type = ICMP6_TIME_EXCEED, .icmp_code = 0, .quote_seq = TEST_ISN },
+		.pre = PRE_SYN_SENT,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .in_packets = 1, .in_not_tcp = 1 },
 	},
 	{
 		.name = "ingress ICMPv6 time exceeded (3/0) from a router: matched",
