@@ -399,7 +399,7 @@ void sp_open_error(int err)
 	else if (err == ENOTDIR)
 		sp_err("the pin directory is not on a bpffs: mount one (mount -t bpf bpf /sys/fs/bpf) or pick another directory");
 	else if (err == EPFNOSUPPORT)
-		sp_err("an interface given with -i has no Ethernet header (tun, WireGuard): synprobe follows Ethernet, veth and loopback interfaces");
+		sp_err("an interface given with -i has a link type synprobe cannot parse: it follows Ethernet, veth, VLAN, loopback and L3 devices (tun, WireGuard, GRE, IPIP)");
 	else
 		sp_err("cannot load or attach the BPF programs (%s): run with -v for libbpf's log",
 		       strerror(err));
@@ -431,25 +431,87 @@ static void print_verbose_footer(struct synprobe *sp)
 			flows);
 }
 
+/*
+ * Why BPF could not be used, in one line, from what synprobe_open() found: kept apart are missing
+ * privileges, a kernel below the floor, and a program the verifier rejected (a bug of ours on
+ * that kernel). NULL when the load error says nothing more than errno.
+ */
+static const char *load_reason(const struct synprobe_load_error *le)
+{
+	static char buf[256];
+
+	switch (le->failure) {
+	case SYNPROBE_LOAD_NO_PRIVILEGE:
+		snprintf(buf, sizeof(buf), "%s was refused (%s): run as root, or with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON",
+			 le->what, strerror(le->error));
+		return buf;
+	case SYNPROBE_LOAD_KERNEL_TOO_OLD:
+		snprintf(buf, sizeof(buf), "this kernel lacks %s: BPF mode needs kernel 5.8 or later",
+			 le->what);
+		return buf;
+	case SYNPROBE_LOAD_VERIFIER:
+		snprintf(buf, sizeof(buf), "the kernel's verifier rejected the BPF program '%s' (%s): a synprobe bug on this kernel, please report it with the log (-vv)",
+			 le->what, strerror(le->error));
+		return buf;
+	case SYNPROBE_LOAD_OTHER:
+		snprintf(buf, sizeof(buf), "%s failed (%s)", le->what, strerror(le->error));
+		return buf;
+	default:
+		return NULL;
+	}
+}
+
+/* The verifier's words after the one error line: its last lines, or with -vv its whole log. */
+static void print_verifier_log(const struct synprobe_load_error *le)
+{
+	const char *text = sp_verbose >= 2 && le->log ? le->log : le->log_tail;
+	const char *p = text, *nl;
+
+	if (le->failure != SYNPROBE_LOAD_VERIFIER || sp_json_output)
+		return;
+	fprintf(stderr, "%s of the verifier's log:\n", text == le->log ? "All" : "The end");
+	while (*p) {
+		nl = strchr(p, '\n');
+		fprintf(stderr, "  | %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+}
+
 struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts opts,
 				const char **method)
 {
+	struct synprobe_load_error le = {};
+	const char *reason;
 	struct synprobe *sp;
 	int err;
 
+	sp_fallback_reason = NULL;
 	if (choice != METHOD_CONNECT) {
 		*method = "bpf";
+		opts.load_error = &le;
 		sp = synprobe_open(&opts);
 		if (sp)
 			return sp;
 		err = errno;
+		reason = load_reason(&le);
 		/* A missing interface or an unusable one is the user's to fix, not a reason to fall back. */
 		if (choice == METHOD_BPF || err == ENODEV || err == EPFNOSUPPORT || err == ENOTDIR) {
-			sp_open_error(err);
+			if (reason)
+				sp_err("cannot use BPF: %s", reason);
+			else
+				sp_open_error(err);
+			print_verifier_log(&le);
+			free(le.log);
 			return NULL;
 		}
-		sp_warn("cannot use BPF (%s): falling back to --method connect, full handshakes timed in user space",
-			strerror(err));
+		sp_fallback_reason = reason ? reason : strerror(err);
+		sp_warn("cannot use BPF: %s; falling back to --method connect, full handshakes timed in user space",
+			sp_fallback_reason);
+		print_verifier_log(&le);
+		free(le.log);
+		opts.load_error = NULL;
 	}
 	if (opts.n_ifindexes)
 		sp_warn("the interface option has no effect with --method connect");
@@ -525,7 +587,7 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 		err = synprobe_start(sp, (struct sockaddr *)&jobs[i].addr.addr, jobs[i].addr.addrlen,
 				     a->timeout_ms, &jobs[i]);
 		if (err == -EPFNOSUPPORT) {
-			sp_err("the route to '%s' leaves by an interface without an Ethernet header (tun, WireGuard): synprobe follows Ethernet, veth and loopback interfaces; pick one with -i",
+			sp_err("the route to '%s' leaves by an interface of a link type synprobe cannot parse: it follows Ethernet, veth, VLAN, loopback and L3 devices (tun, WireGuard, GRE, IPIP); pick one with -i",
 			       jobs[i].target);
 			goto cleanup;
 		} else if (err) {

@@ -626,6 +626,137 @@ static int ensure_attached(struct synprobe *sp, int ifindex)
 	return 0;
 }
 
+/* --- loading --- */
+
+/* Each program's verifier log, when it is rejected; the kernel keeps what fits (its start). */
+#define VERIFIER_LOG_BYTES (16U << 20)
+#define VERIFIER_TAIL_LINES 12
+
+static int load_fail(struct synprobe_load_error *le, enum synprobe_load_failure failure, int err,
+		     const char *what)
+{
+	if (le) {
+		le->failure = failure;
+		le->error = err;
+		snprintf(le->what, sizeof(le->what), "%s", what ? what : "");
+	}
+	return -err;
+}
+
+/*
+ * What the programs need of the kernel, probed before loading them, as libbpf-tools' compat.c
+ * does (never by the kernel's version): the privilege to use BPF at all, BPF ring buffers and
+ * their helpers (5.8, synprobe's floor), the socket cookie of an skb (4.12). Each probe loads a
+ * two-instruction program or makes a one-page map: well under a millisecond. TCX is not probed:
+ * sp_attach() tries a link and falls back to clsact.
+ */
+static int probe_kernel(struct synprobe_load_error *le)
+{
+	static const struct {
+		enum bpf_func_id helper;
+		const char *what;
+	} helpers[] = {
+		{ BPF_FUNC_ringbuf_reserve, "the bpf_ringbuf_reserve() helper in tc programs (5.8)" },
+		{ BPF_FUNC_get_socket_cookie, "bpf_get_socket_cookie() in tc programs (4.12)" },
+		{ BPF_FUNC_skb_load_bytes, "bpf_skb_load_bytes() in tc programs (4.5)" },
+	};
+	size_t i;
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 1, NULL);
+	if (fd < 0)
+		return load_fail(le, errno == EPERM ? SYNPROBE_LOAD_NO_PRIVILEGE : SYNPROBE_LOAD_OTHER,
+				 errno, "using BPF");
+	close(fd);
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 1)
+		return load_fail(le, SYNPROBE_LOAD_KERNEL_TOO_OLD, EOPNOTSUPP,
+				 "BPF ring buffers (5.8)");
+	for (i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
+		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, helpers[i].helper, NULL) == 0)
+			return load_fail(le, SYNPROBE_LOAD_KERNEL_TOO_OLD, EOPNOTSUPP,
+					 helpers[i].what);
+	return 0;
+}
+
+/* The last @lines lines of @log into @out (their end, if they do not fit). */
+static void log_tail(const char *log, size_t lines, char *out, size_t size)
+{
+	const char *end = log + strlen(log), *p;
+
+	while (end > log && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	p = end;
+	while (p > log && lines) {
+		if (p[-1] == '\n' && --lines == 0)
+			break;
+		p--;
+	}
+	if ((size_t)(end - p) >= size)
+		p = end - (size - 1);
+	snprintf(out, size, "%.*s", (int)(end - p), p);
+}
+
+/*
+ * Loads the skeleton with a log buffer per program, so that a program the verifier rejects is
+ * named and its log kept (libbpf then does not print it). @le may be NULL.
+ * SYNPROBE_TEST_REJECT_PROGRAM=NAME (a test hook) loads program NAME as XDP, which the verifier
+ * rejects at its first __sk_buff access.
+ */
+static int load_programs(struct synprobe *sp, struct synprobe_load_error *le)
+{
+	const char *reject = getenv("SYNPROBE_TEST_REJECT_PROGRAM");
+	struct bpf_program *prog;
+	char *logs[8] = {};
+	size_t n = 0, i;
+	int err;
+
+	bpf_object__for_each_program(prog, sp->skel->obj) {
+		if (n == sizeof(logs) / sizeof(logs[0]))
+			break;
+		/* Address space only: the pages are touched when a log is written. */
+		logs[n] = malloc(VERIFIER_LOG_BYTES);
+		if (!logs[n]) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		logs[n][0] = '\0';
+		err = bpf_program__set_log_buf(prog, logs[n], VERIFIER_LOG_BYTES);
+		if (err)
+			goto cleanup;
+		if (reject && !strcmp(reject, bpf_program__name(prog)))
+			bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
+		n++;
+	}
+	err = synprobe_bpf__load(sp->skel);
+	if (!err)
+		goto cleanup;
+	if (err == -EPERM) {
+		load_fail(le, SYNPROBE_LOAD_NO_PRIVILEGE, EPERM, "loading the tc programs");
+		goto cleanup;
+	}
+	i = 0;
+	bpf_object__for_each_program(prog, sp->skel->obj) {
+		if (i == n)
+			break;
+		if (logs[i][0]) {
+			load_fail(le, SYNPROBE_LOAD_VERIFIER, -err, bpf_program__name(prog));
+			if (le) {
+				log_tail(logs[i], VERIFIER_TAIL_LINES, le->log_tail,
+					 sizeof(le->log_tail));
+				le->log = strdup(logs[i]);
+			}
+			goto cleanup;
+		}
+		i++;
+	}
+	load_fail(le, SYNPROBE_LOAD_OTHER, -err, "loading the BPF object");
+
+cleanup:
+	for (i = 0; i < n; i++)
+		free(logs[i]);
+	return err;
+}
+
 /* --- public API --- */
 
 /*
@@ -665,6 +796,7 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 	sp->opts.ifindexes = NULL; /* the caller's array is not kept */
 	sp->opts.wait_sigmask = NULL;
 	sp->opts.pin_dir = NULL;
+	sp->opts.load_error = NULL;
 	if (opts->wait_sigmask) {
 		sp->wait_sigmask = *opts->wait_sigmask;
 		sp->have_sigmask = true;
@@ -690,9 +822,14 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 	if (!sp->use_bpf)
 		return sp;
 
+	if (opts->load_error)
+		memset(opts->load_error, 0, sizeof(*opts->load_error));
+	err = probe_kernel(opts->load_error);
+	if (err)
+		goto cleanup;
 	sp->skel = synprobe_bpf__open();
 	if (!sp->skel) {
-		err = -errno;
+		err = load_fail(opts->load_error, SYNPROBE_LOAD_OTHER, errno, "opening the BPF object");
 		goto cleanup;
 	}
 	/*
@@ -719,7 +856,7 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 		if (err)
 			goto cleanup;
 	}
-	err = synprobe_bpf__load(sp->skel);
+	err = load_programs(sp, opts->load_error);
 	if (err)
 		goto cleanup;
 	sp->socks_fd = bpf_map__fd(sp->skel->maps.sp_socks);

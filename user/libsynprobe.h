@@ -67,6 +67,29 @@ struct synprobe_result {
 
 typedef void (*synprobe_result_fn)(const struct synprobe_result *res, void *ctx);
 
+/* Why synprobe_open() could not set up the BPF side (struct synprobe_load_error.failure). */
+enum synprobe_load_failure {
+	SYNPROBE_LOAD_OK = 0,
+	SYNPROBE_LOAD_NO_PRIVILEGE,   /* EPERM: not root, nor CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON */
+	SYNPROBE_LOAD_KERNEL_TOO_OLD, /* the kernel lacks a feature of synprobe's floor: what */
+	SYNPROBE_LOAD_VERIFIER,	      /* the verifier rejected the program named in what */
+	SYNPROBE_LOAD_OTHER,	      /* anything else (errno in error) */
+};
+
+/*
+ * What went wrong loading the BPF programs, filled by synprobe_open() when it fails and
+ * opts.load_error points here. log is the verifier's whole log (VERIFIER only), malloc()ed:
+ * the caller frees it. Without BPF the rest of synprobe still works (method connect).
+ */
+struct synprobe_load_error {
+	enum synprobe_load_failure failure;
+	int error;	     /* positive errno */
+	char what[96];	     /* TOO_OLD: the missing feature and its kernel ("BPF ring buffer
+			      * (5.8)"); VERIFIER: the program's name */
+	char log_tail[1024]; /* VERIFIER: the verifier log's last lines */
+	char *log;	     /* VERIFIER: the whole log, or NULL */
+};
+
 /* Options for synprobe_open(). Zero means the default for every field. */
 struct synprobe_opts {
 	/*
@@ -111,6 +134,8 @@ struct synprobe_opts {
 	__u32 rate_per_sec;   /* new SYNs a second (token bucket, burst rate/100 + 1); 0: no limit */
 	/* Bind every check to this source address (port 0); family 0: the kernel chooses. Copied. */
 	struct sockaddr_storage source;
+	/* Filled when synprobe_open() fails to set up the BPF side; NULL: not wanted. */
+	struct synprobe_load_error *load_error;
 };
 
 /* What the engine itself counts (the BPF programs count in struct sp_stats). */
@@ -134,9 +159,13 @@ enum synprobe_attach_mode {
  * synprobe_open - load the BPF programs and set up the event loop.
  * @opts: options (required: on_result). Copied; the caller keeps ownership of its arrays.
  *
- * Attaches to opts->ifindexes now, if given (method bpf). Returns the engine (free with synprobe_close()),
- * or NULL with errno: EPERM without CAP_BPF/CAP_NET_ADMIN, ENODEV for an interface that does not
- * exist, ENOTDIR for a pin_dir not on a bpffs, EINVAL for bad options, or what libbpf returned.
+ * Method bpf: probes the kernel for what the programs need (libbpf_probe_bpf_map_type() and
+ * libbpf_probe_bpf_helper(), as libbpf-tools do), loads them, and attaches to opts->ifindexes
+ * now, if given. Returns the engine (free with synprobe_close()), or NULL with errno: EPERM
+ * without CAP_BPF/CAP_NET_ADMIN/CAP_PERFMON, EOPNOTSUPP for a kernel below the floor (5.8),
+ * EACCES or EINVAL when the verifier rejected a program, ENODEV for an interface that does not
+ * exist, ENOTDIR for a pin_dir not on a bpffs, EINVAL for bad options, or what libbpf returned;
+ * opts->load_error, if set, says which of these and why.
  */
 struct synprobe *synprobe_open(const struct synprobe_opts *opts);
 

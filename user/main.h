@@ -44,8 +44,9 @@ int sp_parse_interfaces(const char *arg, int *ifindexes, size_t *n, size_t max);
 
 /*
  * sp_open_engine - synprobe_open() with @opts and the method @choice; METHOD_AUTO falls back to
- * method connect with one warning line when BPF cannot be loaded. Sets *method to "bpf" or
- * "connect". Returns the engine, or NULL after printing one error line.
+ * method connect with one warning line that gives the reason (also in sp_fallback_reason) when
+ * BPF cannot be loaded. Sets *method to "bpf" or "connect". Returns the engine, or NULL after
+ * printing one error line (and, for a program the verifier rejected, the end of its log).
  */
 struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts opts,
 				const char **method);
@@ -54,6 +55,7 @@ struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts 
 void sp_open_error(int err);
 
 int do_check(int argc, char **argv);
+int do_cleanup(int argc, char **argv);
 int do_keepalive(int argc, char **argv);
 int do_halfclose(int argc, char **argv);
 int do_ping(int argc, char **argv);

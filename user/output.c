@@ -13,6 +13,7 @@
 #include "util.h"
 
 bool sp_json_output;
+const char *sp_fallback_reason;
 
 void sp_err(const char *fmt, ...)
 {
@@ -150,6 +151,8 @@ json_object *sp_result_json(const char *target, const struct synprobe_result *re
 			       !res->has_rtt ? NULL :
 			       json_object_new_string(res->rtt_user_space ? "user-space" : "kernel"));
 	json_object_object_add(obj, "method", json_object_new_string(method));
+	json_object_object_add(obj, "fallback_reason",
+			       sp_fallback_reason ? json_object_new_string(sp_fallback_reason) : NULL);
 	json_object_object_add(obj, "evidence",
 			       json_object_new_string(synprobe_evidence_str(res->evidence)));
 	json_object_object_add(obj, "error",

@@ -11,6 +11,12 @@
 /* Set by the CLI from -j/--json: errors then go to stdout as {"error": "..."}, as bpftool does. */
 extern bool sp_json_output;
 
+/*
+ * Why --method auto fell back to method connect (one line, static), or NULL: set by
+ * sp_open_engine(), given as "fallback_reason" in every JSON result.
+ */
+extern const char *sp_fallback_reason;
+
 /* sp_err - one error line: "Error: <msg>" on stderr, or {"error":"<msg>"} on stdout with JSON. */
 void sp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -27,7 +33,8 @@ void sp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * sp_result_json - a new JSON object for one check (caller frees with json_object_put()).
  * Keys (stable, snake_case, units in the names): target, address, port, family ("ipv4"/"ipv6"),
- * outcome, rtt_ns (null without an RTT), method, evidence, error (null or the message),
+ * outcome, rtt_ns (null without an RTT), method, fallback_reason (null, or why --method auto
+ * did not use BPF), evidence, error (null or the message),
  * rtt_timing ("kernel", "user-space" or null), syn_retransmits, source_address and source_port
  * (null when unknown), timeout_ms, then what answered (null without a BPF-observed reply):
  * reply_from, reply_ttl, reply_initial_ttl, reply_hops, reply_ip_id, reply_df, reply_ip_ecn,

@@ -252,7 +252,7 @@ static void test_json_open(void **state)
 	assert_json_keys(obj, "{\"target\": \"web:80\", \"address\": \"192.0.2.1\", \"port\": 80,"
 			      " \"family\": \"ipv4\", \"outcome\": \"open\", \"rtt_ns\": 41200,"
 			      " \"rtt_timing\": \"kernel\","
-			      " \"method\": \"bpf\", \"evidence\": \"bpf\", \"error\": null,"
+			      " \"method\": \"bpf\", \"fallback_reason\": null, \"evidence\": \"bpf\", \"error\": null,"
 			      " \"syn_retransmits\": 1, \"source_address\": \"10.0.0.2\","
 			      " \"source_port\": 40000, \"timeout_ms\": 1000,"
 			      " \"reply_from\": \"192.0.2.1\", \"reply_ttl\": 52,"
@@ -277,7 +277,7 @@ static void test_json_closed(void **state)
 
 	assert_json_keys(obj, "{\"target\": \"192.0.2.1:81\", \"address\": \"192.0.2.1\","
 			      " \"port\": 81, \"family\": \"ipv4\", \"outcome\": \"closed\","
-			      " \"rtt_ns\": 30000, \"rtt_timing\": \"kernel\", \"method\": \"bpf\","
+			      " \"rtt_ns\": 30000, \"rtt_timing\": \"kernel\", \"method\": \"bpf\", \"fallback_reason\": null,"
 			      " \"evidence\": \"bpf\","
 			      " \"error\": null, \"syn_retransmits\": 0,"
 			      " \"source_address\": \"10.0.0.2\", \"source_port\": 40001,"
@@ -300,7 +300,7 @@ static void test_json_timeout(void **state)
 	/* no RTT: rtt_ns is null, and without a reply every reply_ key is null */
 	assert_json_keys(obj, "{\"target\": \"slow.example:443\", \"address\": \"198.51.100.7\","
 			      " \"port\": 443, \"family\": \"ipv4\", \"outcome\": \"timeout\","
-			      " \"rtt_ns\": null, \"rtt_timing\": null, \"method\": \"bpf\","
+			      " \"rtt_ns\": null, \"rtt_timing\": null, \"method\": \"bpf\", \"fallback_reason\": null,"
 			      " \"evidence\": \"none\","
 			      " \"error\": null, \"syn_retransmits\": 3,"
 			      " \"source_address\": \"10.0.0.2\", \"source_port\": 40002,"
@@ -316,7 +316,7 @@ static void test_json_error(void **state)
 	/* no 4-tuple learned: source_address and source_port are null */
 	assert_json_keys(obj, "{\"target\": \"203.0.113.9:22\", \"address\": \"203.0.113.9\","
 			      " \"port\": 22, \"family\": \"ipv4\", \"outcome\": \"error\","
-			      " \"rtt_ns\": null, \"rtt_timing\": null, \"method\": \"bpf\","
+			      " \"rtt_ns\": null, \"rtt_timing\": null, \"method\": \"bpf\", \"fallback_reason\": null,"
 			      " \"evidence\": \"none\","
 			      " \"error\": \"Network is unreachable\", \"syn_retransmits\": 0,"
 			      " \"source_address\": null, \"source_port\": null,"
@@ -332,7 +332,7 @@ static void test_json_ipv6_with_source(void **state)
 	assert_json_keys(obj, "{\"target\": \"[2001:db8::1]:443\", \"address\": \"2001:db8::1\","
 			      " \"port\": 443, \"family\": \"ipv6\", \"outcome\": \"open\","
 			      " \"rtt_ns\": 1503000, \"rtt_timing\": \"kernel\","
-			      " \"method\": \"bpf\", \"evidence\": \"bpf\","
+			      " \"method\": \"bpf\", \"fallback_reason\": null, \"evidence\": \"bpf\","
 			      " \"error\": null, \"syn_retransmits\": 1,"
 			      " \"source_address\": \"2001:db8::2\", \"source_port\": 50000,"
 			      " \"timeout_ms\": 2500, \"reply_from\": \"2001:db8::1\","
@@ -356,7 +356,7 @@ static void test_json_unreachable(void **state)
 	assert_json_keys(obj, "{\"target\": \"fw.example:25\", \"address\": \"203.0.113.25\","
 			      " \"port\": 25, \"family\": \"ipv4\", \"outcome\": \"unreachable\","
 			      " \"rtt_ns\": 2000000, \"rtt_timing\": \"kernel\","
-			      " \"method\": \"bpf\", \"evidence\": \"bpf\","
+			      " \"method\": \"bpf\", \"fallback_reason\": null, \"evidence\": \"bpf\","
 			      " \"error\": null, \"syn_retransmits\": 0,"
 			      " \"source_address\": \"10.0.0.2\", \"source_port\": 40003,"
 			      " \"timeout_ms\": 1000, \"reply_from\": \"10.0.0.1\","
@@ -381,7 +381,7 @@ static void test_json_connect_method(void **state)
 	assert_non_null(obj);
 	assert_json_keys(obj, "{\"target\": \"web:80\", \"address\": \"192.0.2.1\", \"port\": 80,"
 			      " \"family\": \"ipv4\", \"outcome\": \"open\", \"rtt_ns\": 52000,"
-			      " \"rtt_timing\": \"user-space\", \"method\": \"connect\","
+			      " \"rtt_timing\": \"user-space\", \"method\": \"connect\", \"fallback_reason\": null,"
 			      " \"evidence\": \"socket\", \"error\": null, \"syn_retransmits\": 0,"
 			      " \"source_address\": \"10.0.0.2\", \"source_port\": 40004,"
 			      " \"timeout_ms\": 1000," NO_REPLY_KEYS "}");
@@ -398,7 +398,7 @@ static void test_result_json_object(void **state)
 	assert_json_keys(obj, "{\"target\": \"web:80\", \"address\": \"192.0.2.1\", \"port\": 80,"
 			      " \"family\": \"ipv4\", \"outcome\": \"open\", \"rtt_ns\": null,"
 			      " \"rtt_timing\": null,"
-			      " \"method\": \"bpf\", \"evidence\": \"socket\", \"error\": null,"
+			      " \"method\": \"bpf\", \"fallback_reason\": null, \"evidence\": \"socket\", \"error\": null,"
 			      " \"syn_retransmits\": 0, \"source_address\": null,"
 			      " \"source_port\": null, \"timeout_ms\": 1000," NO_REPLY_KEYS "}");
 	json_object_put(obj);
