@@ -423,8 +423,15 @@ static bool flow_forget(struct synprobe *sp, struct sp_check *c, struct sp_flow 
 		*rec = c->event;
 		return true;
 	}
-	if (bpf_map_lookup_and_delete_elem(sp->socks_fd, &c->cookie, rec))
-		return false;
+	if (bpf_map_lookup_and_delete_elem(sp->socks_fd, &c->cookie, rec)) {
+		/*
+		 * Hash maps have lookup-and-delete from kernel 5.14 on; before, a lookup then a
+		 * delete (a reply between the two is lost to this check: it ends at its deadline).
+		 */
+		if (errno == ENOENT || bpf_map_lookup_elem(sp->socks_fd, &c->cookie, rec))
+			return false;
+		bpf_map_delete_elem(sp->socks_fd, &c->cookie);
+	}
 	/* After a believed reply the ingress program has already removed the 4-tuple. */
 	if (rec->state == SP_FLOW_SYN_SENT)
 		bpf_map_delete_elem(sp->flows_fd, &rec->tuple);

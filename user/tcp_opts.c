@@ -56,5 +56,5 @@ void sp_flow_parse_tcp_opts(struct sp_flow *flow)
 	sp_tcp_opts_parse(flow->reply_tcp_opts, flow->reply_tcp_opts_len, &o);
 	flow->reply_mss = o.mss;
 	flow->reply_wscale = o.wscale;
-	flow->reply_opts |= o.opts;
+	flow->reply_opts = (flow->reply_opts & (SP_OPT_DF | SP_OPT_MALFORMED)) | o.opts;
 }
