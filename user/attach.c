@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "cleanup.h"
 
 /*
  * enum bpf_attach_type values from kernel 6.6's UAPI (include/uapi/linux/bpf.h); Debian 12's
@@ -55,6 +56,7 @@ static int attach_clsact(int ifindex, int ingress_fd, int egress_fd, struct sp_a
 	LIBBPF_OPTS(bpf_tc_opts, eg_opts, .prog_fd = egress_fd);
 	int err;
 
+	sp_cleanup_dead(ifindex); /* a killed run's filters (no process holds them) go first */
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
 		return err;

@@ -19,6 +19,7 @@ static const struct cmd cmds[] = {
 	{ "serve", do_serve, "the long-running prober: YAML config, rise/fall, Prometheus metrics" },
 	{ "keepalive", do_keepalive, "hold a connection, report keepalive probes and their RTT" },
 	{ "halfclose", do_halfclose, "half-close test server and client: is half-close honoured?" },
+	{ "cleanup", do_cleanup, "remove the tc filters that killed runs left on clsact hooks" },
 	{ "help", do_help, "this text" },
 	{ "version", do_version, "print the version" },
 	{ NULL, NULL, NULL },
