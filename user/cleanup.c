@@ -379,8 +379,11 @@ cleanup:
 	return ret;
 }
 
-/* Whether process @pid runs synprobe, by its command name (readable without ptrace access). */
-static bool runs_synprobe(pid_t pid)
+/*
+ * Whether process @pid may run synprobe, by its command name (readable without ptrace access):
+ * also when that cannot be read either (/proc mounted with hidepid=1), but not once it exited.
+ */
+static bool may_run_synprobe(pid_t pid)
 {
 	char path[64], comm[32];
 	int dirfd;
@@ -389,13 +392,37 @@ static bool runs_synprobe(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
-		return false;
+		return errno != ENOENT && errno != ESRCH;
 	n = read_small(dirfd, "comm", comm, sizeof(comm));
 	close(dirfd);
-	return n > 0 && !strcmp(comm, "synprobe\n");
+	if (n < 0)
+		return n != -ENOENT && n != -ESRCH;
+	return !strcmp(comm, "synprobe\n");
 }
 
-/* Whether /proc shows the initial PID namespace, i.e. every process of the system. */
+/* Whether the /proc mount hides processes (hidepid=2 or "invisible": not even listed). */
+static bool proc_hides_pids(void)
+{
+	char line[1024], *opt;
+	bool hides = false;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f)) {
+		/* "ID PARENT MAJ:MIN ROOT /proc OPTS ... - proc proc SUPER_OPTS" */
+		if (!strstr(line, " /proc ") || !strstr(line, " - proc "))
+			continue;
+		opt = strstr(line, "hidepid=");
+		if (opt && (!strncmp(opt + 8, "2", 1) || !strncmp(opt + 8, "invisible", 9)))
+			hides = true;
+	}
+	fclose(f);
+	return hides;
+}
+
+/* Whether /proc shows every process of the system: the initial PID namespace's, unhidden. */
 static int proc_sees_all(void)
 {
 	char link[64];
@@ -406,7 +433,9 @@ static int proc_sees_all(void)
 	if (len < 0)
 		return -errno;
 	link[len] = '\0';
-	return strcmp(link, INIT_PID_NS) ? -EXDEV : 0;
+	if (strcmp(link, INIT_PID_NS))
+		return -EXDEV;
+	return proc_hides_pids() ? -EACCES : 0;
 }
 
 int sp_prog_holders(struct sp_tc_filter *f, size_t n)
@@ -435,7 +464,7 @@ int sp_prog_holders(struct sp_tc_filter *f, size_t n)
 		 * hold our programs; any other could only by fd passing or by program ID, as bpftool
 		 * does for a moment (a sandbox's init is such a process).
 		 */
-		if (scan_pid((pid_t)pid, f, n, &left) && runs_synprobe((pid_t)pid) && !err)
+		if (scan_pid((pid_t)pid, f, n, &left) && may_run_synprobe((pid_t)pid) && !err)
 			err = -EACCES;
 	}
 	closedir(proc);

@@ -68,8 +68,9 @@ int sp_tc_filters_ours(int ifindex, struct sp_tc_filter **out, size_t *n);
  * /proc/PID/fd and /proc/PID/fdinfo) include the filter's program or a link to it.
  * Returns 0 when holder 0 means "no live process holds it": every process that could was seen.
  * A process whose fds we may not read (more privileged than we are) counts only when it runs
- * synprobe (its comm): then -EACCES. -EXDEV when /proc is not the initial PID namespace's (a
- * container: processes outside it are not seen). In both cases the holders found are set, but
+ * synprobe, or its comm cannot be read either: then -EACCES, as when /proc hides processes
+ * (hidepid=2). -EXDEV when /proc is not the initial PID namespace's (a container: processes
+ * outside it are not seen). In both cases the holders found are set, but
  * holder 0 proves nothing. Other negative errnos: /proc unreadable.
  */
 int sp_prog_holders(struct sp_tc_filter *f, size_t n);

@@ -315,7 +315,7 @@ int do_cleanup(int argc, char **argv)
 	}
 	holders = sp_prog_holders(f, n);
 	if (holders == -EACCES)
-		why = "cannot tell whether a live process holds it: a synprobe process hides its fds from this one, run as root";
+		why = "cannot tell whether a live process holds it: processes hide their fds from this one (a synprobe with more privileges, or /proc's hidepid), run as root";
 	else if (holders == -EXDEV)
 		why = "cannot tell whether a live process holds it: /proc does not show every process (a container?)";
 	else if (holders)
