@@ -4,8 +4,10 @@
 # Knobs (environment or make command line, see bench/run.sh): BENCH_N, BENCH_REPS, BENCH_CONC,
 # BENCH_RTT_N1, BENCH_RTT_N1000, BENCH_WIRE_N, BENCH_WIRE_CONC, BENCH_IPERF_S, BENCH_MAX_FLOWS,
 # BENCH_POLITE_N, BENCH_POLITE_CONC, BENCH_POLITE_BACKLOG, BENCH_POLITE_PER_TARGET, BENCH_ONLY
-# (=polite: section 6 alone), BENCH_KEEP.
+# (=polite: section 6 alone; =startup: section 7 alone), BENCH_STARTUP_N, BENCH_KEEP.
 BENCH_BIN := $(OUTPUT)/bench/bench
+# Section 7: each BPF program's load time, verified instructions and size.
+BPF_LOAD_BIN := $(OUTPUT)/bench/bpf_load
 
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
@@ -15,5 +17,10 @@ $(BENCH_BIN): bench/bench.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(OUTPUT)/l
 	$(call msg,BENCH-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libsynprobe.a $(LIBS) -o $@
 
-bench: $(BENCH_BIN) $(OUTPUT)/tests/sp_listen $(OUTPUT)/tests/sp_delay
+$(BPF_LOAD_BIN): bench/bpf_load.c $(OUTPUT)/synprobe.skel.h | $(OUTPUT)/bench
+	$(call msg,BENCH-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIBS) -o $@
+
+bench: $(BENCH_BIN) $(BPF_LOAD_BIN) $(OUTPUT)/synprobe $(OUTPUT)/tests/sp_listen \
+       $(OUTPUT)/tests/sp_delay
 	$(Q)bench/run.sh $(OUTPUT)

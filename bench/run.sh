@@ -11,7 +11,10 @@
 # 4. memory at 10,000 in flight; 5. the listener's accept() count and the packets per check;
 # 6. politeness: one listener of backlog 128 in a third namespace with the kernel's defaults,
 #    1,000 in flight with synprobe's per-target cap (32), without it, and the plain loop: the
-#    server's SYN cookies, listen overflows/drops and "Possible SYN flooding" in the kernel log.
+#    server's SYN cookies, listen overflows/drops and "Possible SYN flooding" in the kernel log;
+# 7. startup: wall and CPU of a one-shot `synprobe check -q` of a loopback listener (default
+#    attach, --clsact, -m connect, and a plain connect from a new bash), in a namespace of its own;
+#    and per BPF program, its load time, verified instructions and size (bench/bpf_load).
 # Prints the table and writes bench/results/RESULTS.md and PNG plots.
 #
 # Knobs (environment): BENCH_N checks per throughput run (100000); BENCH_REPS runs per point
@@ -22,8 +25,10 @@
 # is documented); BENCH_POLITE_N checks per politeness run (20000) at BENCH_POLITE_CONC in flight
 # (1000) against one listener of backlog BENCH_POLITE_BACKLOG (128), BENCH_POLITE_PER_TARGET the
 # cap of the capped run (32, synprobe check's default --per-target); BENCH_ONLY=polite runs only
-# section 6 (prints it, leaves bench/results alone); BENCH_KEEP=1 keeps the work directory. The
-# defaults take about 4 minutes on 2 CPUs.
+# section 6 (prints it, leaves bench/results alone); BENCH_STARTUP_N one-shot checks per startup
+# row and loads per program (7, the median is reported); BENCH_ONLY=startup runs only section 7
+# (prints it, leaves bench/results alone); BENCH_KEEP=1 keeps the work directory. The defaults
+# take about 4 minutes on 2 CPUs.
 set -u
 
 OUT=$(cd "${1:-.output}" && pwd) || exit 2
@@ -31,6 +36,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BENCH=$OUT/bench/bench
 SP_LISTEN=$OUT/tests/sp_listen
 SP_DELAY=$OUT/tests/sp_delay
+SYNPROBE=$OUT/synprobe
+BPF_LOAD=$OUT/bench/bpf_load
 RESULTS=$HERE/results
 
 N=${BENCH_N:-100000}
@@ -46,6 +53,7 @@ POLITE_CONC=${BENCH_POLITE_CONC:-1000}
 POLITE_BACKLOG=${BENCH_POLITE_BACKLOG:-128}
 POLITE_PER_TARGET=${BENCH_POLITE_PER_TARGET:-32}
 ONLY=${BENCH_ONLY:-}
+STARTUP_N=${BENCH_STARTUP_N:-7}
 MAX_FLOWS=${BENCH_MAX_FLOWS:-}	# the engine's max_flows; empty: the checks in flight
 TIMEOUT_MS=2000
 PORT0=20000
@@ -56,6 +64,8 @@ METHODS="bpf plain connect"
 NS_C=spbc$$
 NS_S=spbs$$
 NS_P=spbp$$		# section 6: a server namespace with the kernel's default sysctls
+NS_U=spbu$$		# section 7: a namespace with lo alone
+PORT_U=22000		# section 7: the listener on 127.0.0.1
 VETH_C=spb$$c
 VETH_S=spb$$s
 VETH_PC=spb$$pc
@@ -86,6 +96,7 @@ cleanup() {
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
 	ip netns del "$NS_P" 2>/dev/null
+	ip netns del "$NS_U" 2>/dev/null
 	[ -n "$STATS_OLD" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
 	if [ -n "${BENCH_KEEP:-}" ]; then
 		log "work directory kept: $TMP"
@@ -97,13 +108,19 @@ trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || die "run as root (network namespaces, BPF)"
-case "$ONLY" in "" | polite) ;; *) die "BENCH_ONLY=$ONLY: only 'polite' (section 6) is known" ;; esac
-for f in "$BENCH" "$SP_LISTEN" "$SP_DELAY"; do
+case "$ONLY" in
+"" | polite) need_bins="$BENCH $SP_LISTEN $SP_DELAY $SYNPROBE $BPF_LOAD" need_tools="ip iptables tcpdump iperf3 bpftool jq gnuplot nstat" ;;
+startup) need_bins="$SYNPROBE $BPF_LOAD $SP_LISTEN" need_tools="ip" ;;
+*) die "BENCH_ONLY=$ONLY: only 'polite' (section 6) and 'startup' (section 7) are known" ;;
+esac
+for f in $need_bins; do
 	[ -x "$f" ] || die "$f missing: run through 'make bench'"
 done
-for t in ip iptables tcpdump iperf3 bpftool jq gnuplot nstat; do
+for t in $need_tools; do
 	command -v $t >/dev/null || die "$t not found (./scripts/install-deps.sh; apt-get install $t)"
 done
+case "$STARTUP_N" in "" | *[!0-9]*) die "BENCH_STARTUP_N=$STARTUP_N: a count, 1 to 64" ;; esac
+[ "$STARTUP_N" -ge 1 ] && [ "$STARTUP_N" -le 64 ] || die "BENCH_STARTUP_N=$STARTUP_N: a count, 1 to 64"
 
 in_c() { ip netns exec "$NS_C" "$@"; }
 in_s() { ip netns exec "$NS_S" "$@"; }
@@ -582,6 +599,131 @@ report_polite() {
 	return 0
 }
 
+# --- 7: startup ---
+
+# The timed loop, run by a bash inside the startup namespace (bash's own `time`: the child's
+# wall from fork to wait(), and its user and sys time from getrusage(RUSAGE_CHILDREN), to the
+# millisecond). Arguments: SYNPROBE PORT N ERRFILE. Run 0 is a warm-up (page cache, first use of
+# the namespace); every run prints "VARIANT RUN WALL_S USER_S SYS_S STATUS". The variants are
+# interleaved, so that a change in the machine's load falls on all of them alike.
+STARTUP_LOOP='
+sp=$1 port=$2 n=$3 err=$4
+TIMEFORMAT="%3R %3U %3S"
+timed() {
+	local v=$1 r rc
+	shift
+	r=$( { time "$@" </dev/null >/dev/null 2>>"$err"; } 2>&1 )
+	rc=$?
+	echo "$v $i $r $rc"
+}
+for ((i = 0; i <= n; i++)); do
+	timed default "$sp" check -q 127.0.0.1:$port
+	timed clsact "$sp" check -q --clsact 127.0.0.1:$port
+	timed connect "$sp" check -q -m connect 127.0.0.1:$port
+	timed shell bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" _
+done
+'
+
+in_u() { ip netns exec "$NS_U" "$@"; }
+
+# startup_attach [OPTIONS]: one verbose check of the listener, untimed: prints the attach mode
+# synprobe reports ("tcx", "clsact"); fails unless the check was open, by BPF, BPF-evidenced.
+startup_attach() {
+	in_u "$SYNPROBE" check -v --json "$@" 127.0.0.1:$PORT_U >"$TMP/startup-verify.json" \
+		2>"$TMP/startup-verify.err" || return 1
+	grep -q '"outcome":"open"' "$TMP/startup-verify.json" &&
+		grep -q '"method":"bpf"' "$TMP/startup-verify.json" &&
+		grep -q '"evidence":"bpf"' "$TMP/startup-verify.json" || return 1
+	sed -n 's/^synprobe: attached to lo (\(.*\))$/\1/p' "$TMP/startup-verify.err" | head -n 1 | grep .
+}
+
+bench_startup() {
+	local lpid
+	ip netns add "$NS_U" && ip -n "$NS_U" link set lo up || { log "startup namespace"; return 1; }
+	# Not through in_u: a function in the background is a subshell, and $! would be it.
+	ip netns exec "$NS_U" "$SP_LISTEN" 127.0.0.1 $PORT_U >"$TMP/startup-listen.out" 2>&1 &
+	lpid=$!
+	PIDS+=($lpid)
+	wait_until 5 grep -qs listening "$TMP/startup-listen.out" || { log "startup listener did not start"; return 1; }
+	STARTUP_ATTACH=$(startup_attach) ||
+		{ log "startup: the check did not run by BPF: $(cat "$TMP/startup-verify.json" "$TMP/startup-verify.err")"; return 1; }
+	STARTUP_ATTACH_CLSACT=$(startup_attach --clsact) ||
+		{ log "startup: the --clsact check did not run by BPF: $(cat "$TMP/startup-verify.json" "$TMP/startup-verify.err")"; return 1; }
+	log "startup: $STARTUP_N one-shot checks of 127.0.0.1:$PORT_U per row (attach: $STARTUP_ATTACH, $STARTUP_ATTACH_CLSACT), one warm-up run first"
+	: >"$TMP/startup.err"
+	in_u bash -c "$STARTUP_LOOP" startup "$SYNPROBE" $PORT_U "$STARTUP_N" "$TMP/startup.err" \
+		>"$TMP/startup.txt" || { log "startup: the timed loop failed"; return 1; }
+	if awk '$6 != 0 { bad = 1 } END { exit !bad }' "$TMP/startup.txt"; then
+		log "startup: some runs failed: $(awk '$6 != 0' "$TMP/startup.txt" | head -n 3 | tr '\n' ';') $(tail -n 3 "$TMP/startup.err")"
+		return 1
+	fi
+	kill -TERM $lpid 2>/dev/null
+	wait $lpid 2>/dev/null
+	# Every connect and bash run completes one handshake; the BPF runs (timed and verbose), none.
+	STARTUP_ACCEPTED=$(sed -n 's/^accepted //p' "$TMP/startup-listen.out" | tail -n 1)
+	STARTUP_FULL=$((2 * (STARTUP_N + 1)))
+	[ "${STARTUP_ACCEPTED:-x}" = "$STARTUP_FULL" ] ||
+		log "startup: the listener accepted ${STARTUP_ACCEPTED:-?} connections, the connect and bash runs make $STARTUP_FULL"
+	ip netns del "$NS_U"
+	log "startup: loading the BPF object, $STARTUP_N loads per program"
+	"$BPF_LOAD" "$STARTUP_N" >"$TMP/bpf_load.txt" 2>"$TMP/bpf_load.err" ||
+		{ log "bpf_load failed: $(cat "$TMP/bpf_load.err")"; return 1; }
+}
+
+# startup_stat VARIANT FIELD: "median min max" of FIELD (wall, cpu: user+sys) over the counted
+# runs of VARIANT.
+startup_stat() {
+	awk -v v="$1" -v f="$2" '$1 == v && $2 > 0 { print f == "wall" ? $3 : $4 + $5 }' "$TMP/startup.txt" |
+		sort -n | awk '{ x[n++] = $1 } END { if (n) printf "%.3f %.3f %.3f\n", x[int((n - 1) / 2)], x[0], x[n - 1] }'
+}
+
+# report_startup: section 7 of RESULTS.md.
+report_startup() {
+	local v what attach w c u s
+	echo "## 7. Startup"
+	echo
+	echo "A one-shot check, as a script or a monitoring system runs it: a new process checks one listening" \
+		"port (sp_listen on 127.0.0.1:$PORT_U) in a network namespace of its own (lo alone)." \
+		"$STARTUP_N runs per row (one warm-up run first, not counted), the rows interleaved; median (min-max)." \
+		"Wall: bash's \`time\` around the process, fork to wait(), the attachment's release at exit included." \
+		"CPU: the process's user+sys (getrusage; their sum is exact, the split between them is sampled" \
+		"at the tick, so it is not shown); what the kernel defers to other threads (RCU callbacks," \
+		"workqueues) is not in it. Before the timed runs, one verbose check per attach mode confirmed" \
+		"method bpf and evidence bpf."
+	echo
+	echo "| check | attach | wall s | CPU s (user+sys) |"
+	echo "| --- | --- | ---: | ---: |"
+	for v in default clsact connect shell; do
+		case $v in
+		default) what='`synprobe check -q 127.0.0.1:PORT`' attach="$STARTUP_ATTACH (default)" ;;
+		clsact) what='`synprobe check -q --clsact 127.0.0.1:PORT`' attach=$STARTUP_ATTACH_CLSACT ;;
+		connect) what='`synprobe check -q -m connect 127.0.0.1:PORT` (full connect, no BPF)' attach=- ;;
+		shell) what="plain TCP connect from a new bash (\`bash -c 'exec 3<>/dev/tcp/127.0.0.1/PORT'\`)" attach=- ;;
+		esac
+		set -- $(startup_stat $v wall) $(startup_stat $v cpu)
+		printf '| %s | %s | %s (%s-%s) | %s (%s-%s) |\n' "$what" "$attach" "$1" "$2" "$3" "$4" "$5" "$6"
+	done
+	echo
+	echo "The listener's accept() returned $STARTUP_ACCEPTED times; the connect and bash runs account for $STARTUP_FULL," \
+		"the $((2 * STARTUP_N + 4)) BPF runs (timed, warm-up and verbose) for $((STARTUP_ACCEPTED - STARTUP_FULL))."
+	echo
+	echo "Loading the BPF object (bench/bpf_load, the skeleton synprobe check loads): each program loaded" \
+		"alone (the others' autoload off) with the object's maps; \"maps\": the object with no program;" \
+		"\"all\": the whole object, as synprobe check loads it (counts and sizes summed). $STARTUP_N loads per" \
+		"row, the rows interleaved, after a warm-up round; the median. Wall: synprobe_bpf__load();" \
+		"CPU: the loading thread's (CLOCK_THREAD_CPUTIME_ID), where the verifier runs: other processes on" \
+		"the machine do not inflate it. Verified instructions: bpf_prog_info.verified_insns (the instructions" \
+		"the verifier processed); translated: xlated_prog_len."
+	echo
+	echo "| program | load wall ms | load CPU ms | CPU beyond the maps, ms | verified instructions | translated bytes |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	awk '$1 == "maps" { m = $3 } { l[NR] = $0 }
+	     END { for (i = 1; i <= NR; i++) { split(l[i], f, " ")
+			printf "| %s | %.1f | %.1f | %s | %s | %s |\n", f[1], f[2], f[3],
+				f[1] == "maps" ? "-" : sprintf("%.1f", f[3] - m), f[4], f[5] } }' \
+		"$TMP/bpf_load.txt"
+}
+
 # --- the report ---
 
 # acc_sum METHOD CONC: accept() returned over every repetition of a point.
@@ -716,9 +858,13 @@ report() {
 		echo
 		report_polite
 		echo
+		report_startup
+		echo
 		echo "Plots: checks_per_s.png (checks/s against concurrency), rtt_error.png (distribution of |error|)."
 	} >"$md"
 	cp "$TMP/polite.txt" "$RESULTS/polite.txt"
+	cp "$TMP/startup.txt" "$RESULTS/startup.txt"
+	cp "$TMP/bpf_load.txt" "$RESULTS/bpf_load.txt"
 	cp "$TMP/tput-all.txt" "$RESULTS/throughput.txt"
 	cp "$TMP/ratios.txt" "$RESULTS/ratios.txt"
 	cp "$TMP/rtt.txt" "$RESULTS/rtt.txt"
@@ -769,6 +915,15 @@ plot $plot
 EOF
 }
 
+if [ "$ONLY" = startup ]; then
+	log "namespace $NS_U, BENCH_ONLY=startup: section 7 only, bench/results left alone"
+	bench_startup || die "startup"
+	report_startup
+	log "done in $((SECONDS - T_START)) s"
+	exit 0
+fi
+# First, while no other section has loaded the machine or left sockets behind.
+bench_startup || die "startup"
 setup_net || die "network namespaces"
 if [ "$ONLY" = polite ]; then
 	log "namespaces $NS_C / $NS_P, BENCH_ONLY=polite: section 6 only, bench/results left alone"
