@@ -56,7 +56,6 @@ static int attach_clsact(int ifindex, int ingress_fd, int egress_fd, struct sp_a
 	LIBBPF_OPTS(bpf_tc_opts, eg_opts, .prog_fd = egress_fd);
 	int err;
 
-	sp_cleanup_dead(ifindex); /* a killed run's filters (no process holds them) go first */
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
 		return err;
@@ -131,6 +130,11 @@ int sp_attach(int ifindex, int ingress_fd, int egress_fd, bool force_clsact,
 	memset(out, 0, sizeof(*out));
 	out->ifindex = ifindex;
 	out->link_fd[0] = out->link_fd[1] = -1;
+	/*
+	 * A SIGKILLed clsact run's filters (no process holds their programs) go first, in either
+	 * mode: left, they would see our checks' packets too. One netlink dump when there are none.
+	 */
+	sp_cleanup_dead(ifindex);
 
 	if (!force_clsact) {
 		err = attach_tcx(ifindex, ingress_fd, egress_fd, out);
