@@ -679,7 +679,7 @@ startup_stat() {
 
 # report_startup: section 7 of RESULTS.md.
 report_startup() {
-	local v what attach w c u s
+	local v what attach
 	echo "## 7. Startup"
 	echo
 	echo "A one-shot check, as a script or a monitoring system runs it: a new process checks one listening" \
