@@ -398,6 +398,8 @@ void sp_open_error(int err)
 		sp_err("an interface given with -i went away: check 'ip link'");
 	else if (err == ENOTDIR)
 		sp_err("the pin directory is not on a bpffs: mount one (mount -t bpf bpf /sys/fs/bpf) or pick another directory");
+	else if (err == EBUSY)
+		sp_err("the pin directory is in use by another running synprobe: give this one another --pin directory, or --no-pin");
 	else if (err == EPFNOSUPPORT)
 		sp_err("an interface given with -i has a link type synprobe cannot parse: it follows Ethernet, veth, VLAN, loopback and L3 devices (tun, WireGuard, GRE, IPIP)");
 	else
@@ -407,6 +409,7 @@ void sp_open_error(int err)
 
 static void print_verbose_footer(struct synprobe *sp)
 {
+	struct synprobe_engine_stats es;
 	enum synprobe_attach_mode modes[IFACES_MAX];
 	int ifindexes[IFACES_MAX];
 	unsigned int socks = 0, flows = 0;
@@ -429,6 +432,8 @@ static void print_verbose_footer(struct synprobe *sp)
 	if (!synprobe_count_flows(sp, &socks, &flows))
 		fprintf(stderr, "synprobe: flows left in the BPF maps: sp_socks %u, sp_flows %u\n", socks,
 			flows);
+	synprobe_engine_stats(sp, &es);
+	fprintf(stderr, "synprobe: destinations in the engine's table: %u\n", es.destinations);
 }
 
 /*
@@ -497,7 +502,8 @@ struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts 
 		err = errno;
 		reason = load_reason(&le);
 		/* A missing interface or an unusable one is the user's to fix, not a reason to fall back. */
-		if (choice == METHOD_BPF || err == ENODEV || err == EPFNOSUPPORT || err == ENOTDIR) {
+		if (choice == METHOD_BPF || err == ENODEV || err == EPFNOSUPPORT || err == ENOTDIR ||
+		    err == EBUSY) {
 			if (reason)
 				sp_err("cannot use BPF: %s", reason);
 			else

@@ -609,6 +609,7 @@ static void render_bpf(struct serve *s, struct serve_buf *b)
 
 static char *render_metrics(struct serve *s)
 {
+	struct synprobe_engine_stats es;
 	struct serve_buf b = {};
 	struct serve_check *c;
 	size_t i;
@@ -656,6 +657,10 @@ static char *render_metrics(struct serve *s)
 				 (unsigned long long)s->checks[i]->syn_retransmits);
 	family(&b, "synprobe_checks_in_flight", "gauge", "Checks started and not finished.");
 	serve_buf_printf(&b, "synprobe_checks_in_flight %u\n", synprobe_in_flight(s->sp));
+	synprobe_engine_stats(s->sp, &es);
+	family(&b, "synprobe_engine_destinations", "gauge",
+	       "Addresses and ports in the engine's per-target table (it follows what is in flight).");
+	serve_buf_printf(&b, "synprobe_engine_destinations %u\n", es.destinations);
 	render_bpf(s, &b);
 	family(&b, "synprobe_config_reloads_total", "counter",
 	       "Config reloads (SIGHUP), by result.");

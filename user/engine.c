@@ -16,7 +16,9 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -72,6 +74,7 @@ struct sp_check {
 	unsigned int next;    /* next slot in the free list or in a queue */
 	unsigned int dest;    /* index in the destination table */
 	int connect_err;      /* errno of a socket()/connect() that failed at once, else 0 */
+	int route_err;	      /* method bpf: no route to attach by (ENETUNREACH...): no connect() */
 	bool registered;      /* the cookie is in sp_socks */
 	bool polled;	      /* the socket is in epoll (method connect, or untracked) */
 	bool replied;	      /* a ring-buffer event came; the close waits for close_delay_ms */
@@ -93,6 +96,7 @@ struct sp_dest {
 	__u32 running;
 	struct sp_queue waiting;
 	bool routed; /* its route's interface is attached (asked once per destination) */
+	bool keep;   /* dests_rehash(): a check refers to it */
 };
 
 struct synprobe {
@@ -130,21 +134,24 @@ struct synprobe {
 	bool have_sigmask;
 	sigset_t wait_sigmask;
 	char *pin_dir; /* our copy of opts.pin_dir, or NULL */
+	int pin_lock_fd; /* pin_dir, flock()ed while we own it; -1 */
 	__u64 *done_cookies; /* sp_socks keys of replied checks, deleted in one batch per poll */
 	unsigned int n_done, done_cap;
 };
 
 /*
- * Sets a pin path in @dir for every map and removes what a crashed run left there, so that
- * libbpf pins fresh maps at load instead of reusing stale ones.
+ * Takes @dir for this run: an exclusive flock on the directory itself (a bpffs holds no regular
+ * file), held until synprobe_close(), so that a second run on the same directory fails with
+ * -EBUSY instead of unpinning the first's maps. Then sets a pin path in @dir for every map and
+ * removes what a crashed run left there, so that libbpf pins fresh maps at load instead of
+ * reusing stale ones. Sets *@lock_fd.
  */
-static int pin_prepare(struct bpf_object *obj, const char *dir)
+static int pin_prepare(struct bpf_object *obj, const char *dir, int *lock_fd)
 {
 	char path[PATH_MAX];
 	struct bpf_map *map;
-	int err;
-
 	struct statfs fs;
+	int err;
 
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
@@ -153,6 +160,15 @@ static int pin_prepare(struct bpf_object *obj, const char *dir)
 		return -errno;
 	if (fs.f_type != BPF_FS_MAGIC)
 		return -ENOTDIR;
+	*lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*lock_fd < 0)
+		return -errno;
+	if (flock(*lock_fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(*lock_fd);
+		*lock_fd = -1;
+		return err;
+	}
 	bpf_object__for_each_map(map, obj) {
 		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map)) >= (int)sizeof(path))
 			return -ENAMETOOLONG;
@@ -267,16 +283,34 @@ static unsigned int dest_probe(const struct sp_dest *table, unsigned int cap, __
 	return i;
 }
 
-static int dests_grow(struct synprobe *sp)
+/*
+ * Rebuilds the table at the size that suits what it holds: the destinations some check still
+ * refers to (queued, waiting or running) are kept, the idle ones dropped, so the table follows
+ * what is in flight, not every address ever checked (a /probe of many addresses would otherwise
+ * grow it for good). Called when an insert would fill half of it; amortised O(1) per insert.
+ */
+static int dests_rehash(struct synprobe *sp)
 {
-	unsigned int cap = sp->dest_cap ? sp->dest_cap * 2 : 64, i, j;
+	unsigned int cap = 64, live = 0, i, j;
 	struct sp_dest *table;
+	__u8 family, addr[16];
+	__be16 port;
 
+	for (i = 0; i < sp->dest_cap; i++)
+		sp->dests[i].keep = false;
+	for (i = 0; i < sp->n_checks; i++)
+		if (sp->checks[i].state != CHECK_FREE && !sp->dests[sp->checks[i].dest].keep) {
+			sp->dests[sp->checks[i].dest].keep = true;
+			live++;
+		}
+	/* Room for twice as many again before the next rehash. */
+	while (cap < 4 * (live + 1))
+		cap *= 2;
 	table = calloc(cap, sizeof(*table));
 	if (!table)
 		return -ENOMEM;
 	for (i = 0; i < sp->dest_cap; i++) {
-		if (!sp->dests[i].used)
+		if (!sp->dests[i].used || !sp->dests[i].keep)
 			continue;
 		j = dest_probe(table, cap, sp->dests[i].family, sp->dests[i].port, sp->dests[i].addr);
 		table[j] = sp->dests[i];
@@ -284,8 +318,6 @@ static int dests_grow(struct synprobe *sp)
 	/* Checks keep their destination's index: move them along. */
 	for (i = 0; i < sp->n_checks; i++) {
 		struct sp_check *c = &sp->checks[i];
-		__u8 family, addr[16];
-		__be16 port;
 
 		if (c->state == CHECK_FREE)
 			continue;
@@ -295,10 +327,11 @@ static int dests_grow(struct synprobe *sp)
 	free(sp->dests);
 	sp->dests = table;
 	sp->dest_cap = cap;
+	sp->dest_used = live;
 	return 0;
 }
 
-/* The index of @ss's destination, made if new. Entries stay: targets are few and repeat. */
+/* The index of @ss's destination, made if new. Idle entries go at the next rehash. */
 static int dest_get(struct synprobe *sp, const struct sockaddr_storage *ss, unsigned int *index)
 {
 	__u8 family, addr[16];
@@ -307,7 +340,7 @@ static int dest_get(struct synprobe *sp, const struct sockaddr_storage *ss, unsi
 	int err;
 
 	if (2 * (sp->dest_used + 1) > sp->dest_cap) {
-		err = dests_grow(sp);
+		err = dests_rehash(sp);
 		if (err)
 			return err;
 	}
@@ -808,7 +841,7 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 		sp->wait_sigmask = *opts->wait_sigmask;
 		sp->have_sigmask = true;
 	}
-	sp->epfd = sp->timerfd = -1;
+	sp->epfd = sp->timerfd = sp->pin_lock_fd = -1;
 	sp->free_head = SLOT_NONE;
 	queue_init(&sp->pending);
 	queue_init(&sp->port_wait);
@@ -859,7 +892,7 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 			err = -ENOMEM;
 			goto cleanup;
 		}
-		err = pin_prepare(sp->skel->obj, sp->pin_dir);
+		err = pin_prepare(sp->skel->obj, sp->pin_dir, &sp->pin_lock_fd);
 		if (err)
 			goto cleanup;
 	}
@@ -1001,7 +1034,7 @@ static int check_run(struct synprobe *sp, unsigned int slot)
 	int err;
 
 	c->gen = ++sp->gen & 0x7fffffff;
-	err = check_socket(sp, c, slot);
+	err = c->route_err ? c->route_err : check_socket(sp, c, slot);
 	if ((err == EMFILE || err == ENFILE) && sp->running > 0) {
 		/* Out of file descriptors: a running check will give one back. */
 		check_unrun(sp, c);
@@ -1067,8 +1100,28 @@ static void dispatch(struct synprobe *sp)
 	}
 }
 
+/*
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) becomes the IPv4 address it maps: the kernel sends
+ * IPv4 for it, and its route, 4-tuple and destination are IPv4's.
+ */
+static void unmap_v4(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return;
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &sin, sizeof(sin));
+	*len = sizeof(sin);
+}
+
 int synprobe_attach_route(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen)
 {
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int err, oif;
 
 	err = sockaddr_check(addr, addrlen);
@@ -1076,7 +1129,10 @@ int synprobe_attach_route(struct synprobe *sp, const struct sockaddr *addr, sock
 		return err;
 	if (!sp->use_bpf || !sp->nl)
 		return 0;
-	oif = sp_route_oif(sp->nl, &sp->nl_seq, addr);
+	len = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	memcpy(&ss, addr, len);
+	unmap_v4(&ss, &len);
+	oif = sp_route_oif(sp->nl, &sp->nl_seq, (struct sockaddr *)&ss);
 	return oif > 0 ? ensure_attached(sp, oif) : oif;
 }
 
@@ -1100,25 +1156,31 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
 	c->addrlen = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
 						  sizeof(struct sockaddr_in6);
 	memcpy(&c->addr, addr, c->addrlen);
+	unmap_v4(&c->addr, &c->addrlen);
 	c->user = user;
 	c->timeout_ms = timeout_ms;
-	c->state = CHECK_QUEUED;
+	/* Free until it has a destination: a rehash in dest_get() looks at the others only. */
 	err = dest_get(sp, &c->addr, &c->dest);
 	if (err)
 		goto cleanup;
+	c->state = CHECK_QUEUED;
 
 	if (sp->use_bpf && sp->nl && !sp->dests[c->dest].routed) {
 		/*
 		 * Once per destination, not per check: a route lookup is two syscalls. No route: no
-		 * interface to attach to, and connect() reports the error itself.
+		 * interface to attach to, so the check ends with the route's error and never
+		 * connects, and the next check asks again: a route that appears between this lookup
+		 * and a connect() would otherwise carry a handshake no program sees.
 		 */
-		oif = sp_route_oif(sp->nl, &sp->nl_seq, addr);
+		oif = sp_route_oif(sp->nl, &sp->nl_seq, (const struct sockaddr *)&c->addr);
 		if (oif > 0) {
 			err = ensure_attached(sp, oif);
 			if (err)
 				goto cleanup;
+			sp->dests[c->dest].routed = true;
+		} else {
+			c->route_err = -oif;
 		}
-		sp->dests[c->dest].routed = true;
 	}
 	queue_push(sp, &sp->pending, slot);
 	sp->in_flight++;
@@ -1178,6 +1240,7 @@ void synprobe_engine_stats(const struct synprobe *sp, struct synprobe_engine_sta
 	*stats = sp->stats;
 	stats->running = sp->running;
 	stats->queued = sp->in_flight - sp->running;
+	stats->destinations = sp->dest_used;
 }
 
 int synprobe_read_stats(struct synprobe *sp, struct sp_stats *stats)
@@ -1270,10 +1333,13 @@ void synprobe_close(struct synprobe *sp)
 		sp_detach(&sp->attached[j]);
 	free(sp->attached);
 	ring_buffer__free(sp->rb);
-	if (sp->skel && sp->pin_dir) {
+	/* Only a run that holds the directory removes pins from it. */
+	if (sp->skel && sp->pin_dir && sp->pin_lock_fd >= 0) {
 		bpf_object__unpin_maps(sp->skel->obj, NULL);
 		rmdir(sp->pin_dir); /* only if empty: it may hold other pins */
 	}
+	if (sp->pin_lock_fd >= 0)
+		close(sp->pin_lock_fd);
 	free(sp->pin_dir);
 	synprobe_bpf__destroy(sp->skel);
 	if (sp->nl)

@@ -122,7 +122,8 @@ struct synprobe_opts {
 	/*
 	 * Pin the maps (sp_socks, sp_flows, sp_events, sp_stats) in this bpffs directory, e.g.
 	 * /sys/fs/bpf/synprobe, for `bpftool map dump pinned DIR/sp_flows`; NULL: no pins. Stale
-	 * pins left by a crashed run are replaced; synprobe_close() removes them. Copied.
+	 * pins left by a crashed run are replaced; synprobe_close() removes them. The directory is
+	 * held (flock) while the engine runs: another engine on it fails with EBUSY. Copied.
 	 */
 	const char *pin_dir;
 	/*
@@ -147,6 +148,8 @@ struct synprobe_engine_stats {
 	__u64 untracked;      /* checks the BPF map had no room for: answered from the socket */
 	__u32 queued;	      /* checks waiting now (limits, rate, ports) */
 	__u32 running;	      /* checks with an open socket now */
+	__u32 destinations;   /* addresses and ports in the per-target table now (idle ones are
+			       * dropped as it fills: it follows what is in flight) */
 };
 
 /* How the programs are attached to one interface. */
@@ -164,7 +167,8 @@ enum synprobe_attach_mode {
  * now, if given. Returns the engine (free with synprobe_close()), or NULL with errno: EPERM
  * without CAP_BPF/CAP_NET_ADMIN/CAP_PERFMON, EOPNOTSUPP for a kernel below the floor (5.8),
  * EACCES or EINVAL when the verifier rejected a program, ENODEV for an interface that does not
- * exist, ENOTDIR for a pin_dir not on a bpffs, EINVAL for bad options, or what libbpf returned;
+ * exist, ENOTDIR for a pin_dir not on a bpffs, EBUSY for a pin_dir another engine holds, EINVAL
+ * for bad options, or what libbpf returned;
  * opts->load_error, if set, says which of these and why.
  */
 struct synprobe *synprobe_open(const struct synprobe_opts *opts);
