@@ -35,6 +35,7 @@
 #include "serve_metrics.h"
 #include "serve_state.h"
 #include "target.h"
+#include "util.h"
 
 #define DEFAULT_LISTEN	"127.0.0.1:9123"
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/synprobe"
@@ -81,6 +82,7 @@ struct serve_args {
 	bool check_config_only;
 	int ifindexes[IFACES_MAX];
 	size_t n_ifindexes;
+	struct serve_http_opts http;
 };
 
 struct serve {
@@ -203,6 +205,10 @@ static void usage(FILE *f)
 	    "      --clsact           attach through a clsact qdisc even where TCX links exist\n"
 	    "  -m, --method METHOD    auto (default), bpf or connect, as in 'synprobe check'\n"
 	    "      --check-config     parse FILE, report, and exit (0 good, 2 bad)\n"
+	    "      --probe-max-concurrent N  /probe requests in flight at once, from every\n"
+	    "                         client (default %u, at most %u); more are answered 503\n"
+	    "      --probe-max-per-client N  /probe requests in flight from one client address\n"
+	    "                         (default half of --probe-max-concurrent); more: 429\n"
 	    "  -v, --verbose          libbpf's warnings (-vv: debug)\n"
 	    "  -h, --help             this text\n"
 	    "\n"
@@ -213,12 +219,22 @@ static void usage(FILE *f)
 	    "  synprobe serve -c /etc/synprobe.yaml\n"
 	    "  synprobe serve -c synprobe.yaml --listen 0.0.0.0:9123 --log-level debug\n"
 	    "  curl -s 'http://127.0.0.1:9123/probe?target=10.0.0.5:443&timeout=500ms'\n",
-	    DEFAULT_LISTEN, DEFAULT_PIN_DIR);
+	    DEFAULT_LISTEN, DEFAULT_PIN_DIR, SERVE_HTTP_CONNECTIONS_DEFAULT / 4,
+	    SERVE_HTTP_CONNECTIONS_DEFAULT / 2);
 }
 
 static int parse_args(int argc, char **argv, struct serve_args *a)
 {
-	enum { OPT_PIN = 256, OPT_NO_PIN, OPT_LOG_LEVEL, OPT_KEEP_CAPS, OPT_CLSACT, OPT_CHECK };
+	enum {
+		OPT_PIN = 256,
+		OPT_NO_PIN,
+		OPT_LOG_LEVEL,
+		OPT_KEEP_CAPS,
+		OPT_CLSACT,
+		OPT_CHECK,
+		OPT_PROBE_MAX,
+		OPT_PROBE_MAX_CLIENT,
+	};
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"listen", required_argument, NULL, 'l'},
@@ -230,6 +246,8 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 	    {"clsact", no_argument, NULL, OPT_CLSACT},
 	    {"method", required_argument, NULL, 'm'},
 	    {"check-config", no_argument, NULL, OPT_CHECK},
+	    {"probe-max-concurrent", required_argument, NULL, OPT_PROBE_MAX},
+	    {"probe-max-per-client", required_argument, NULL, OPT_PROBE_MAX_CLIENT},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -290,6 +308,19 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 			break;
 		case OPT_CHECK:
 			a->check_config_only = true;
+			break;
+		case OPT_PROBE_MAX:
+		case OPT_PROBE_MAX_CLIENT:
+			/* At most half the connections: the others stay for /metrics and /healthz. */
+			if (sp_parse_count(optarg, SERVE_HTTP_CONNECTIONS_DEFAULT / 2,
+					   opt == OPT_PROBE_MAX ? &a->http.probe_max
+								: &a->http.probe_max_per_client)) {
+				sp_err("--%s '%s': give a count from 1 to %u",
+				       opt == OPT_PROBE_MAX ? "probe-max-concurrent"
+							    : "probe-max-per-client",
+				       optarg, SERVE_HTTP_CONNECTIONS_DEFAULT / 2);
+				return -EINVAL;
+			}
 			break;
 		case 'v':
 			sp_verbose++;
@@ -944,7 +975,7 @@ int do_serve(int argc, char **argv)
 		sp_err("cannot drop capabilities: %s", strerror(-err));
 		goto cleanup;
 	}
-	s.http = serve_http_start(&laddr.addr, laddr.addrlen, pthread_self(), WAKE_SIGNAL);
+	s.http = serve_http_start(&laddr.addr, laddr.addrlen, &a.http, pthread_self(), WAKE_SIGNAL);
 	if (!s.http) {
 		sp_err("--listen %s: cannot serve HTTP there (%s): choose a free address and port",
 		       a.listen, strerror(errno));

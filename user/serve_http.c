@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
 #include <microhttpd.h>
 #include "serve_http.h"
 #include "serve_metrics.h"
@@ -16,9 +18,22 @@
 #define PROBE_TIMEOUT_MAX_MS	 60000
 /* Taken off Prometheus' scrape timeout so that the answer arrives in time, as blackbox_exporter. */
 #define PROBE_TIMEOUT_OFFSET_MS 500
-#define CONNECTIONS_MAX		64
+/* Request line and headers: beyond this MHD answers 431 (or 414) itself. */
+#define CONNECTION_MEMORY_BYTES ((size_t)32 * 1024)
+/* The longest one-line error answer, newline included; echoed input beyond is cut with "...". */
+#define LINE_MAX_BYTES 512
+/* At exit, how long the answers to requests still open may take to go out. */
+#define STOP_GRACE_MS 1000
 
 static const char *const metrics_type = "text/plain; version=0.0.4; charset=utf-8";
+static const char *const text_type = "text/plain; charset=utf-8";
+
+/* /probe requests in flight from one client address. */
+struct probe_client {
+	unsigned char addr[16]; /* IPv4 or IPv6 address bytes */
+	sa_family_t family;	/* 0: a free entry */
+	unsigned int n;
+};
 
 struct serve_http {
 	struct MHD_Daemon *daemon;
@@ -29,7 +44,25 @@ struct serve_http {
 	bool stopping;
 	pthread_t main_thread;
 	int wake_signal;
+	struct serve_http_opts opts;
+	unsigned int requests;		/* requests seen and not completed, under lock */
+	unsigned int probes;		/* /probe requests in flight, under lock */
+	struct probe_client *clients;	/* opts.probe_max entries, under lock */
 };
+
+void serve_http_opts_fill(struct serve_http_opts *o)
+{
+	if (!o->max_connections)
+		o->max_connections = SERVE_HTTP_CONNECTIONS_DEFAULT;
+	if (!o->probe_max)
+		o->probe_max = o->max_connections / 4 ? o->max_connections / 4 : 1;
+	if (!o->probe_max_per_client)
+		o->probe_max_per_client = o->probe_max / 2 ? o->probe_max / 2 : 1;
+	if (o->probe_max_per_client > o->probe_max)
+		o->probe_max_per_client = o->probe_max;
+	if (!o->idle_timeout_s)
+		o->idle_timeout_s = SERVE_HTTP_IDLE_TIMEOUT_S_DEFAULT;
+}
 
 struct serve_req *serve_http_take(struct serve_http *h)
 {
@@ -95,8 +128,10 @@ static bool ask_main_thread(struct serve_http *h, struct serve_req *r)
 	return r->status != 503;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
-			     char *body)
+/* Queues @body (malloc'd, owned; NULL: empty) with @status; @hdr: NULL, or one more header
+ * @hdr: @val. */
+static enum MHD_Result reply_hdr(struct MHD_Connection *conn, unsigned int status,
+				 const char *type, char *body, const char *hdr, const char *val)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -111,16 +146,64 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (hdr)
+		MHD_add_response_header(resp, hdr, val);
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned int status,
-				  const char *text)
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
+			     char *body)
 {
-	return reply(conn, status, "text/plain; charset=utf-8", strdup(text));
+	return reply_hdr(conn, status, type, body, NULL, NULL);
 }
+
+/*
+ * format_line - @fmt formatted into @buf (@len >= 8 bytes) as one line: control characters (of
+ * the client's input it may echo) shown as '?', cut with "..." where it does not fit, and ended
+ * with exactly one newline. Returns @buf.
+ */
+static char *format_line(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	size_t n, i;
+	int w;
+
+	w = vsnprintf(buf, len, fmt, ap);
+	if (w < 0)
+		buf[0] = '\0';
+	n = strlen(buf);
+	if (w >= 0 && (size_t)w > len - 2) {
+		/* Cut: room for "...", the newline and the NUL. */
+		n = len - 5;
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	while (n && buf[n - 1] == '\n')
+		n--;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+	buf[n++] = '\n';
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A one-line text/plain answer (format_line()), with one more header unless @hdr is NULL. */
+static enum MHD_Result __attribute__((format(printf, 5, 6)))
+reply_line_hdr(struct MHD_Connection *conn, unsigned int status, const char *hdr, const char *val,
+	       const char *fmt, ...)
+{
+	char line[LINE_MAX_BYTES];
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_line(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return reply_hdr(conn, status, text_type, strdup(line), hdr, val);
+}
+
+#define reply_line(conn, status, ...) reply_line_hdr(conn, status, NULL, NULL, __VA_ARGS__)
 
 /* The probe's timeout: ?timeout=, else Prometheus' scrape timeout minus an offset, else 1 s. */
 static int probe_timeout(struct MHD_Connection *conn, __u32 *ms, char *msg, size_t len)
@@ -132,10 +215,10 @@ static int probe_timeout(struct MHD_Connection *conn, __u32 *ms, char *msg, size
 	s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "timeout");
 	if (s) {
 		if (sp_parse_duration_ms(s, ms) || *ms > PROBE_TIMEOUT_MAX_MS) {
-			snprintf(
-			    msg, len,
-			    "timeout '%s': give a duration from 1ms to 60s, such as 500ms or 2s\n",
-			    s);
+			snprintf(msg, len,
+				 "timeout parameter '%.64s%s': give a duration from 1ms to 60s, such as "
+				 "500ms or 2s",
+				 s, strlen(s) > 64 ? "..." : "");
 			return -EINVAL;
 		}
 		return 0;
@@ -212,37 +295,160 @@ static __u64 mono_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
-static enum MHD_Result handle_probe(struct serve_http *h, struct MHD_Connection *conn)
+/* The client's address as a key: family and address bytes. False if MHD cannot tell it. */
+static bool client_key(struct MHD_Connection *conn, struct probe_client *key)
 {
-	struct serve_req r = {.tag = SERVE_JOB_PROBE, .kind = SERVE_REQ_PROBE};
-	struct sp_target_spec spec;
-	char msg[SP_ERR_MAX + 64];
-	const char *target;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	memset(key, 0, sizeof(*key));
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return false;
+	sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		memcpy(key->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(key->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	else
+		return false;
+	key->family = sa->sa_family;
+	return true;
+}
+
+enum probe_slot { SLOT_TAKEN, SLOT_ALL_BUSY, SLOT_CLIENT_BUSY };
+
+/*
+ * Takes a /probe slot for the client @key: SLOT_TAKEN (*@client is its entry, for
+ * probe_slot_put()), SLOT_ALL_BUSY (opts.probe_max in flight) or SLOT_CLIENT_BUSY
+ * (opts.probe_max_per_client in flight from this address).
+ */
+static enum probe_slot probe_slot_get(struct serve_http *h, const struct probe_client *key,
+				      struct probe_client **client)
+{
+	struct probe_client *c, *free_c = NULL;
+	enum probe_slot ret = SLOT_TAKEN;
+	unsigned int i;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->probes >= h->opts.probe_max) {
+		ret = SLOT_ALL_BUSY;
+		goto out;
+	}
+	for (i = 0; i < h->opts.probe_max; i++) {
+		c = &h->clients[i];
+		if (!c->family) {
+			if (!free_c)
+				free_c = c;
+			continue;
+		}
+		if (c->family == key->family && !memcmp(c->addr, key->addr, sizeof(c->addr)))
+			break;
+	}
+	if (i == h->opts.probe_max) {
+		/* A free entry exists: fewer clients than probes in flight < probe_max. */
+		c = free_c;
+		memcpy(c->addr, key->addr, sizeof(c->addr));
+		c->family = key->family;
+		c->n = 0;
+	}
+	if (c->n >= h->opts.probe_max_per_client) {
+		ret = SLOT_CLIENT_BUSY;
+		goto out;
+	}
+	c->n++;
+	h->probes++;
+	*client = c;
+out:
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+static void probe_slot_put(struct serve_http *h, struct probe_client *c)
+{
+	pthread_mutex_lock(&h->lock);
+	h->probes--;
+	if (!--c->n)
+		c->family = 0;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* /probe after its slot is taken: resolve, have the main thread check, render. */
+static enum MHD_Result run_probe(struct serve_http *h, struct MHD_Connection *conn,
+				 struct serve_req *r, const struct sp_target_spec *spec)
+{
+	char msg[SP_ERR_MAX];
 	bool resolved;
 	__u64 t0;
 
-	target = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "target");
-	if (!target || !*target)
-		return reply_text(conn, MHD_HTTP_BAD_REQUEST,
-				  "target parameter is missing: /probe?target=host:port\n");
-	if (probe_timeout(conn, &r.timeout_ms, msg, sizeof(msg)))
-		return reply_text(conn, MHD_HTTP_BAD_REQUEST, msg);
-	if (sp_target_parse(target, 0, &spec, msg, sizeof(msg)) ||
-	    strlen(target) >= sizeof(r.target)) {
-		strcat(msg, "\n");
-		return reply_text(conn, MHD_HTTP_BAD_REQUEST, msg);
-	}
-	snprintf(r.target, sizeof(r.target), "%s", target);
 	t0 = mono_ns();
 	/* Resolved here, in the connection's thread: a slow resolver never stalls the loop. */
-	resolved = sp_target_resolve(&spec, AF_UNSPEC, false, &r.addr, 1, msg, sizeof(msg)) > 0;
+	resolved = sp_target_resolve(spec, AF_UNSPEC, false, &r->addr, 1, msg, sizeof(msg)) > 0;
 	if (resolved) {
-		if (!ask_main_thread(h, &r))
-			return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down\n");
+		if (!ask_main_thread(h, r))
+			return reply_line(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
 	} else {
-		r.duration_ns = mono_ns() - t0;
+		r->duration_ns = mono_ns() - t0;
 	}
-	return reply(conn, MHD_HTTP_OK, metrics_type, render_probe(&r, resolved));
+	return reply(conn, MHD_HTTP_OK, metrics_type, render_probe(r, resolved));
+}
+
+static enum MHD_Result handle_probe(struct serve_http *h, struct MHD_Connection *conn)
+{
+	struct serve_req r = {.tag = SERVE_JOB_PROBE, .kind = SERVE_REQ_PROBE};
+	struct probe_client key, *client = NULL;
+	struct sp_target_spec spec;
+	char msg[SP_ERR_MAX];
+	enum MHD_Result ret;
+	const char *target;
+
+	target = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "target");
+	if (!target || !*target)
+		return reply_line(conn, MHD_HTTP_BAD_REQUEST,
+				  "target parameter is missing: /probe?target=host:port");
+	if (strlen(target) >= sizeof(r.target))
+		return reply_line(conn, MHD_HTTP_BAD_REQUEST,
+				  "target parameter is longer than %zu characters: give host:port "
+				  "or [ipv6]:port",
+				  sizeof(r.target) - 1);
+	if (probe_timeout(conn, &r.timeout_ms, msg, sizeof(msg)))
+		return reply_line(conn, MHD_HTTP_BAD_REQUEST, "%s", msg);
+	if (sp_target_parse(target, 0, &spec, msg, sizeof(msg)))
+		return reply_line(conn, MHD_HTTP_BAD_REQUEST, "%s", msg);
+	snprintf(r.target, sizeof(r.target), "%s", target);
+	if (!client_key(conn, &key))
+		return reply_line(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				  "cannot tell the client's address");
+	switch (probe_slot_get(h, &key, &client)) {
+	case SLOT_ALL_BUSY:
+		return reply_line_hdr(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				      MHD_HTTP_HEADER_RETRY_AFTER, "1",
+				      "too many /probe requests in flight: %u (--probe-max-concurrent); "
+				      "retry later",
+				      h->opts.probe_max);
+	case SLOT_CLIENT_BUSY:
+		return reply_line_hdr(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+				      MHD_HTTP_HEADER_RETRY_AFTER, "1",
+				      "too many /probe requests in flight from your address: %u "
+				      "(--probe-max-per-client); retry later",
+				      h->opts.probe_max_per_client);
+	case SLOT_TAKEN:
+		break;
+	}
+	ret = run_probe(h, conn, &r, &spec);
+	probe_slot_put(h, client);
+	return ret;
+}
+
+/* The request announces a body: a Content-Length other than 0, or a Transfer-Encoding. */
+static bool has_body(struct MHD_Connection *conn)
+{
+	const char *len, *te;
+
+	len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	return te || (len && strspn(len, "0") != strlen(len));
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -254,23 +460,40 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct serve_req r = {};
 
 	if (!*con_cls) {
-		/* The first call only has the headers: answer on the second. */
+		/*
+		 * The first call has the headers only. Every endpoint is GET (or HEAD) without a
+		 * body: anything else is answered now, from the headers, so that a body is never
+		 * waited for (MHD discards the rest and closes the connection after the answer).
+		 */
 		*con_cls = &first_call_marker;
+		pthread_mutex_lock(&h->lock);
+		h->requests++;
+		pthread_mutex_unlock(&h->lock);
+		if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+			return reply_line_hdr(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+					      MHD_HTTP_HEADER_ALLOW, "GET, HEAD",
+					      "method %.32s not allowed: only GET (and HEAD)", method);
+		if (has_body(conn))
+			return reply_line(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+					  "request body not accepted: send GET without a body");
 		return MHD_YES;
 	}
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
+	if (*upload_data_size) {
+		/* Not announced by the headers; never the case with MHD, dropped all the same. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	if (!strcmp(url, "/metrics")) {
 		r.kind = SERVE_REQ_METRICS;
 		if (!ask_main_thread(h, &r))
-			return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down\n");
+			return reply_line(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
 		return reply(conn, r.status, metrics_type, r.body);
 	}
 	if (!strcmp(url, "/healthz")) {
 		r.kind = SERVE_REQ_HEALTH;
 		if (!ask_main_thread(h, &r))
-			return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down\n");
-		return reply(conn, r.status, "text/plain; charset=utf-8", r.body);
+			return reply_line(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
+		return reply(conn, r.status, text_type, r.body);
 	}
 	if (!strcmp(url, "/probe"))
 		return handle_probe(h, conn);
@@ -280,12 +503,26 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 				    "<h1>synprobe serve</h1><p><a href=\"/metrics\">/metrics</a> "
 				    "<a href=\"/healthz\">/healthz</a> "
 				    "/probe?target=host:port&amp;timeout=1s</p></body></html>\n"));
-	return reply_text(conn, MHD_HTTP_NOT_FOUND,
-			  "not found: try /metrics, /probe or /healthz\n");
+	return reply_line(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics, /probe or /healthz");
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: the request's answer is sent (or its connection failed). */
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct serve_http *h = cls;
+
+	if (!*con_cls)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->requests--;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
 }
 
 struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen_t addrlen,
-				    pthread_t main_thread, int wake_signal)
+				    const struct serve_http_opts *opts, pthread_t main_thread,
+				    int wake_signal)
 {
 	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
 	struct serve_http *h;
@@ -294,22 +531,41 @@ struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
+	if (opts)
+		h->opts = *opts;
+	serve_http_opts_fill(&h->opts);
+	h->clients = calloc(h->opts.probe_max, sizeof(*h->clients));
+	if (!h->clients) {
+		free(h);
+		errno = ENOMEM;
+		return NULL;
+	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	h->main_thread = main_thread;
 	h->wake_signal = wake_signal;
 	if (addr->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	/* MHD_OPTION_SOCK_ADDR ignores the port argument; errno tells why it failed. */
+	/*
+	 * MHD_OPTION_SOCK_ADDR ignores the port argument; errno tells why it failed. A thread per
+	 * connection: a /probe blocks only its own. /probe requests in flight stay far below the
+	 * connection limit (probe_max), so /metrics and /healthz always find a connection; one
+	 * address holds at most half the connections; a connection idle for idle_timeout_s is closed.
+	 */
 	errno = 0;
-	h->daemon =
-	    MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, addr,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTIONS_MAX,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
+	h->daemon = MHD_start_daemon(
+	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, addr,
+	    MHD_OPTION_CONNECTION_LIMIT, h->opts.max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    h->opts.max_connections / 2 ? h->opts.max_connections / 2 : 1,
+	    MHD_OPTION_CONNECTION_TIMEOUT, h->opts.idle_timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_BYTES,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_END);
 	if (!h->daemon) {
 		err = errno ? errno : EADDRINUSE;
 		pthread_mutex_destroy(&h->lock);
 		pthread_cond_destroy(&h->cond);
+		free(h->clients);
 		free(h);
 		errno = err;
 		return NULL;
@@ -321,6 +577,7 @@ struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen
 void serve_http_stop(struct serve_http *h)
 {
 	struct serve_req *r;
+	struct timespec deadline;
 
 	if (!h)
 		return;
@@ -332,9 +589,18 @@ void serve_http_stop(struct serve_http *h)
 		answer_locked(h, r);
 	}
 	h->head = h->tail = NULL;
+	/* Lets the answers go out (for at most STOP_GRACE_MS): MHD_stop_daemon() cuts connections. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += STOP_GRACE_MS * 1000000L;
+	deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+	deadline.tv_nsec %= 1000000000L;
+	while (h->requests)
+		if (pthread_cond_timedwait(&h->cond, &h->lock, &deadline) == ETIMEDOUT)
+			break;
 	pthread_mutex_unlock(&h->lock);
 	MHD_stop_daemon(h->daemon);
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->cond);
+	free(h->clients);
 	free(h);
 }

@@ -63,14 +63,36 @@ struct serve_req {
 struct serve_http;
 
 /*
- * serve_http_start - listen on @addr and serve /metrics, /probe and /healthz. Requests for the main
- * thread are signalled to @main_thread with @wake_signal, which that thread must block outside its
- * waits (and give to the engine's wait_sigmask unblocked). Call with every signal the process
- * handles blocked: the HTTP threads inherit the mask. Returns the server, or NULL with errno
- * (EADDRINUSE, EACCES, ...).
+ * Limits of the HTTP endpoint, so that /metrics and /healthz are answered whatever /probe clients
+ * do: /probe requests in flight are capped (all clients together, and per client address) well
+ * below the connection limit and answered 503 / 429 beyond; a connection that sends nothing is
+ * closed after the idle timeout; a request with a body is answered 405 or 413 from its headers.
+ * A field left 0 takes its default.
+ */
+#define SERVE_HTTP_CONNECTIONS_DEFAULT 256
+#define SERVE_HTTP_IDLE_TIMEOUT_S_DEFAULT 5
+struct serve_http_opts {
+	unsigned int max_connections;	   /* default SERVE_HTTP_CONNECTIONS_DEFAULT; half of them
+					    * per client address */
+	unsigned int probe_max;		   /* /probe in flight, default max_connections / 4 */
+	unsigned int probe_max_per_client; /* /probe in flight per client address, default
+					    * probe_max / 2 */
+	unsigned int idle_timeout_s;	   /* default SERVE_HTTP_IDLE_TIMEOUT_S_DEFAULT */
+};
+
+/* serve_http_opts_fill - every 0 of @o replaced by its default; per client at most probe_max. */
+void serve_http_opts_fill(struct serve_http_opts *o);
+
+/*
+ * serve_http_start - listen on @addr and serve /metrics, /probe and /healthz within @opts (NULL:
+ * the defaults). Requests for the main thread are signalled to @main_thread with @wake_signal,
+ * which that thread must block outside its waits (and give to the engine's wait_sigmask unblocked).
+ * Call with every signal the process handles blocked: the HTTP threads inherit the mask. Returns
+ * the server, or NULL with errno (EADDRINUSE, EACCES, ...).
  */
 struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen_t addrlen,
-				    pthread_t main_thread, int wake_signal);
+				    const struct serve_http_opts *opts, pthread_t main_thread,
+				    int wake_signal);
 
 /* serve_http_take - the next request queued for the main thread, or NULL. */
 struct serve_req *serve_http_take(struct serve_http *h);
