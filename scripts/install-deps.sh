@@ -7,6 +7,7 @@ packages=(
 	libmnl-dev libjson-c-dev libyaml-dev libmicrohttpd-dev                   # engine and CLI
 	libcmocka-dev libnetfilter-queue-dev curl prometheus                     # tests
 	iproute2 nftables iptables tcpdump util-linux procps socat               # tests and demo
+	wireguard-tools                                                          # tests: WireGuard keys
 	jq strace python3                                                        # tests
 	qemu-system-x86 busybox-static kmod cpio xz-utils file                   # make test-kernels
 	iperf3 gnuplot-nox                                                       # make bench
