@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -567,6 +568,8 @@ static void check_finish(struct synprobe *sp, unsigned int slot)
 	sp->opts.on_result(&res, sp->opts.ctx);
 }
 
+static int socket_poll(struct synprobe *sp, struct sp_check *c, unsigned int slot);
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct synprobe *sp = ctx;
@@ -586,6 +589,19 @@ static int handle_event(void *ctx, void *data, size_t size)
 		sp_timer_heap_set(&sp->timers, e->check_id,
 				  now_ns() + sp->opts.close_delay_ms * NSEC_PER_MSEC);
 		return 0;
+	}
+	/*
+	 * tc ingress runs before TCP does: the event can come while the kernel has yet to move the
+	 * socket to ESTABLISHED. Closed in SYN-SENT, the socket sends nothing, and the SYN-ACK then
+	 * meets no socket (a bare RST) or a closing one (dropped: no RST at all, and the server keeps
+	 * its half-open entry). So after a SYN-ACK the close waits for the socket to turn writable
+	 * (one poll() that almost always says it is); the deadline stays armed should TCP drop it.
+	 */
+	if (e->reply == SP_REPLY_SYN_ACK && c->fd >= 0 && !c->polled) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+
+		if (poll(&pfd, 1, 0) == 0 && !socket_poll(sp, c, e->check_id))
+			return 0;
 	}
 	check_finish(sp, e->check_id);
 	return 0;
