@@ -316,6 +316,9 @@ static void print_verdict(const struct sp_hc_client_args *a, const struct sp_hc_
 				       json_object_new_int64((int64_t)(fig->fin_in_ns - t0)) : NULL);
 		json_object_object_add(obj, "rst_in", json_object_new_boolean(fig->rst_in));
 		json_object_object_add(obj, "eof", json_object_new_boolean(fig->eof));
+		/* Without expect_bytes: what the peer can have sent after our FIN from its queue. */
+		json_object_object_add(obj, "queue_bound_bytes", fig->expect_bytes ? NULL :
+				       json_object_new_int64((int64_t)sp_hc_queue_bound(fig)));
 		sp_json_line(obj);
 		return;
 	}
@@ -337,15 +340,17 @@ static void print_verdict(const struct sp_hc_client_args *a, const struct sp_hc_
 static int run_client(const struct sp_hc_client_args *a)
 {
 	struct hc_client hc = { .a = a };
-	struct sp_hc_figures fig = { .expect_bytes = a->expect_bytes };
+	struct sp_hc_figures fig = { .expect_bytes = a->expect_bytes,
+				     .peer_buffer = a->peer_buffer };
 	__u64 wdl, rdl, now, cookie = 0;
 	struct sp_conn_obs *o = NULL;
 	struct sp_address addr;
 	struct pollfd pfd[2];
 	bool shut = false;
 	enum sp_hc_verdict v;
-	char why[256], *buf = NULL;
-	int fd = -1, err, rc = SP_EXIT_USAGE, timeout;
+	char why[512], *buf = NULL;
+	int fd = -1, err, rc = SP_EXIT_USAGE, timeout, rcvbuf = 0;
+	socklen_t rcvbuf_len;
 	struct sp_conn st;
 	json_object *f;
 	ssize_t n;
@@ -452,6 +457,10 @@ static int run_client(const struct sp_hc_client_args *a)
 		rc = SP_EXIT_NOT_OK;
 		goto cleanup;
 	}
+	/* Autotuning only grows it: at the end it is at least what it was when our FIN went out. */
+	rcvbuf_len = sizeof(rcvbuf);
+	if (!getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rcvbuf_len) && rcvbuf > 0)
+		fig.rcvbuf_bytes = (__u64)rcvbuf;
 	sp_conn_consume(o);
 	if (!sp_conn_lookup(o, cookie, &st)) {
 		fig.fin_out = st.flags & SP_CONN_FIN_OUT;

@@ -17,6 +17,8 @@
 #define DEFAULT_SIZE (100ull << 20)
 #define DEFAULT_TIMEOUT_MS (10 * 60 * 1000)
 #define CHUNK_MAX (16u << 20)
+/* Linux's default net.ipv4.tcp_wmem maximum: what an autotuned send buffer grows to. */
+#define DEFAULT_PEER_BUFFER (8ull << 20)
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -84,8 +86,28 @@ const char *sp_hc_verdict_str(enum sp_hc_verdict v)
 	return "inconclusive";
 }
 
+__u64 sp_hc_queue_bound(const struct sp_hc_figures *f)
+{
+	return f->peer_buffer + f->rcvbuf_bytes;
+}
+
+/* "the peer's FIN came 7.2 ms after ours", or "EOF came" when its FIN was not seen. */
+static void fin_gap_str(const struct sp_hc_figures *f, char *buf, size_t len)
+{
+	char t[32];
+
+	if (!f->fin_in) {
+		snprintf(buf, len, "EOF came");
+		return;
+	}
+	snprintf(buf, len, "the peer's FIN came %s after ours",
+		 sp_format_ns(f->fin_in_ns - f->fin_out_ns, t, sizeof(t)));
+}
+
 enum sp_hc_verdict sp_hc_verdict(const struct sp_hc_figures *f, char *why, size_t len)
 {
+	char gap[64];
+
 	if (!f->fin_out) {
 		snprintf(why, len, "our FIN never went out: the peer ended first (after %llu bytes); give a shorter --write-timeout",
 			 (unsigned long long)f->bytes_read);
@@ -125,9 +147,29 @@ enum sp_hc_verdict sp_hc_verdict(const struct sp_hc_figures *f, char *why, size_
 			 (unsigned long long)f->bytes_read);
 		return SP_HC_NOT_HONOURED;
 	}
-	snprintf(why, len, "%llu bytes read%s, %llu of them after our FIN, all before the peer's FIN",
-		 (unsigned long long)f->bytes_read, f->expect_bytes ? " (all expected)" : "",
-		 (unsigned long long)f->bytes_after_fin);
+	if (!f->expect_bytes && f->bytes_after_fin <= sp_hc_queue_bound(f)) {
+		/*
+		 * A peer that closes when it reads our FIN still sends what it had queued, then
+		 * its FIN: without knowing the stream's size, bytes after our FIN prove it kept
+		 * writing only beyond what it can have queued.
+		 */
+		fin_gap_str(f, gap, sizeof(gap));
+		snprintf(why, len,
+			 "%s with %llu bytes in between, no more than the peer can have queued before it (%llu: --peer-buffer %llu and our receive buffer %llu): it may have closed on our FIN; give --expect-bytes, or stream longer after our FIN",
+			 gap, (unsigned long long)f->bytes_after_fin,
+			 (unsigned long long)sp_hc_queue_bound(f), (unsigned long long)f->peer_buffer,
+			 (unsigned long long)f->rcvbuf_bytes);
+		return SP_HC_INCONCLUSIVE;
+	}
+	if (f->expect_bytes)
+		snprintf(why, len,
+			 "%llu bytes read (all expected), %llu of them after our FIN, all before the peer's FIN",
+			 (unsigned long long)f->bytes_read, (unsigned long long)f->bytes_after_fin);
+	else
+		snprintf(why, len,
+			 "%llu bytes read, %llu of them after our FIN (more than the %llu it can have queued), all before the peer's FIN",
+			 (unsigned long long)f->bytes_read, (unsigned long long)f->bytes_after_fin,
+			 (unsigned long long)sp_hc_queue_bound(f));
 	return SP_HC_HONOURED;
 }
 
@@ -180,6 +222,11 @@ static void client_usage(FILE *f)
 		"  -e, --expect-bytes SIZE    what the server streams (e.g. 20M): then 'honoured' also\n"
 		"                             needs every byte, and a peer that closes on our FIN after\n"
 		"                             flushing its buffers is told apart\n"
+		"  -p, --peer-buffer SIZE     without --expect-bytes: the most the peer can hold unsent\n"
+		"                             (default 4M, Linux's tcp_wmem maximum; raise it for a\n"
+		"                             proxy with large buffers). A peer that closes on our FIN\n"
+		"                             still sends that much: 'honoured' needs more after our\n"
+		"                             FIN than it plus our receive buffer, else inconclusive\n"
 		"      --log-level LEVEL      debug, info, warn or error (default info)\n"
 		"  -j, --json                 the verdict as one JSON object on stdout\n"
 		"  -h, --help                 this text\n"
@@ -289,6 +336,7 @@ int sp_hc_parse_client(int argc, char **argv, struct sp_hc_client_args *a)
 		{ "read-timeout", required_argument, NULL, 'r' },
 		{ "write-timeout", required_argument, NULL, 'w' },
 		{ "expect-bytes", required_argument, NULL, 'e' },
+		{ "peer-buffer", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -302,10 +350,11 @@ int sp_hc_parse_client(int argc, char **argv, struct sp_hc_client_args *a)
 	a->buf_size = DEFAULT_BUF;
 	a->read_timeout_ms = DEFAULT_TIMEOUT_MS;
 	a->write_timeout_ms = DEFAULT_TIMEOUT_MS;
+	a->peer_buffer = DEFAULT_PEER_BUFFER;
 	a->log_level = SP_LOG_INFO;
 	optind = 0; /* 0: glibc re-initialises getopt fully, also when called again (unit tests) */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":s:b:r:w:e:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":s:b:r:w:e:p:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			a->server = optarg;
@@ -331,6 +380,12 @@ int sp_hc_parse_client(int argc, char **argv, struct sp_hc_client_args *a)
 			if (sp_parse_size_bytes(optarg, &a->expect_bytes)) {
 				sp_err("--expect-bytes '%s': give a byte count such as 20971520 or 20M",
 				       optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'p':
+			if (sp_parse_size_bytes(optarg, &a->peer_buffer)) {
+				sp_err("--peer-buffer '%s': give a byte count such as 4M or 64M", optarg);
 				return -EINVAL;
 			}
 			break;

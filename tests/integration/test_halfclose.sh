@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# synprobe halfclose between two namespaces, over IPv4 and IPv6: our server streaming 20 MiB and
-# our client with a 1 s write timeout (honoured, every byte); a server that closes when it reads
-# EOF (not honoured); socat as a real third-party relay in between, with a short and a long half-close
-# timeout (-t). JSON verdict and log lines. Nothing left attached.
+# synprobe halfclose between two namespaces, over IPv4 and IPv6: our server streaming 40 MiB at
+# 20 MB/s and our client with a 1 s write timeout (honoured, every byte); a server that closes when
+# it reads EOF (not honoured); socat as a real third-party relay in between, with a short and a long
+# half-close timeout (-t). JSON verdict and log lines. Then, without --expect-bytes, send buffers up
+# to 256 MB (tcp_wmem) at full speed and paced: a server that closes on EOF is never "honoured"
+# (what it had queued still arrives after our FIN), one that keeps sending is. Nothing left attached.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
@@ -10,8 +12,37 @@ sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 # nsenter execs in place ('ip netns exec' forks): $! is the command itself, signals reach it.
 IN_S=(nsenter --net="/run/netns/$NS_S")
 diag_lines() { sed 's/^/# /' <<<"$1"; }
-SIZE=20M SIZE_B=$((20 << 20)) RATE=10M
-SRV=4000 FIXTURE=4001 RELAY_CLOSE=4002 RELAY=4003
+SIZE=40M SIZE_B=$((40 << 20)) RATE=20M
+# fixture.py HOST PORT MODE RATE AFTER SIZE: streams to each client in turn, RATE bytes/s (0: full
+# speed), at most SIZE bytes (0: no limit) and 60 s. On the client's EOF, MODE close closes at once;
+# MODE keep streams on AFTER seconds, then closes.
+FX=$SP_TMP/fixture.py
+cat >"$FX" <<'PY'
+import socket, select, sys, time
+host, port, mode = sys.argv[1].strip("[]"), int(sys.argv[2]), sys.argv[3]
+rate, after, size = float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+s = socket.create_server((host, port), reuse_port=True,
+                         family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+print("listening", flush=True)
+chunk = b"x" * 16384
+while True:
+    c, _ = s.accept(); c.setblocking(False); sent = 0; t0 = time.monotonic(); eof_at = None
+    while (not size or sent < size) and time.monotonic() - t0 < 60:
+        now = time.monotonic()
+        if eof_at is not None and (mode == "close" or now - eof_at >= after):
+            break
+        w = [c] if not rate or sent < (now - t0) * rate else []
+        r, w, _ = select.select([c] if eof_at is None else [], w, [], 0.002)
+        if r and c.recv(4096) == b"":
+            eof_at = now
+        elif w:
+            try:
+                sent += c.send(chunk)
+            except BlockingIOError:
+                pass
+    c.close()
+PY
+SRV=4000 FIXTURE=4001 RELAY_CLOSE=4002 RELAY=4003 CLOSE_FULL=4004 KEEP_FULL=4005
 
 for fam in 4 6; do
 	if [ $fam = 4 ]; then host=$S4 socat_l=TCP-LISTEN socat_c=TCP
@@ -21,23 +52,8 @@ for fam in 4 6; do
 	SP_PIDS+=($!)
 	check "IPv$fam server starts" wait_until 5 grep -q '"msg":"start the server"' "$SP_TMP/server$fam.log"
 
-	# The fixture: streams at 10 MB/s and closes the connection as soon as it reads EOF.
-	"${IN_S[@]}" python3 -c '
-import socket, select, sys, time
-host = sys.argv[1].strip("[]")
-s = socket.create_server((host, int(sys.argv[2])), reuse_port=True,
-                         family=socket.AF_INET6 if ":" in host else socket.AF_INET)
-print("listening", flush=True)
-c, _ = s.accept(); c.setblocking(False); sent = 0; t0 = time.monotonic(); chunk = b"x" * 16384
-while sent < 20 << 20:
-    w = [c] if sent < (time.monotonic() - t0) * 10e6 else []
-    r, w, _ = select.select([c], w, [], 0.005)
-    if r and c.recv(4096) == b"":
-        break
-    if w:
-        sent += c.send(chunk)
-c.close()
-' "$host" $FIXTURE >"$SP_TMP/fixture$fam.log" 2>&1 &
+	# The fixture: streams 20 MiB at 10 MB/s and closes the connection as soon as it reads EOF.
+	"${IN_S[@]}" python3 "$FX" "$host" $FIXTURE close 10e6 0 $((20 << 20)) >"$SP_TMP/fixture$fam.log" 2>&1 &
 	SP_PIDS+=($!)
 	check "IPv$fam fixture starts" wait_until 5 grep -q listening "$SP_TMP/fixture$fam.log"
 
@@ -84,13 +100,16 @@ for fam in 4 6; do
 	# Same without --expect-bytes, and as JSON.
 	client "$host:$SRV" --json
 	check "$v our server, JSON: honoured, bytes_read $SIZE_B" \
-		grep -qE "^\{\"server\":\"$re_srv\",\"verdict\":\"honoured\",\"reason\":\"[^\"]+\",\"bytes_read\":$SIZE_B,\"bytes_after_fin\":[0-9]+,\"expect_bytes\":null,\"fin_out_ns\":[0-9]+,\"fin_in_ns\":[0-9]+,\"rst_in\":false,\"eof\":true\}$" <<<"$out"
+		grep -qE "^\{\"server\":\"$re_srv\",\"verdict\":\"honoured\",\"reason\":\"[^\"]+\",\"bytes_read\":$SIZE_B,\"bytes_after_fin\":[0-9]+,\"expect_bytes\":null,\"fin_out_ns\":[0-9]+,\"fin_in_ns\":[0-9]+,\"rst_in\":false,\"eof\":true,\"queue_bound_bytes\":[0-9]+\}$" <<<"$out"
 
 	# 2. A server that closes when it reads EOF.
 	client "$host:$FIXTURE" --expect-bytes $SIZE
 	check "$v close-on-EOF server: exit 1" [ $rc -eq 1 ]
 	check "$v close-on-EOF server: verdict not honoured" \
 		grep -qE "^half-close not honoured: the peer closed after our FIN with [0-9]+ of $SIZE_B bytes sent" <<<"$out"
+	client "$host:$FIXTURE"
+	check "$v close-on-EOF server, size unknown: exit 1, not honoured or inconclusive" \
+		eval '[ $rc -eq 1 ] && grep -qE "^(half-close not honoured|inconclusive): " <<<"$out"' 
 
 	# 3. socat in between: by default it passes our FIN on as a shutdown and relays the rest of
 	# the stream; with shut-close on the server side it closes that connection instead, ending both.
@@ -103,6 +122,32 @@ for fam in 4 6; do
 		skip "$v socat relay" "socat is not installed (scripts/install-deps.sh)"
 	fi
 done
+
+# Without --expect-bytes, large send buffers in the server's namespace, at full speed and paced:
+# closing on EOF never reads "honoured", streaming on does.
+"${IN_S[@]}" python3 "$FX" $S4 $CLOSE_FULL close 0 0 0 >"$SP_TMP/close_full.log" 2>&1 &
+SP_PIDS+=($!)
+"${IN_S[@]}" python3 "$FX" $S4 $KEEP_FULL keep 0 1 0 >"$SP_TMP/keep_full.log" 2>&1 &
+SP_PIDS+=($!)
+check "full-speed fixtures listen" wait_until 5 eval 'grep -qs listening "$SP_TMP/close_full.log" && grep -qs listening "$SP_TMP/keep_full.log"'
+verdict() { sed -nE 's/^\{.*"verdict":"([a-z_]+)".*"bytes_after_fin":([0-9]+).*"queue_bound_bytes":([0-9]+).*/\1 (\2 bytes after our FIN, bound \3)/p' <<<"$out"; }
+for wmem in 4194304 16777216 67108864 268435456; do
+	in_s sysctl -qw net.ipv4.tcp_wmem="4096 16384 $wmem" || not_ok "tcp_wmem $wmem in the server's namespace"
+	for run in 1 2; do
+		client $S4:$CLOSE_FULL --write-timeout 300ms --json
+		check "tcp_wmem $wmem, full speed, closes on EOF (run $run): not honoured: $(verdict)" \
+			eval '[ $rc -eq 1 ] && grep -qE "\"verdict\":\"(not_honoured|inconclusive)\"" <<<"$out"'
+	done
+done
+client $S4:$FIXTURE --json
+check "tcp_wmem 268435456, paced at 10 MB/s, closes on EOF: not honoured: $(verdict)" \
+	eval '[ $rc -eq 1 ] && grep -qE "\"verdict\":\"(not_honoured|inconclusive)\"" <<<"$out"'
+client $S4:$KEEP_FULL --write-timeout 300ms --json
+check "tcp_wmem 268435456, full speed, streams 1 s after EOF: honoured: $(verdict)" \
+	eval '[ $rc -eq 0 ] && grep -q "\"verdict\":\"honoured\"" <<<"$out"'
+client $S4:$SRV --json
+check "tcp_wmem 268435456, our server paced at $RATE/s, streams on after EOF: honoured: $(verdict)" \
+	eval '[ $rc -eq 0 ] && grep -q "\"verdict\":\"honoured\"" <<<"$out"'
 
 # Bad input: one line, exit 2.
 out=$(in_c "$SYNPROBE" halfclose client --write-timeout soon 2>&1)

@@ -122,12 +122,14 @@ static void test_parse_client(void **state)
 {
 	const char *defaults[ARGS_MAX] = { "client" };
 	const char *full[ARGS_MAX] = { "client", "-s", "lb:443", "-b", "4k", "-r", "30s", "-w",
-				       "1s", "-e", "20M", "--json" };
+				       "1s", "-e", "20M", "-p", "64M", "--json" };
 	const char *const bad[][ARGS_MAX] = {
 		{ "client", "--write-timeout", "soon" },
 		{ "client", "--read-timeout", "0" },
 		{ "client", "--buf-size", "0" },
 		{ "client", "--expect-bytes", "x" },
+		{ "client", "--peer-buffer", "0" },
+		{ "client", "-p", "lots" },
 		{ "client", "--server" },
 		{ "client", "lb:443" },
 		{ "client", "--log-level", "" },
@@ -141,6 +143,7 @@ static void test_parse_client(void **state)
 	assert_int_equal(a.read_timeout_ms, 600000);
 	assert_int_equal(a.write_timeout_ms, 600000);
 	assert_true(a.expect_bytes == 0);
+	assert_true(a.peer_buffer == 8ull << 20);
 	assert_false(a.json);
 
 	assert_int_equal(sp_hc_parse_client(argc_of(full), (char **)full, &a), 0);
@@ -150,6 +153,7 @@ static void test_parse_client(void **state)
 	assert_int_equal(a.read_timeout_ms, 30000);
 	assert_int_equal(a.write_timeout_ms, 1000);
 	assert_true(a.expect_bytes == 20ull << 20);
+	assert_true(a.peer_buffer == 64ull << 20);
 	assert_true(a.json);
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -172,10 +176,58 @@ static const struct verdict_case verdict_cases[] = {
 	    .fin_in_ns = 2000 * MS, .bytes_read = 20 << 20, .bytes_after_fin = 10 << 20,
 	    .expect_bytes = 20 << 20 },
 	  SP_HC_HONOURED, "all expected" },
-	{ "kept sending, size unknown",
+	/* Without --expect-bytes: only bytes beyond what the peer can have queued count. */
+	{ "size unknown, 100 bytes after our FIN, 1 s later: may be its queue",
 	  { .fin_out = true, .fin_in = true, .eof = true, .fin_out_ns = 1000 * MS,
-	    .fin_in_ns = 2000 * MS, .bytes_read = 5000, .bytes_after_fin = 100 },
-	  SP_HC_HONOURED, "100 of them after our FIN" },
+	    .fin_in_ns = 2000 * MS, .bytes_read = 5000, .bytes_after_fin = 100,
+	    .peer_buffer = 8 << 20, .rcvbuf_bytes = 131072 },
+	  SP_HC_INCONCLUSIVE, "may have closed on our FIN" },
+	{ "issue 10: closed on EOF at full speed, 3.3 MB of send buffer 7 ms after our FIN",
+	  { .fin_out = true, .fin_in = true, .eof = true, .fin_out_ns = 1000 * MS,
+	    .fin_in_ns = 1007 * MS, .bytes_read = 400 << 20, .bytes_after_fin = 3300000,
+	    .peer_buffer = 8 << 20, .rcvbuf_bytes = 1 << 20 },
+	  SP_HC_INCONCLUSIVE, "the peer's FIN came 7.000 ms after ours with 3300000 bytes in between" },
+	{ "a send buffer grown past --peer-buffer, within our receive buffer",
+	  { .fin_out = true, .fin_in = true, .eof = true, .fin_out_ns = 1000 * MS,
+	    .fin_in_ns = 1005 * MS, .bytes_read = 400 << 20, .bytes_after_fin = 5 << 20,
+	    .peer_buffer = 4 << 20, .rcvbuf_bytes = 2 << 20 },
+	  SP_HC_INCONCLUSIVE, "(6291456: --peer-buffer 4194304 and our receive buffer 2097152)" },
+	{ "exactly the bound: still inconclusive",
+	  { .fin_out = true, .fin_in = true, .eof = true, .fin_out_ns = 1000 * MS,
+	    .fin_in_ns = 1010 * MS, .bytes_read = 400 << 20,
+	    .bytes_after_fin = (8 << 20) + (1 << 20), .peer_buffer = 8 << 20,
+	    .rcvbuf_bytes = 1 << 20 },
+	  SP_HC_INCONCLUSIVE, "no more than the peer can have queued" },
+	{ "one byte beyond the bound: it kept writing after our FIN",
+	  { .fin_out = true, .fin_in = true, .eof = true, .fin_out_ns = 1000 * MS,
+	    .fin_in_ns = 1010 * MS, .bytes_read = 400 << 20,
+	    .bytes_after_fin = (8 << 20) + (1 << 20) + 1, .peer_buffer = 8 << 20,
+	    .rcvbuf_bytes = 1 << 20 },
+	  SP_HC_HONOURED, "9437185 of them after our FIN (more than the 9437184 it can have queued)" },
+	{ "full speed, streamed 1 s after EOF: 600 MB after our FIN",
+	  { .fin_out = true, .fin_in = true, .eof = true, .fin_out_ns = 1000 * MS,
+	    .fin_in_ns = 2000 * MS, .bytes_read = 900000000, .bytes_after_fin = 600000000,
+	    .peer_buffer = 8 << 20, .rcvbuf_bytes = 6 << 20 },
+	  SP_HC_HONOURED, "600000000 of them after our FIN" },
+	{ "paced at 20 MB/s, streamed on 1 s after our FIN",
+	  { .fin_out = true, .fin_in = true, .eof = true, .fin_out_ns = 1000 * MS,
+	    .fin_in_ns = 2000 * MS, .bytes_read = 40 << 20, .bytes_after_fin = 20 << 20,
+	    .peer_buffer = 8 << 20, .rcvbuf_bytes = 1 << 20 },
+	  SP_HC_HONOURED, "all before the peer's FIN" },
+	{ "paced, closed on EOF: a few segments in flight",
+	  { .fin_out = true, .fin_in = true, .eof = true, .fin_out_ns = 1000 * MS,
+	    .fin_in_ns = 1000 * MS + 200000, .bytes_read = 10 << 20, .bytes_after_fin = 32768,
+	    .peer_buffer = 8 << 20, .rcvbuf_bytes = 131072 },
+	  SP_HC_INCONCLUSIVE, "may have closed on our FIN" },
+	{ "EOF without the peer's FIN seen, within the bound",
+	  { .fin_out = true, .eof = true, .fin_out_ns = 1000 * MS, .bytes_read = 10 << 20,
+	    .bytes_after_fin = 1 << 20, .peer_buffer = 8 << 20 },
+	  SP_HC_INCONCLUSIVE, "EOF came with 1048576 bytes in between" },
+	{ "with --expect-bytes, every byte: honoured whatever the bound",
+	  { .fin_out = true, .fin_in = true, .eof = true, .fin_out_ns = 1000 * MS,
+	    .fin_in_ns = 1007 * MS, .bytes_read = 20 << 20, .bytes_after_fin = 3300000,
+	    .expect_bytes = 20 << 20, .peer_buffer = 8 << 20, .rcvbuf_bytes = 1 << 20 },
+	  SP_HC_HONOURED, "all expected" },
 	{ "closed on our FIN, short of the size",
 	  { .fin_out = true, .fin_in = true, .eof = true, .fin_out_ns = 1000 * MS,
 	    .fin_in_ns = 1001 * MS, .bytes_read = 10 << 20, .bytes_after_fin = 65536,
@@ -214,7 +266,7 @@ static const struct verdict_case verdict_cases[] = {
 
 static void test_verdict(void **state)
 {
-	char why[256];
+	char why[512];
 	size_t i;
 
 	for (i = 0; i < sizeof(verdict_cases) / sizeof(verdict_cases[0]); i++) {
