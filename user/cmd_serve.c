@@ -34,6 +34,7 @@
 #include "serve_http.h"
 #include "serve_metrics.h"
 #include "serve_state.h"
+#include "resolver.h"
 #include "target.h"
 #include "util.h"
 
@@ -60,6 +61,7 @@ struct serve_check {
 	__u64 due_ms;	/* the next run, when not in flight */
 	struct sp_address addr;
 	bool have_addr;
+	bool resolving; /* a lookup of its name is with the resolver, which holds this check */
 	__u64 resolved_ms;
 	char addr_str[64];
 	/* state and metrics */
@@ -88,6 +90,8 @@ struct serve_args {
 struct serve {
 	const struct serve_args *args;
 	struct synprobe *sp;
+	struct sp_resolver *resolver; /* names, resolved off the loop */
+	pthread_t main_thread;
 	struct serve_http *http;
 	const char *method;
 	struct serve_check **checks;
@@ -518,24 +522,40 @@ static void record_result(struct serve *s, struct serve_check *c, enum synprobe_
 	schedule(s, c);
 }
 
-static void start_check(struct serve *s, struct serve_check *c, __u64 now_ms)
+/* A check holds the engine or the resolver: a reload that drops it keeps it as an orphan. */
+static bool check_busy(const struct serve_check *c)
+{
+	return c->in_flight || c->resolving;
+}
+
+/* Not scheduled while it runs, or while it waits for its first address. */
+static bool check_waiting(const struct serve_check *c)
+{
+	return c->in_flight || (c->resolving && !c->have_addr);
+}
+
+/* An orphan (dropped by a reload) that nothing holds any more is freed. */
+static void orphan_release(struct serve *s, struct serve_check *c)
+{
+	struct serve_check **p;
+
+	if (!c->removed || check_busy(c))
+		return;
+	for (p = &s->orphans; *p; p = &(*p)->next_orphan) {
+		if (*p == c) {
+			*p = c->next_orphan;
+			break;
+		}
+	}
+	check_free(c);
+}
+
+/* Hands the check to the engine, to its known address. */
+static void engine_start(struct serve *s, struct serve_check *c)
 {
 	char msg[SP_ERR_MAX];
 	int err;
 
-	c->start_ms = now_ms;
-	/* Names are re-resolved every resolve_interval; literals once. */
-	if (!c->have_addr || (!c->cfg.spec.ipv6_literal &&
-			      now_ms - c->resolved_ms >= c->cfg.set.resolve_interval_ms)) {
-		if (sp_target_resolve(&c->cfg.spec, AF_UNSPEC, false, &c->addr, 1, msg,
-				      sizeof(msg)) < 0) {
-			record_result(s, c, SYNPROBE_ERROR, false, 0, 0, msg);
-			return;
-		}
-		c->have_addr = true;
-		c->resolved_ms = now_ms;
-		sp_address_str(&c->addr.addr, c->addr_str, sizeof(c->addr_str), NULL);
-	}
 	err = synprobe_start(s->sp, (struct sockaddr *)&c->addr.addr, c->addr.addrlen,
 			     c->cfg.set.timeout_ms, c);
 	if (err) {
@@ -546,11 +566,77 @@ static void start_check(struct serve *s, struct serve_check *c, __u64 now_ms)
 	c->in_flight = true;
 }
 
+static void start_check(struct serve *s, struct serve_check *c, __u64 now_ms)
+{
+	char msg[SP_ERR_MAX];
+	int err;
+
+	c->start_ms = now_ms;
+	/*
+	 * Names are resolved again every resolve_interval (literals once), by the resolver's
+	 * threads: a hung resolver delays no other check. Meanwhile a check with an address runs
+	 * on it; one without waits for collect_lookups() to start it.
+	 */
+	if (!c->resolving && (!c->have_addr || (!c->cfg.spec.ipv6_literal &&
+						now_ms - c->resolved_ms >= c->cfg.set.resolve_interval_ms))) {
+		err = sp_resolver_submit(s->resolver, &c->cfg.spec, AF_UNSPEC, c);
+		if (!err) {
+			c->resolving = true;
+		} else if (!c->have_addr) {
+			snprintf(msg, sizeof(msg), "cannot resolve '%s' now: %s", c->cfg.spec.host,
+				 strerror(-err));
+			record_result(s, c, SYNPROBE_ERROR, false, 0, 0, msg);
+			return;
+		}
+	}
+	if (c->have_addr)
+		engine_start(s, c);
+}
+
+/* The lookups that ended: addresses learned, first runs started, failures recorded. */
+static void collect_lookups(struct serve *s)
+{
+	struct sp_resolve_job *j, *next;
+	struct serve_check *c;
+	bool first;
+
+	for (j = sp_resolver_collect(s->resolver); j; j = next) {
+		next = j->next;
+		c = j->user;
+		c->resolving = false;
+		if (c->removed) {
+			orphan_release(s, c);
+		} else if (j->n > 0) {
+			first = !c->have_addr;
+			c->addr = j->addr;
+			c->have_addr = true;
+			c->resolved_ms = mono_ms();
+			sp_address_str(&c->addr.addr, c->addr_str, sizeof(c->addr_str), NULL);
+			if (first && !c->in_flight) {
+				c->start_ms = c->resolved_ms;
+				engine_start(s, c);
+			}
+		} else if (!c->have_addr) {
+			/* The first lookup failed: that is the run's result; the next run asks again. */
+			record_result(s, c, SYNPROBE_ERROR, false, 0, 0, j->err);
+		} else {
+			/* A later lookup failed: the known address stays until the next one. */
+			c->resolved_ms = mono_ms();
+		}
+		free(j);
+	}
+}
+
+static void wake_main(void *ctx)
+{
+	pthread_kill(*(pthread_t *)ctx, WAKE_SIGNAL);
+}
+
 static void on_result(const struct synprobe_result *res, void *ctx)
 {
 	enum serve_job_tag *tag = res->user;
 	struct serve *s = ctx;
-	struct serve_check *c, **p;
+	struct serve_check *c;
 	struct serve_req *r;
 
 	if (*tag == SERVE_JOB_PROBE) {
@@ -567,13 +653,7 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 	c = res->user;
 	c->in_flight = false;
 	if (c->removed) {
-		for (p = &s->orphans; *p; p = &(*p)->next_orphan) {
-			if (*p == c) {
-				*p = c->next_orphan;
-				break;
-			}
-		}
-		check_free(c);
+		orphan_release(s, c);
 		return;
 	}
 	record_result(s, c, res->outcome, res->has_rtt, res->rtt_ns, res->syn_retransmits,
@@ -798,7 +878,7 @@ static int apply_config(struct serve *s, const struct serve_config *cfg, size_t 
 		if (reused[j])
 			continue;
 		c = s->checks[j];
-		if (c->in_flight) {
+		if (check_busy(c)) {
 			c->removed = true;
 			c->next_orphan = s->orphans;
 			s->orphans = c;
@@ -813,7 +893,7 @@ static int apply_config(struct serve *s, const struct serve_config *cfg, size_t 
 	s->heap.len = 0;
 	for (i = 0; i < s->n_checks; i++) {
 		s->checks[i]->index = i;
-		if (!s->checks[i]->in_flight)
+		if (!check_waiting(s->checks[i]))
 			schedule(s, s->checks[i]);
 	}
 cleanup:
@@ -882,6 +962,7 @@ static int run_loop(struct serve *s)
 			reload(s);
 		}
 		answer_requests(s);
+		collect_lookups(s);
 		now = mono_ms();
 		while ((top = serve_heap_peek(&s->heap)) && top->due_ms <= now) {
 			serve_heap_pop(&s->heap, &e);
@@ -981,6 +1062,13 @@ int do_serve(int argc, char **argv)
 		       a.listen, strerror(errno));
 		goto cleanup;
 	}
+	/* Four lookups at once; more wait (a check of an unresolved name beyond 4096: an error). */
+	s.main_thread = pthread_self();
+	s.resolver = sp_resolver_new(4, 4096, wake_main, &s.main_thread);
+	if (!s.resolver) {
+		sp_err("cannot start the resolver threads: %s", strerror(errno));
+		goto cleanup;
+	}
 	err = apply_config(&s, &cfg, &kept);
 	if (err) {
 		sp_err("cannot set up the checks: %s", strerror(-err));
@@ -1002,6 +1090,8 @@ int do_serve(int argc, char **argv)
 	log_json(LOG_INFO, "stopping", NULL);
 cleanup:
 	serve_http_stop(s.http);
+	/* Lookups still running are not waited for: SIGTERM does not wait for a hung resolver. */
+	sp_resolver_free(s.resolver);
 	synprobe_close(s.sp);
 	for (i = 0; i < s.n_checks; i++)
 		check_free(s.checks[i]);
