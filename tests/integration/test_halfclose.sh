@@ -42,6 +42,7 @@ while True:
                 pass
     c.close()
 PY
+SERVERS=()
 SRV=4000 FIXTURE=4001 RELAY_CLOSE=4002 RELAY=4003 CLOSE_FULL=4004 KEEP_FULL=4005
 
 for fam in 4 6; do
@@ -50,6 +51,7 @@ for fam in 4 6; do
 	"${IN_S[@]}" "$SYNPROBE" halfclose server --listen "$host:$SRV" --size $SIZE --rate $RATE \
 		--chunk 16k >"$SP_TMP/server$fam.log" 2>&1 &
 	SP_PIDS+=($!)
+	SERVERS+=($!)
 	check "IPv$fam server starts" wait_until 5 grep -q '"msg":"start the server"' "$SP_TMP/server$fam.log"
 
 	# The fixture: streams 20 MiB at 10 MB/s and closes the connection as soon as it reads EOF.
@@ -148,6 +150,13 @@ check "tcp_wmem 268435456, full speed, streams 1 s after EOF: honoured: $(verdic
 client $S4:$SRV --json
 check "tcp_wmem 268435456, our server paced at $RATE/s, streams on after EOF: honoured: $(verdict)" \
 	eval '[ $rc -eq 0 ] && grep -q "\"verdict\":\"honoured\"" <<<"$out"'
+
+# Our servers stop on SIGTERM, freeing everything: under make test SANITIZE=1, nothing reported
+# by ASan, LSan (at exit) or UBSan, in their logs or the client's.
+kill -TERM "${SERVERS[@]}"
+for pid in "${SERVERS[@]}"; do wait "$pid"; done
+check "no sanitizer report in the servers' and client's logs" \
+	eval '! grep -hE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$SP_TMP"/server*.log "$SP_TMP/client.log"'
 
 # Bad input: one line, exit 2.
 out=$(in_c "$SYNPROBE" halfclose client --write-timeout soon 2>&1)

@@ -154,7 +154,7 @@ check "... the pending probes answered 503 ($(cat "$SP_TMP"/hang.* | sort | uniq
 out=$(in_c "$SYNPROBE" serve -c "$CFG" --no-pin --probe-max-concurrent 0 2>&1); rc=$?
 check "--probe-max-concurrent 0: exit 2, one line ($out)" eval '[ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ]'
 "${IN_C[@]}" "$SYNPROBE" serve -c "$CFG" --listen $HTTP --no-pin --probe-max-concurrent 2 \
-	--probe-max-per-client 1 2>"$LOG" &
+	--probe-max-per-client 1 2>"$LOG.2" &
 SERVE_PID=$!
 SP_PIDS+=("$SERVE_PID")
 check "serve with --probe-max-concurrent 2 --probe-max-per-client 1 answers /healthz" wait_until 10 healthy
@@ -176,5 +176,8 @@ check "two hanging /probe in flight" wait_until 5 in_flight 2
 check "a third client while two probes hang: 503" status_is 503 4
 check "... with Retry-After and the flag named" eval 'grep -qi "^Retry-After: 1" "$SP_TMP/headers" && one_line && grep -q -- "--probe-max-concurrent" "$SP_TMP/body"'
 check "/metrics meanwhile: 200" eval '[ "$(code_of /metrics)" = 200 ]'
-kill -TERM "$SERVE_PID"; wait "$SERVE_PID"
+kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; rc=$?
+check "SIGTERM: exit 0 (status $rc)" [ $rc -eq 0 ]
+# Under make test SANITIZE=1: nothing reported by ASan, LSan (at exit) or UBSan.
+check "no sanitizer report in serve's logs" eval '! grep -hE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$LOG" "$LOG.2"'
 sp_finish
