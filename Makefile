@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # synprobe: build, test, demo. Everything is built in $(OUTPUT). `make V=1` shows the commands.
+# make test SANITIZE=1: ASan+UBSan build of user space (BPF objects unchanged) in its own OUTPUT.
+ifeq ($(SANITIZE),1)
+OUTPUT ?= .output-asan
+endif
 OUTPUT ?= .output
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -16,6 +20,15 @@ LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG)) -lm
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG))
 
 CFLAGS ?= -g -O2
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+override CFLAGS += $(SAN_FLAGS) # links take CFLAGS too
+# Leaks reported at exit; a finding fails the program (tests/run.sh counts it); tests may read
+# SP_SANITIZE to skip what cannot run under ASan, saying why.
+export ASAN_OPTIONS ?= detect_leaks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+export SP_SANITIZE := 1
+endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser $(PKG_CFLAGS)
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSYNPROBE_VERSION='"$(VERSION)"' $(INCLUDES)
