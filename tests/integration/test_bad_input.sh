@@ -12,6 +12,11 @@ sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 
 SP_TCX_QUERY=$SP_OUTPUT/tests/sp_tcx_query
 HAVE_STRACE=$(command -v strace >/dev/null && echo 1)
+# LeakSanitizer cannot run under ptrace: in a sanitizer build (make test SANITIZE=1) no strace.
+if [ -n "${SP_SANITIZE:-}" ]; then
+	HAVE_STRACE=
+	diag "sanitizer build: LeakSanitizer does not work under strace, so no strace"
+fi
 HAVE_JQ=$(command -v jq >/dev/null && echo 1)
 [ -n "$HAVE_STRACE" ] || diag "no strace: the 'no BPF program loaded' checks are skipped"
 [ -x "$SP_TCX_QUERY" ] || diag "no $SP_TCX_QUERY (make tests-build): the TCX checks are skipped"
