@@ -179,3 +179,31 @@ sp_ns_clean() {
 sp_no_bpf_left() {
 	wait_until 5 sp_ns_clean "$NS_C" lo "$VETH_C" && sp_ns_clean "$NS_S" lo "$VETH_S"
 }
+
+# --- An emulated CPU ---
+# The kernel matrix (make test-kernels, tests/vm/run.sh) runs this suite under QEMU, which
+# emulates the CPU (TCG) where KVM cannot run the guest, and then exports SP_EMULATED=1. There
+# CPU-bound work (the verifier loading our programs, thousands of checks) runs 5-20x slower, and
+# a process that is woken may run milliseconds late. Assertions about wall time widen their bound
+# with sp_slow, or, where no bound would still mean anything (microseconds, a rate), are
+# skipped with the reason by check_timing. Functional assertions (method and evidence bpf, S S. R
+# on the wire, no accept(), empty maps) are the same everywhere.
+sp_emulated() { [ "${SP_EMULATED:-0}" = 1 ]; }
+SP_SLOWDOWN=1
+sp_emulated && SP_SLOWDOWN=20
+
+# sp_slow N: an upper bound on wall time (in any unit) for work that costs CPU: N, or 20 * N on an
+# emulated CPU. Also for how long to wait for something that comes after such work.
+sp_slow() { echo $(($1 * SP_SLOWDOWN)); }
+
+# check_timing NAME WHY CMD...: check NAME CMD..., except on an emulated CPU, where it is reported
+# skipped with WHY, the reason the timing means nothing there.
+check_timing() {
+	local name=$1 why=$2
+	shift 2
+	if sp_emulated; then
+		skip "$name" "emulated CPU (SP_EMULATED=1): $why"
+	else
+		check "$name" "$@"
+	fi
+}
