@@ -7,6 +7,10 @@
 #     (NFQUEUE; this kernel has no netem): the RTT is 40 ms +/- 2 ms above the baseline of (a),
 #     the checks still say open, and the listener accepts nothing. A batch whose capture shows
 #     the helper itself was late (busy machine) is run again, at most three times in all.
+# On an emulated CPU (SP_EMULATED, the kernel matrix under QEMU/TCG) the softirq that runs tc
+# ingress can lag the capture's stamp by hundreds of us for a check or two of a batch, and the
+# delay helper wakes milliseconds late: there the median error is held to the same 50 us but each
+# check's is not judged (a skip says so), and the delayed RTT may be late by 20 x 2 ms, never early.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 SP_DELAY=$SP_OUTPUT/tests/sp_delay
@@ -17,6 +21,7 @@ N_DELAYED=5		# per family, (b)
 MAX_ERR_NS=50000	# |rtt_ns - capture|
 DELAY_MS=20		# each way
 DELAY_TOL_NS=2000000	# around the 2 * DELAY_MS added
+DELAY_LATE_NS=$((DELAY_TOL_NS * SP_SLOWDOWN))	# above it (an emulated CPU is late, never early)
 QUEUE=7
 
 # capture_nano NAME: tcpdump on the client's veth, nanosecond time stamps, to $SP_TMP/NAME.pcap;
@@ -84,6 +89,37 @@ off_by() {
 	awk -v m="$1" '$4 == "-" || $4 > m || $4 < -m; END { if (!NR) print "no checks" }' "$2"
 }
 
+# median_err FILE: the median |difference| of a compare FILE, in ns (empty without one).
+median_err() {
+	awk '$4 != "-" { print ($4 < 0) ? -$4 : $4 }' "$1" | median
+}
+
+# inaccurate MAX FILE: what is wrong with compare FILE: every check must be within MAX ns of the
+# capture; on an emulated CPU the median of them (and every check must have a result).
+inaccurate() {
+	local med
+	if sp_emulated; then
+		med=$(median_err "$2")
+		awk '$4 == "-"; END { if (!NR) print "no checks" }' "$2"
+		[ -n "$med" ] && [ "$med" -le "$1" ] || echo "median |error| ${med:-none} ns"
+	else
+		off_by "$1" "$2"
+	fi
+}
+
+# check_accuracy NAME MAX FILE: the TAP lines for inaccurate: on an emulated CPU, the median is
+# checked and the per-check bound reported skipped.
+check_accuracy() {
+	local name=$1 max=$2 file=$3
+	if sp_emulated; then
+		check "$name: the median RTT within $((max / 1000)) us of the capture ($(median_err "$file") ns)" \
+			[ -z "$(inaccurate "$max" "$file")" ]
+	fi
+	check_timing "$name: every RTT within $((max / 1000)) us of the capture" \
+		"tc ingress runs hundreds of us after the capture's stamp for a check or two" \
+		[ -z "$(off_by "$max" "$file")" ]
+}
+
 # run_checks NAME FAM N: N checks at once of the open port over IPv FAM: JSON to
 # $SP_TMP/NAME.json, stderr to NAME.err, exit status to NAME.rc. report_checks NAME FAM N: TAP.
 run_checks() {
@@ -122,12 +158,12 @@ for attempt in 1 2 3; do
 	off=0
 	for fam in 4 6; do
 		compare wire "$SP_TMP/acc$fam.json" >"$SP_TMP/acc$fam.cmp"
-		[ -n "$(off_by $MAX_ERR_NS "$SP_TMP/acc$fam.cmp")" ] && off=1
+		[ -n "$(inaccurate $MAX_ERR_NS "$SP_TMP/acc$fam.cmp")" ] && off=1
 	done
 	[ $off = 0 ] && break
 	diag "accuracy batch $attempt: a check off by more than $((MAX_ERR_NS / 1000)) us:" \
-		"$(off_by $MAX_ERR_NS "$SP_TMP/acc4.cmp" | tr '\n' ';')" \
-		"$(off_by $MAX_ERR_NS "$SP_TMP/acc6.cmp" | tr '\n' ';')"
+		"$(inaccurate $MAX_ERR_NS "$SP_TMP/acc4.cmp" | tr '\n' ';')" \
+		"$(inaccurate $MAX_ERR_NS "$SP_TMP/acc6.cmp" | tr '\n' ';')"
 done
 diag "accuracy judged on batch $attempt of 3"
 declare -A baseline wire_baseline
@@ -144,7 +180,7 @@ for fam in 4 6; do
 		"$(awk '{ print $2 }' "$cmp" | median) ns, capture median" \
 		"$(awk '$3 != "-" { print $3 }' "$cmp" | median) ns"
 	bad=$(off_by $MAX_ERR_NS "$cmp")
-	check "IPv$fam: every RTT within $((MAX_ERR_NS / 1000)) us of the capture" [ -z "$bad" ]
+	check_accuracy "IPv$fam" $MAX_ERR_NS "$cmp"
 	[ -n "$bad" ] && diag "off (source rtt_ns capture_ns diff_ns): $(tr '\n' ';' <<<"$bad")"
 	baseline[$fam]=$(awk '$2 ~ /^[0-9]+$/ { print $2 }' "$cmp" | median)
 	wire_baseline[$fam]=$(awk '$3 != "-" { print $3 }' "$cmp" | median)
@@ -176,8 +212,8 @@ for attempt in 1 2 3; do
 	late=
 	for fam in 4 6; do
 		compare delayed$attempt "$SP_TMP/del$fam.json" >"$SP_TMP/del$fam.cmp"
-		late+=$(awk -v b="${wire_baseline[$fam]:-0}" -v w=$want -v t=$DELAY_TOL_NS \
-			'$3 != "-" && ($3 - b < w - t || $3 - b > w + t) { printf "%s %d; ", $1, $3 - b }' \
+		late+=$(awk -v b="${wire_baseline[$fam]:-0}" -v w=$want -v t=$DELAY_TOL_NS -v l=$DELAY_LATE_NS \
+			'$3 != "-" && ($3 - b < w - t || $3 - b > w + l) { printf "%s %d; ", $1, $3 - b }' \
 			"$SP_TMP/del$fam.cmp")
 	done
 	[ -z "$late" ] && break
@@ -190,12 +226,11 @@ for fam in 4 6; do
 	diag "IPv$fam delayed RTT minus baseline (${baseline[$fam]:-?} ns), ns:" \
 		"$(tr '\n' ' ' <<<"$deltas")"
 	diag "IPv$fam delayed rtt_ns - capture, ns: $(awk '{ print $4 }' "$cmp" | tr '\n' ' ')"
-	bad=$(awk -v w=$want -v t=$DELAY_TOL_NS '$1 == "-" || $1 < w - t || $1 > w + t' <<<"$deltas")
+	bad=$(awk -v w=$want -v t=$DELAY_TOL_NS -v l=$DELAY_LATE_NS '$1 == "-" || $1 < w - t || $1 > w + l' <<<"$deltas")
 	[ -z "$deltas" ] && bad="no results"
-	check "IPv$fam delayed: every RTT $((2 * DELAY_MS)) ms +/- $((DELAY_TOL_NS / 1000000)) ms above the baseline" \
+	check "IPv$fam delayed: every RTT $((2 * DELAY_MS)) ms -$((DELAY_TOL_NS / 1000000)) +$((DELAY_LATE_NS / 1000000)) ms above the baseline" \
 		[ -z "$bad" ]
-	check "IPv$fam delayed: every RTT within $((MAX_ERR_NS / 1000)) us of the capture" \
-		[ -z "$(off_by $MAX_ERR_NS "$cmp")" ]
+	check_accuracy "IPv$fam delayed" $MAX_ERR_NS "$cmp"
 done
 
 check "the IPv4 listener accepted nothing" [ "$(sp_accepted srv4 "$srv4")" = 0 ]
