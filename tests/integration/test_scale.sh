@@ -336,5 +336,7 @@ acc=$(accepted_total)
 diag "listeners accepted $acc in all"
 check "nothing left attached at the end" sp_no_bpf_left
 diag "whole script: $((SECONDS - T_START)) s"
-check "the whole test stays under 90 s ($((SECONDS - T_START)) s)" [ $((SECONDS - T_START)) -lt 90 ]
+check_timing "the whole test stays under 90 s ($((SECONDS - T_START)) s)" \
+	"20,000 checks and more are CPU-bound: the run measures the emulator" \
+	[ $((SECONDS - T_START)) -lt 90 ]
 sp_finish
