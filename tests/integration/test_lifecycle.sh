@@ -21,9 +21,10 @@ sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 SP_TCX_QUERY=$SP_OUTPUT/tests/sp_tcx_query
 OPEN=8080 FILTERED=8082 LOCAL=8083
 # Under emulation (the kernel matrix's QEMU/TCG) loading the programs takes seconds, not 0.3 s;
-# a signal still ends a run promptly, but "promptly" is slower there too.
-START_S=10 PROMPT_MS=2000
-[ -n "${SP_EMULATED:-}" ] && START_S=90 PROMPT_MS=4000
+# a signal still ends a run promptly, but "promptly" is slower there too. RUN_S: the timeout of
+# a run that is looked at while it waits; the looking takes more than 1 s there.
+START_S=10 PROMPT_MS=2000 RUN_S=1
+sp_emulated && START_S=90 PROMPT_MS=4000 RUN_S=5
 
 sp_listen srv4 $S4 $OPEN || not_ok "listener on $S4"
 # The filtered port: its SYNs vanish in the server namespace, so a check waits for its timeout.
@@ -174,7 +175,7 @@ for m in "${MODES[@]}"; do
 	how=${m%%:*} opt=()
 	[ -n "${m#*:}" ] && opt=("${m#*:}")
 	run=normal_$how
-	sp_bg $run "${opt[@]}" -t 1s "$S4:$FILTERED"
+	sp_bg $run "${opt[@]}" -t ${RUN_S}s "$S4:$FILTERED"
 	pid=$BG_PID
 	sp_running $run $pid || not_ok "$how normal run: started"
 	progs=$(prog_ids_of $pid) links=$(link_ids_of $pid)
@@ -192,7 +193,7 @@ for m in "${MODES[@]}"; do
 		check "$how normal run: the kernel lists two of those programs on $VETH_C" \
 			held_on $how "$VETH_C" "$progs"
 	fi
-	wait_until 5 exited $pid
+	wait_until $((RUN_S + 5)) exited $pid
 	{ wait $pid; } 2>/dev/null
 	rc=$?
 	check "$how normal run: ends at its timeout with status 1 (timeout) ($rc)" \
@@ -350,7 +351,7 @@ for m in "${MODES[@]}"; do
 	how=${m%%:*} opt=()
 	[ -n "${m#*:}" ] && opt=("${m#*:}")
 	run=iface_lo_$how
-	sp_bg $run "${opt[@]}" -i lo -t 1s "$S4:$FILTERED"
+	sp_bg $run "${opt[@]}" -i lo -t ${RUN_S}s "$S4:$FILTERED"
 	pid=$BG_PID
 	sp_running $run $pid || not_ok "$how, -i lo: started"
 	progs=$(prog_ids_of $pid)
@@ -361,7 +362,7 @@ for m in "${MODES[@]}"; do
 	else
 		skip "$how, -i lo: programs on lo, not on $VETH_C" "no sp_tcx_query"
 	fi
-	wait_until 5 exited $pid
+	wait_until $((RUN_S + 5)) exited $pid
 	wait $pid
 	check "$how, -i lo: -v names lo as the only interface" \
 		eval '[ "$(grep -c "attached to" "$SP_TMP/$run.err")" -eq 1 ] && grep -q "attached to lo ($how)" "$SP_TMP/$run.err"'

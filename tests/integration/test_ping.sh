@@ -107,10 +107,11 @@ for fam in 4 6; do
 	ip netns exec "$NS_C" "$SYNPROBE" ping -i 50ms "$t_open" >"$SP_TMP/int$fam.out" 2>&1 &
 	pid=$!
 	SP_PIDS+=("$pid")
+	# (Starting, and detaching at the end, cost CPU: longer waits on an emulated CPU.)
 	check "IPv$fam SIGINT: the run is under way (5 probes answered)" \
-		wait_until 10 eval '[ "$(grep -c "^seq=.* open " "$SP_TMP/int$fam.out")" -ge 5 ]'
+		wait_until "$(sp_slow 10)" eval '[ "$(grep -c "^seq=.* open " "$SP_TMP/int$fam.out")" -ge 5 ]'
 	kill -INT "$pid"
-	if wait_until 5 exited "$pid"; then
+	if wait_until "$(sp_slow 5)" exited "$pid"; then
 		wait "$pid"; rc=$?
 	else
 		rc=timeout
