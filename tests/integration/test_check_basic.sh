@@ -20,7 +20,7 @@ diag "attach modes: ${MODES[*]}"
 # The filtered port's check ends at its timeout; the bound above it includes starting synprobe,
 # which takes seconds under emulation (the kernel matrix's QEMU/TCG).
 LATE_MS=1500
-[ -n "${SP_EMULATED:-}" ] && LATE_MS=30000
+sp_emulated && LATE_MS=30000
 
 OPEN=8080 CLOSED=8081 FILTERED=8082
 sp_listen srv4 $S4 $OPEN $FILTERED || not_ok "listener on $S4"

@@ -14,7 +14,7 @@ sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 FILTERED=8082
 # Under emulation (the kernel matrix's QEMU/TCG) loading the programs takes seconds, not 0.3 s.
 START_S=10
-[ -n "${SP_EMULATED:-}" ] && START_S=90
+sp_emulated && START_S=90
 in_s nft -f - <<NFT || not_ok "nft rule for the filtered port"
 table inet sptest {
 	chain input { type filter hook input priority 0; tcp dport $FILTERED drop; }

@@ -10,7 +10,7 @@ sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 
 PORT=18400 HTTP=127.0.0.1:19125
 STOP_MS=1000
-[ -n "${SP_EMULATED:-}" ] && STOP_MS=3000
+sp_emulated && STOP_MS=3000
 # DNS for names not in the hosts file goes to the server namespace, which drops it.
 printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$S4" >"/etc/netns/$NS_C/resolv.conf"
 in_s nft -f - <<NFT || not_ok "nft rule dropping DNS"
