@@ -28,6 +28,7 @@
 #   SP_VM_SMP      guest CPUs (default 2)
 #   SP_VM_TIMEOUT  seconds before the guest is killed (default 1800)
 #   SP_VM_KEEP=1   keep the run directory (the kernel log console.log, the command, its status)
+#   SP_VM_CPU      the CPU model QEMU emulates under TCG (default max: every feature TCG has)
 #   SP_VM_APPEND   more kernel command line
 set -euo pipefail
 
@@ -122,7 +123,7 @@ fi
 case $accel in
 kvm) accel_args=(-accel kvm -cpu host) emulated=0 ;;
 # Multi-threaded TCG: one host thread per guest CPU; a larger translation cache than the default.
-tcg) accel_args=(-accel tcg,thread=multi,tb-size=512 -cpu max) emulated=1 ;;
+tcg) accel_args=(-accel tcg,thread=multi,tb-size=512 -cpu "${SP_VM_CPU:-max}") emulated=1 ;;
 *) fail "SP_VM_ACCEL must be auto, kvm or tcg" ;;
 esac
 
@@ -142,9 +143,12 @@ esac
 
 # ---- boot ----
 # ttyS0 carries the command's output to our stdout; ttyS1, the kernel's console, goes to a file.
-# The kernel line skips what a VM has no use for: probing a PS/2 mouse and keyboard (slow under
-# TCG), and the TSC checks. sp_vm.* words are read by tests/vm/init.
-cmdline="console=ttyS1 loglevel=6 panic=-1 rdinit=/init edd=off \
+# The kernel line skips what a VM has no use for: probing a PS/2 mouse and keyboard and the BIOS
+# disks (slow under TCG, and EDD would print on ttyS0), the TSC checks, and the mitigations of
+# CPU side channels, which make every system call dearer (a fork and exec costs ~20% more under
+# TCG with them) and change nothing that the tests look at: root's BPF programs are verified and
+# JITed alike. sp_vm.* words are read by tests/vm/init.
+cmdline="console=ttyS1 loglevel=6 panic=-1 rdinit=/init edd=off mitigations=off \
 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd tsc=reliable no_timer_check \
 sp_vm.kver=$kver sp_vm.kdir=$kdir sp_vm.run=$run ${SP_VM_APPEND:-}"
 # qboot starts faster than SeaBIOS and prints nothing.
