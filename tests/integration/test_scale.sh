@@ -336,7 +336,8 @@ acc=$(accepted_total)
 diag "listeners accepted $acc in all"
 check "nothing left attached at the end" sp_no_bpf_left
 diag "whole script: $((SECONDS - T_START)) s"
-check_timing "the whole test stays under 90 s ($((SECONDS - T_START)) s)" \
-	"20,000 checks and more are CPU-bound: the run measures the emulator" \
-	[ $((SECONDS - T_START)) -lt 90 ]
+# On an emulated CPU (the kernel matrix under QEMU/TCG) it has taken 47-49 s; 180 s there.
+BUDGET_S=90
+sp_emulated && BUDGET_S=180
+check "the whole test stays under $BUDGET_S s ($((SECONDS - T_START)) s)" [ $((SECONDS - T_START)) -lt $BUDGET_S ]
 sp_finish
