@@ -23,6 +23,7 @@ NS_R=sprt$$		# the router
 VETH_CR=sprv$$c		# client's end of the client-router pair
 VETH_RC=sprv$$r		# router's end
 C4R=10.78.0.1 R4=10.78.0.2 C6R=fd78::1 R6=fd78::2
+C4R2=10.78.0.3		# a second client address: see the router cases below
 FAR4=10.79.0.5 FAR6=fd79::5	# behind the router: unreachable
 REJECT=8085 LOSS=8086 OPEN=8080 CLOSED=8081
 N_LOSS=10		# checks per family in (3)
@@ -51,13 +52,15 @@ router_setup() {
 	ip link add "$VETH_CR" netns "$NS_C" type veth peer name "$VETH_RC" netns "$NS_R" || return 1
 	ip -n "$NS_R" link set lo up
 	ip -n "$NS_C" addr add $C4R/24 dev "$VETH_CR"
+	ip -n "$NS_C" addr add $C4R2/24 dev "$VETH_CR"
 	ip -n "$NS_C" addr add $C6R/64 dev "$VETH_CR" nodad
 	ip -n "$NS_R" addr add $R4/24 dev "$VETH_RC"
 	ip -n "$NS_R" addr add $R6/64 dev "$VETH_RC" nodad
 	ip -n "$NS_C" link set "$VETH_CR" up && ip -n "$NS_R" link set "$VETH_RC" up || return 1
 	wait_until 5 sp_link_up "$NS_C" "$VETH_CR" && wait_until 5 sp_link_up "$NS_R" "$VETH_RC" || return 1
 	sp_static_neigh "$NS_C" "$VETH_CR" "$NS_R" "$VETH_RC" $R4 $R6 &&
-		sp_static_neigh "$NS_R" "$VETH_RC" "$NS_C" "$VETH_CR" $C4R $C6R || return 1
+		sp_static_neigh "$NS_R" "$VETH_RC" "$NS_C" "$VETH_CR" $C4R $C6R &&
+		sp_static_neigh "$NS_R" "$VETH_RC" "$NS_C" "$VETH_CR" $C4R2 $C6R || return 1
 	ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || return 1
 	ip -n "$NS_R" route add unreachable $FAR4/32 &&
 		ip -n "$NS_R" -6 route add unreachable $FAR6/128 || return 1
@@ -117,6 +120,11 @@ for case in reject4 reject6 router4 router6; do
 	router6) fam=6 addr=$FAR6 target="[$FAR6]:80" from=$R6 type=1 code=0 name=no-route ttl=64 ;;
 	esac
 	what="IPv$fam ${case%?} ($target)"
+	# A router sends an IPv4 "host unreachable" at most once a second to one source address on
+	# 6.1 and 6.12 (net.ipv4.route.error_cost, global, not ours to change): the JSON check of
+	# the router case leaves from the client's second address.
+	src=()
+	[ "$case" = router4 ] && src=(--source $C4R2)
 
 	out=$(in_c "$SYNPROBE" check "$target" 2>&1); rc=$?
 	diag "$what: $out"
@@ -124,7 +132,7 @@ for case in reject4 reject6 router4 router6; do
 	check "$what: human line is unreachable with an RTT and ($name from $from)" \
 		grep -qE "^\S+ +$addr +unreachable +bpf +[0-9.]+ (ns|us|ms) +\($name from $from\)$" <<<"$out"
 
-	json=$(in_c "$SYNPROBE" check --json "$target" 2>"$SP_TMP/$case.err"); rc=$?
+	json=$(in_c "$SYNPROBE" check --json "${src[@]}" "$target" 2>"$SP_TMP/$case.err"); rc=$?
 	diag "$what: $json"
 	check "$what: --json exit 1 ($rc), nothing on stderr ($(head -c 300 "$SP_TMP/$case.err"))" \
 		[ $rc -eq 1 -a ! -s "$SP_TMP/$case.err" ]
