@@ -27,6 +27,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
 #include "libsynprobe.h"
 #include "synprobe.skel.h"
 #include "attach.h"
@@ -48,6 +49,7 @@
 enum epoll_tag {
 	TAG_RINGBUF = 1,
 	TAG_TIMER = 2,
+	TAG_ROUTES = 3, /* the rtnetlink monitor: a route or a link changed */
 };
 #define SOCKET_EVENT (1ULL << 63)
 
@@ -108,6 +110,7 @@ struct synprobe {
 	struct ring_buffer *rb;
 	struct mnl_socket *nl;
 	unsigned int nl_seq;
+	struct mnl_socket *nl_mon; /* RTMGRP_LINK and route groups: routes and links followed */
 	int epfd;
 	int timerfd;
 	int socks_fd;
@@ -813,6 +816,71 @@ cleanup:
 	return err;
 }
 
+/* --- routes and links followed --- */
+
+static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct synprobe *sp = data;
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	size_t i;
+
+	if (nlh->nlmsg_type != RTM_DELLINK)
+		return MNL_CB_OK;
+	/* The interface is gone, and our TCX links or clsact filters with it: forget them. */
+	for (i = 0; i < sp->n_attached; i++) {
+		if (sp->attached[i].ifindex != ifi->ifi_index)
+			continue;
+		sp_detach(&sp->attached[i]);
+		sp->attached[i] = sp->attached[--sp->n_attached];
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+/*
+ * A route or a link changed (or the monitor overflowed, which may hide a change): every
+ * destination's interface is asked of the kernel again at its next check, and attached to if
+ * new. A check started between the change and this wake-up may still leave by an interface not
+ * yet attached; its SYN is then unobserved, and it is answered from its socket.
+ */
+static void routes_changed(struct synprobe *sp)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	bool changed = false;
+	unsigned int i;
+	ssize_t n;
+
+	while ((n = mnl_socket_recvfrom(sp->nl_mon, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			changed = true; /* ENOBUFS: messages were lost */
+			continue;
+		}
+		changed = true;
+		mnl_cb_run(buf, n, 0, 0, link_msg_cb, sp);
+	}
+	if (!changed)
+		return;
+	for (i = 0; i < sp->dest_cap; i++)
+		sp->dests[i].routed = false;
+}
+
+static int routes_monitor_open(struct synprobe *sp)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_ROUTES };
+
+	sp->nl_mon = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!sp->nl_mon)
+		return -errno;
+	if (mnl_socket_bind(sp->nl_mon, RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
+			    MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, mnl_socket_get_fd(sp->nl_mon), &ev))
+		return -errno;
+	return 0;
+}
+
 /* --- public API --- */
 
 /*
@@ -941,6 +1009,9 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 			err = -errno;
 			goto cleanup;
 		}
+		err = routes_monitor_open(sp);
+		if (err)
+			goto cleanup;
 	}
 	return sp;
 
@@ -1230,6 +1301,8 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 		for (i = 0; i < n; i++) {
 			if (events[i].data.u64 == TAG_TIMER)
 				(void)!read(sp->timerfd, &ticks, sizeof(ticks));
+			else if (events[i].data.u64 == TAG_ROUTES)
+				routes_changed(sp);
 			else if (events[i].data.u64 & SOCKET_EVENT)
 				socket_event(sp, events[i].data.u64);
 		}
@@ -1360,6 +1433,8 @@ void synprobe_close(struct synprobe *sp)
 	synprobe_bpf__destroy(sp->skel);
 	if (sp->nl)
 		mnl_socket_close(sp->nl);
+	if (sp->nl_mon)
+		mnl_socket_close(sp->nl_mon);
 	if (sp->timerfd >= 0)
 		close(sp->timerfd);
 	if (sp->epfd >= 0)

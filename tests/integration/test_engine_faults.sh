@@ -4,6 +4,7 @@
 # - an IPv4-mapped IPv6 target ([::ffff:a.b.c.d]) is checked as the IPv4 address it maps, by BPF;
 # - a destination without a route ends its checks with the route's error and no SYN, and once
 #   the route appears, the next check attaches and runs by BPF (no handshake completes);
+# - when the route moves to another link, made mid-run, the engine follows it and attaches there;
 # - the per-target table follows what is in flight, not every address ever checked;
 # - a second run on a pin directory in use fails with one line and leaves the first's pins.
 . "$(dirname "$0")/lib.sh"
@@ -41,6 +42,31 @@ wait "$ping_pid"
 opened=$(grep -c '"outcome":"open"' "$SP_TMP/ping.out")
 bpf_opened=$(grep '"outcome":"open"' "$SP_TMP/ping.out" | grep -c '"method":"bpf".*"evidence":"bpf"')
 check "route added: every open probe ran by BPF ($bpf_opened of $opened)" test "$opened" -gt 0 -a "$opened" -eq "$bpf_opened"
+
+# 2b. The route moves to a link made mid-run: the engine follows it (rtnetlink monitor) and
+# attaches there, so the checks after the move are still half-open and seen by BPF.
+VB_C=spv$$bc VB_S=spv$$bs
+ip link add "$VB_C" netns "$NS_C" type veth peer name "$VB_S" netns "$NS_S"
+ip -n "$NS_C" addr add 10.89.0.1/24 dev "$VB_C" && ip -n "$NS_S" addr add 10.89.0.2/24 dev "$VB_S"
+ip -n "$NS_C" link set "$VB_C" up && ip -n "$NS_S" link set "$VB_S" up
+wait_until 5 sp_link_up "$NS_C" "$VB_C" && wait_until 5 sp_link_up "$NS_S" "$VB_S" ||
+	not_ok "second veth pair up"
+mac_b=$(ip -n "$NS_S" -br link show dev "$VB_S" | awk '{print $3}')
+in_c ip neigh replace 10.88.0.2 lladdr "$mac_b" dev "$VB_C" nud permanent
+mac_bc=$(ip -n "$NS_C" -br link show dev "$VB_C" | awk '{print $3}')
+in_s ip neigh replace 10.89.0.1 lladdr "$mac_bc" dev "$VB_S" nud permanent
+ip netns exec "$NS_C" "$SYNPROBE" ping -c 30 -i 100ms -t 300ms -j 10.88.0.2:$PORT >"$SP_TMP/move.out" 2>"$SP_TMP/move.err" &
+move_pid=$!
+SP_PIDS+=("$move_pid")
+check "before the move: probes open by BPF" wait_until 20 grep -q '"outcome":"open".*"evidence":"bpf"' "$SP_TMP/move.out"
+in_c ip route replace 10.88.0.2/32 dev "$VB_C" src 10.89.0.1
+check "after the move: a probe from the new link's address" \
+	wait_until 20 grep -q '"source_address":"10.89.0.1"' "$SP_TMP/move.out"
+wait "$move_pid"
+moved=$(grep -c '"source_address":"10.89.0.1"' "$SP_TMP/move.out")
+moved_bpf=$(grep '"source_address":"10.89.0.1"' "$SP_TMP/move.out" | grep -c '"outcome":"open".*"method":"bpf".*"evidence":"bpf"')
+check "after the move: every probe ($moved_bpf of $moved) open and seen by BPF on the new link" \
+	test "$moved" -gt 0 -a "$moved" -eq "$moved_bpf"
 
 # 3. The per-target table, in serve: 600 /probe requests to distinct loopback addresses of the
 # client's own (nothing listens there: each is a RST), one after the other.
