@@ -111,8 +111,7 @@ static __always_inline __u32 seg_end(const struct seg *s)
 	return s->seq + s->len + !!(s->flags & TCP_SYN) + !!(s->flags & TCP_FIN);
 }
 
-SEC("tc")
-int sp_conn_egress(struct __sk_buff *skb)
+static __always_inline int conn_egress(struct __sk_buff *skb, bool l3)
 {
 	struct sp_conn_stats *st;
 	struct pkt pkt = {};
@@ -131,7 +130,7 @@ int sp_conn_egress(struct __sk_buff *skb)
 		st->eg_untracked++;
 		return TC_ACT_UNSPEC;
 	}
-	if (parse_pkt(skb, &pkt, false) || !pkt.tcp) {
+	if (parse_pkt(skb, &pkt, l3) || !pkt.tcp) {
 		st->eg_not_tcp++;
 		return TC_ACT_UNSPEC;
 	}
@@ -198,8 +197,7 @@ int sp_conn_egress(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
-SEC("tc")
-int sp_conn_ingress(struct __sk_buff *skb)
+static __always_inline int conn_ingress(struct __sk_buff *skb, bool l3)
 {
 	struct sp_tuple key = {};
 	struct sp_conn_stats *st;
@@ -213,7 +211,7 @@ int sp_conn_ingress(struct __sk_buff *skb)
 	if (!st)
 		return TC_ACT_UNSPEC;
 	st->in_packets++;
-	if (parse_pkt(skb, &pkt, false) || !pkt.tcp) {
+	if (parse_pkt(skb, &pkt, l3) || !pkt.tcp) {
 		st->in_not_tcp++;
 		return TC_ACT_UNSPEC;
 	}
@@ -294,4 +292,32 @@ int sp_conn_ingress(struct __sk_buff *skb)
 		emit(c, &s, SP_CONN_EV_FIN_IN, s.now, 0, c->bytes_after_fin, st);
 	}
 	return TC_ACT_UNSPEC;
+}
+
+/*
+ * The programs user space attaches: one pair for devices with an Ethernet header (and lo), one
+ * for L3 devices (tun, WireGuard, GRE, IPIP), whose packets start at the IP header.
+ */
+SEC("tc")
+int sp_conn_egress(struct __sk_buff *skb)
+{
+	return conn_egress(skb, false);
+}
+
+SEC("tc")
+int sp_conn_ingress(struct __sk_buff *skb)
+{
+	return conn_ingress(skb, false);
+}
+
+SEC("tc")
+int sp_conn_eg_l3(struct __sk_buff *skb)
+{
+	return conn_egress(skb, true);
+}
+
+SEC("tc")
+int sp_conn_in_l3(struct __sk_buff *skb)
+{
+	return conn_ingress(skb, true);
 }

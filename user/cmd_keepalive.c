@@ -243,7 +243,7 @@ static void attach_error(int err, const char *where)
 	if (err == -EPERM || err == -EACCES)
 		sp_err("attaching the BPF programs for %s was refused: run synprobe as root", where);
 	else if (err == -EPFNOSUPPORT)
-		sp_err("the route to %s leaves by an interface without an Ethernet header (tun, WireGuard, GRE, IPIP): keepalive's BPF programs follow Ethernet, veth, VLAN and loopback interfaces only ('synprobe check' follows L3 devices too)",
+		sp_err("the route to %s leaves by an interface of a link type synprobe cannot parse: it follows Ethernet, veth, VLAN, loopback and L3 devices (tun, WireGuard, GRE, IPIP)",
 		       where);
 	else
 		sp_err("cannot attach the BPF programs to the interface of the route to %s (%s): check it with 'ip route get'",

@@ -111,7 +111,8 @@ cleanup:
 
 int sp_conn_attach_for(struct sp_conn_obs *o, const struct sockaddr *peer)
 {
-	int ifindex, err;
+	struct bpf_program *in, *eg;
+	int ifindex, kind, err;
 	size_t i;
 
 	ifindex = sp_route_oif(o->nl, &o->nl_seq, peer);
@@ -122,14 +123,13 @@ int sp_conn_attach_for(struct sp_conn_obs *o, const struct sockaddr *peer)
 			return 0;
 	if (o->n_att == CONN_IFACES_MAX)
 		return -E2BIG;
-	/* bpf/conn.bpf.c parses from an Ethernet header only. */
-	err = sp_link_kind(ifindex);
-	if (err < 0)
-		return err;
-	if (err != SP_LINK_ETHERNET)
-		return -EPFNOSUPPORT;
-	err = sp_attach(ifindex, bpf_program__fd(o->skel->progs.sp_conn_ingress),
-			bpf_program__fd(o->skel->progs.sp_conn_egress), false, &o->att[o->n_att]);
+	/* The program pair that suits the interface: from the Ethernet or from the IP header. */
+	kind = sp_link_kind(ifindex);
+	if (kind < 0)
+		return kind;
+	in = kind == SP_LINK_L3 ? o->skel->progs.sp_conn_in_l3 : o->skel->progs.sp_conn_ingress;
+	eg = kind == SP_LINK_L3 ? o->skel->progs.sp_conn_eg_l3 : o->skel->progs.sp_conn_egress;
+	err = sp_attach(ifindex, bpf_program__fd(in), bpf_program__fd(eg), false, &o->att[o->n_att]);
 	if (err)
 		return err;
 	o->n_att++;

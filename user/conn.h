@@ -28,7 +28,7 @@ struct sp_conn_obs *sp_conn_open(sp_conn_event_fn fn, void *ctx);
 /*
  * sp_conn_attach_for - attach the programs (TCX first, else clsact) to the interface the route
  * to @peer leaves by (`lo` for a local address), once per interface. Returns 0 or a negative
- * errno (-ENETUNREACH: no route, -EPFNOSUPPORT: not an Ethernet-like interface, -EPERM, ...).
+ * errno (-ENETUNREACH: no route, -EPFNOSUPPORT: a link type the programs cannot parse, -EPERM, ...).
  */
 int sp_conn_attach_for(struct sp_conn_obs *o, const struct sockaddr *peer);
 

@@ -88,6 +88,30 @@ run_case() {
 	check "$name: every check is exactly S, S., R. on the wire" test "$(grep -cvx 'S S. R.' <<<"$wire")" -eq 0
 	check "$name: the IPv4 listener accepted nothing" [ "$(sp_accepted "$name" $lid)" = 0 ]
 	check "$name: the IPv6 listener accepted nothing" [ "$(sp_accepted "${name}6" $lid6)" = 0 ]
+	keepalive_case "$name" "$s4"
+}
+
+# keepalive_case NAME ADDR: synprobe keepalive through the tunnel to a keepalive --listen peer:
+# its programs (bpf/conn.bpf.c) attach the L3 pair there, and see the probes and their answers.
+keepalive_case() {
+	local name=$1 addr=$2 out rc srv
+	ip netns exec "$NS_S" "$SYNPROBE" keepalive --listen "$addr:$((PORT + 1))" \
+		>"$SP_TMP/ka_$name.out" 2>&1 &
+	srv=$!
+	SP_PIDS+=("$srv")
+	if ! wait_until "$(sp_slow 5)" grep -q "^listening on" "$SP_TMP/ka_$name.out"; then
+		not_ok "$name keepalive: the peer listens"
+		return
+	fi
+	out=$(in_c "$SYNPROBE" keepalive --idle 1 --interval 1 --count 3 -d 3.5s "$addr:$((PORT + 1))" 2>&1)
+	rc=$?
+	check "$name keepalive: exit 0 ($rc)" [ $rc -eq 0 ]
+	check "$name keepalive: at least 2 probes seen and answered, with their RTT" \
+		test "$(grep -cE '^probe [0-9]+ +to [^ ]+ +at \+[0-9.]+ s +answered +rtt_ns [0-9]+' <<<"$out")" -ge 2
+	[ $rc -eq 0 ] || diag "$out"
+	kill -TERM "$srv" 2>/dev/null
+	wait "$srv" 2>/dev/null
+	check "$name keepalive: nothing left attached" wait_until 5 sp_ns_clean "$NS_C" lo "$C_IF"
 }
 
 # tunnel_addrs K: addresses on C_IF and S_IF, both up.

@@ -10,8 +10,8 @@
 #   mounts this machine's / over 9p, read-only, under a tmpfs overlay: the guest may write
 #   anywhere, and every write is gone at power-off. Nothing on the host changes.
 # - has the kernel's own modules at /lib/modules/<ver> (modprobe loads veth, clsact, nftables...
-#   on demand), a bpffs at /sys/fs/bpf, fresh tmpfs on /tmp and /run, and only `lo`: no packet
-#   leaves it.
+#   on demand), a bpffs at /sys/fs/bpf, a fresh tmpfs on /run (/tmp is the host's, under the
+#   overlay: the tree may live there), and only `lo`: no packet leaves it.
 # - runs CMD in the caller's working directory (tests/vm/stage2), with SP_VM_KERNEL=<uname -r>,
 #   and SP_EMULATED=1 when the CPU is emulated (TCG), so tests can widen their timing bounds.
 #
