@@ -5,7 +5,8 @@
 # go to $(OUTPUT)/fuzz/corpus-NAME, crashes to $(OUTPUT)/fuzz/; the checked-in corpus is only read.
 # Debian 12: clang-14's libFuzzer is in libclang-rt-14-dev (a dependency of clang-14).
 #
-# A harness lists the sources it links in FUZZ_SRCS_<harness> and may set FUZZ_ARGS_<harness>.
+# A harness lists the sources it links in FUZZ_SRCS_<harness>, the libraries in FUZZ_LIBS_<harness>,
+# and may set FUZZ_ARGS_<harness>.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -13,6 +14,26 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 
 FUZZ_SRCS_fuzz_tcp_opts := user/tcp_opts.c
 FUZZ_ARGS_fuzz_tcp_opts := -max_len=64 -dict=tests/fuzz/tcp_opts.dict
+
+# TARGET syntax: byte 0 picks -p, the rest is the TARGET. Never resolves (no DNS).
+FUZZ_SRCS_fuzz_target := user/target.c user/util.c
+FUZZ_ARGS_fuzz_target := -max_len=300 -dict=tests/fuzz/target.dict
+
+# Durations, counts, ports, sizes and seconds: util.c, halfclose.c, keepalive.c, serve_config.c
+# (the harness stubs the messages of output.c that their option parsers use).
+FUZZ_SRCS_fuzz_duration := user/util.c user/halfclose.c user/keepalive.c user/serve_config.c \
+	user/target.c user/cidr.c
+FUZZ_LIBS_fuzz_duration := $(shell $(PKG_CONFIG) --libs yaml-0.1)
+FUZZ_ARGS_fuzz_duration := -max_len=64 -dict=tests/fuzz/duration.dict
+
+# The targets file (check -f), read through fmemopen().
+FUZZ_SRCS_fuzz_targets_file := user/targets_file.c user/target.c user/util.c
+FUZZ_ARGS_fuzz_targets_file := -max_len=4096 -dict=tests/fuzz/target.dict
+
+# The YAML config of serve, parsed from memory (serve_config_parse()).
+FUZZ_SRCS_fuzz_serve_config := user/serve_config.c user/target.c user/util.c user/cidr.c
+FUZZ_LIBS_fuzz_serve_config := $(shell $(PKG_CONFIG) --libs yaml-0.1)
+FUZZ_ARGS_fuzz_serve_config := -max_len=4096 -dict=tests/fuzz/serve_config.dict
 
 FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_HARNESSES))
@@ -24,7 +45,7 @@ $(OUTPUT)/fuzz:
 define fuzz_rule
 $(OUTPUT)/fuzz/$(1): tests/fuzz/$(1).c $(FUZZ_SRCS_$(1)) $(wildcard user/*.h) $(wildcard bpf/*.h) | $(OUTPUT)/fuzz
 	$$(call msg,FUZZ-CC,$$@)
-	$$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$< $(FUZZ_SRCS_$(1)) -o $$@
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) $(PKG_CFLAGS) $$< $(FUZZ_SRCS_$(1)) $(FUZZ_LIBS_$(1)) -o $$@
 endef
 $(foreach h,$(FUZZ_HARNESSES),$(eval $(call fuzz_rule,$(h))))
 
