@@ -8,6 +8,7 @@
 #include <string.h>
 #include <yaml.h>
 #include "serve_config.h"
+#include "util.h"
 
 /* Parser state: the document, the file name for messages, and where the message goes. */
 struct parse_ctx {
@@ -40,6 +41,9 @@ static int fail(struct parse_ctx *c, const yaml_node_t *node, const char *key, c
 		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
 		va_end(ap);
 	}
+	/* Keys and values are echoed: a quoted "a\nb" must not break the line. */
+	if (c->errlen)
+		sp_one_line(c->err);
 	return -EINVAL;
 }
 

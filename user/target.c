@@ -30,8 +30,8 @@ static int port_part(const char *arg, const char *s, __u16 *port, char *err, siz
 	return rc ? -EINVAL : 0;
 }
 
-int sp_target_parse(const char *arg, __u16 default_port, struct sp_target_spec *out, char *err,
-		    size_t errlen)
+static int target_parse(const char *arg, __u16 default_port, struct sp_target_spec *out,
+			char *err, size_t errlen)
 {
 	const char *host = arg, *port = NULL, *colon;
 	size_t host_len;
@@ -105,6 +105,17 @@ int sp_target_parse(const char *arg, __u16 default_port, struct sp_target_spec *
 	}
 	out->port = default_port;
 	return 0;
+}
+
+int sp_target_parse(const char *arg, __u16 default_port, struct sp_target_spec *out, char *err,
+		    size_t errlen)
+{
+	int rc = target_parse(arg, default_port, out, err, errlen);
+
+	/* The message echoes @arg: one line whatever it holds ("a\nb" from a config, /probe). */
+	if (rc && errlen)
+		sp_one_line(err);
+	return rc;
 }
 
 static bool same_address(const struct sp_address *a, const struct addrinfo *ai)

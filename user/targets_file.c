@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "targets_file.h"
+#include "util.h"
 
 static char *trim(char *s)
 {
@@ -38,6 +39,8 @@ int sp_targets_file_read(FILE *f, const char *name, __u16 default_port, struct s
 			continue;
 		if (strpbrk(text, " \t")) {
 			snprintf(err, errlen, "%s:%u: '%s': one target per line", name, line, text);
+			if (errlen)
+				sp_one_line(err); /* a '\r' or '\v' inside the line is echoed */
 			rc = -EINVAL;
 			goto cleanup;
 		}

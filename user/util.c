@@ -102,6 +102,13 @@ int sp_parse_port(const char *s, __u16 *port)
 	return err;
 }
 
+void sp_one_line(char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			*s = '?';
+}
+
 char *sp_format_ns(__u64 ns, char *buf, size_t len)
 {
 	/* The unit is chosen after rounding: 999999 ns is "1.000 ms", not "1000.0 us". */

@@ -22,6 +22,9 @@ int sp_parse_count(const char *s, __u32 max, __u32 *value);
 /* sp_parse_port - a decimal port 1..65535. Returns 0 and sets *port, or -EINVAL / -ERANGE. */
 int sp_parse_port(const char *s, __u16 *port);
 
+/* sp_one_line - each control character but '\t' of @s (a message that echoes input) made '?'. */
+void sp_one_line(char *s);
+
 /*
  * sp_format_ns - @ns as a human duration with 3 significant decimals and a unit ("41.2 us",
  * "1.503 ms", "2.000 s") into @buf (@len bytes, 24 is enough). Returns @buf.
