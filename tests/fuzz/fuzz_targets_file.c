@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		CHECK(nul);
 		CHECK(!strncmp(err, NAME ":", strlen(NAME ":")));
-		CHECK(!memchr(err, '\n', (size_t)(nul - err)));
+		CHECK(!memchr(err, '\n', (size_t)(nul - err)) && !memchr(err, '\r', (size_t)(nul - err)));
 	}
 	for (i = 0; i < list.n; i++) {
 		const struct sp_target_line *t = &list.items[i];
