@@ -10,6 +10,7 @@ packages=(
 	wireguard-tools                                                          # tests: WireGuard keys
 	jq strace python3                                                        # tests
 	qemu-system-x86 busybox-static kmod cpio xz-utils file                   # make test-kernels
+	libclang-rt-14-dev                                                       # make fuzz (libFuzzer)
 	iperf3 gnuplot-nox                                                       # make bench
 )
 missing=()
