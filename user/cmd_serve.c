@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@
 #include <linux/magic.h>
 #include <sys/syscall.h>
 #include <json-c/json.h>
+#include "cidr.h"
 #include "libsynprobe.h"
 #include "main.h"
 #include "output.h"
@@ -43,6 +45,9 @@
 #define IFACES_MAX	32
 #define WAKE_SIGNAL	SIGUSR1
 #define OUTCOMES_N	(SYNPROBE_UNREACHABLE + 1)
+
+/* Where systemd mounts the bpffs, and the only place serve mounts one itself. */
+#define BPFFS_ROOT "/sys/fs/bpf"
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
@@ -85,6 +90,9 @@ struct serve_args {
 	int ifindexes[IFACES_MAX];
 	size_t n_ifindexes;
 	struct serve_http_opts http;
+	bool has_probe_allow; /* --probe-allow given: it wins over the config's probe_allow */
+	struct sp_cidr probe_allow[SERVE_PROBE_ALLOW_MAX];
+	size_t n_probe_allow;
 };
 
 struct serve {
@@ -93,6 +101,7 @@ struct serve {
 	struct sp_resolver *resolver; /* names, resolved off the loop */
 	pthread_t main_thread;
 	struct serve_http *http;
+	bool listen_loopback; /* --listen is on 127.0.0.0/8 or ::1 */
 	const char *method;
 	struct serve_check **checks;
 	size_t n_checks;
@@ -213,6 +222,12 @@ static void usage(FILE *f)
 	    "                         client (default %u, at most %u); more are answered 503\n"
 	    "      --probe-max-per-client N  /probe requests in flight from one client address\n"
 	    "                         (default half of --probe-max-concurrent); more: 429\n"
+	    "      --probe-allow CIDR[,CIDR...]  the networks /probe may check (repeatable;\n"
+	    "                         over the config's probe_allow); other targets: 403.\n"
+	    "                         Without a list /probe checks any target on a loopback\n"
+	    "                         --listen and none elsewhere; 0.0.0.0/0,::/0 allows all\n"
+	    "      --probe-timeout-max DUR  the longest /probe timeout (default 60s, at most\n"
+	    "                         10m); a longer one asked for is cut to it\n"
 	    "  -v, --verbose          libbpf's warnings (-vv: debug)\n"
 	    "  -h, --help             this text\n"
 	    "\n"
@@ -221,7 +236,7 @@ static void usage(FILE *f)
 	    "\n"
 	    "Examples:\n"
 	    "  synprobe serve -c /etc/synprobe.yaml\n"
-	    "  synprobe serve -c synprobe.yaml --listen 0.0.0.0:9123 --log-level debug\n"
+	    "  synprobe serve -c synprobe.yaml --listen 0.0.0.0:9123 --probe-allow 10.0.0.0/8\n"
 	    "  curl -s 'http://127.0.0.1:9123/probe?target=10.0.0.5:443&timeout=500ms'\n",
 	    DEFAULT_LISTEN, DEFAULT_PIN_DIR, SERVE_HTTP_CONNECTIONS_DEFAULT / 4,
 	    SERVE_HTTP_CONNECTIONS_DEFAULT / 2);
@@ -238,6 +253,8 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		OPT_CHECK,
 		OPT_PROBE_MAX,
 		OPT_PROBE_MAX_CLIENT,
+		OPT_PROBE_ALLOW,
+		OPT_PROBE_TIMEOUT_MAX,
 	};
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -252,10 +269,13 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 	    {"check-config", no_argument, NULL, OPT_CHECK},
 	    {"probe-max-concurrent", required_argument, NULL, OPT_PROBE_MAX},
 	    {"probe-max-per-client", required_argument, NULL, OPT_PROBE_MAX_CLIENT},
+	    {"probe-allow", required_argument, NULL, OPT_PROBE_ALLOW},
+	    {"probe-timeout-max", required_argument, NULL, OPT_PROBE_TIMEOUT_MAX},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	char msg[SP_CIDR_ERR_MAX];
 	int opt, i;
 
 	a->listen = DEFAULT_LISTEN;
@@ -323,6 +343,24 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 				       opt == OPT_PROBE_MAX ? "probe-max-concurrent"
 							    : "probe-max-per-client",
 				       optarg, SERVE_HTTP_CONNECTIONS_DEFAULT / 2);
+				return -EINVAL;
+			}
+			break;
+		case OPT_PROBE_ALLOW:
+			if (sp_cidr_parse_list(optarg, a->probe_allow, SERVE_PROBE_ALLOW_MAX,
+					       &a->n_probe_allow, msg, sizeof(msg))) {
+				sp_err("--probe-allow '%.64s%s': %s", optarg,
+				       strlen(optarg) > 64 ? "..." : "", msg);
+				return -EINVAL;
+			}
+			a->has_probe_allow = true;
+			break;
+		case OPT_PROBE_TIMEOUT_MAX:
+			if (sp_parse_duration_ms(optarg, &a->http.probe_timeout_max_ms) ||
+			    a->http.probe_timeout_max_ms > SERVE_HTTP_PROBE_TIMEOUT_MAX_MS_LIMIT) {
+				sp_err("--probe-timeout-max '%s': give a duration from 1ms to 10m, "
+				       "such as 30s",
+				       optarg);
 				return -EINVAL;
 			}
 			break;
@@ -400,34 +438,106 @@ static int drop_capabilities(bool keep_attach)
 	return 0;
 }
 
-/*
- * Whether the pins can go to @dir: it, or the directory it is to be made in, is on a bpffs.
- * Inside `ip netns exec`, /sys is a fresh sysfs and /sys/fs/bpf is no bpffs. Returns 0 or
- * -ENOTDIR after one error line.
- */
-static int check_pin_dir(const char *dir)
+/* The file system type of @dir, or of its parent if @dir is not there yet (0 if neither is). */
+static long pin_dir_fs_type(const char *dir, char *parent, size_t len)
 {
-	char parent[PATH_MAX];
 	struct statfs fs;
 	char *slash;
 
-	snprintf(parent, sizeof(parent), "%s", dir);
+	snprintf(parent, len, "%s", dir);
 	if (statfs(parent, &fs)) {
 		slash = strrchr(parent, '/');
 		if (slash && slash != parent)
 			*slash = '\0';
 		else
-			snprintf(parent, sizeof(parent), "/");
+			snprintf(parent, len, "/");
 		if (statfs(parent, &fs))
 			fs.f_type = 0;
 	}
-	if (fs.f_type != BPF_FS_MAGIC) {
-		sp_err("--pin %s: %s is not on a BPF file system: mount one ('mount -t bpf bpf "
-		       "%s'), choose a directory in one, or give --no-pin",
-		       dir, parent, parent);
-		return -ENOTDIR;
+	return (long)fs.f_type;
+}
+
+/* @dir is /sys/fs/bpf or below it (no "..": the mount is for that directory only). */
+static bool under_bpffs_root(const char *dir)
+{
+	size_t n = strlen(BPFFS_ROOT);
+
+	return !strncmp(dir, BPFFS_ROOT, n) && (!dir[n] || dir[n] == '/') && !strstr(dir, "/..");
+}
+
+/*
+ * Whether the pins can go to @dir: it, or the directory it is to be made in, is on a bpffs.
+ * Where @dir is under /sys/fs/bpf and no bpffs is mounted there (a system without systemd, or
+ * inside `ip netns exec`, whose fresh /sys has none), mounts one there as bpftool and Cilium do,
+ * and logs it; never anywhere else. Returns 0 or -ENOTDIR after one error line.
+ */
+static int check_pin_dir(const char *dir)
+{
+	char parent[PATH_MAX], why[128] = "";
+	struct statfs fs;
+	json_object *f;
+
+	if (pin_dir_fs_type(dir, parent, sizeof(parent)) == BPF_FS_MAGIC)
+		return 0;
+	if (under_bpffs_root(dir) && !statfs(BPFFS_ROOT, &fs) && fs.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
+			snprintf(why, sizeof(why), " and mounting one there failed (%s)",
+				 strerror(errno));
+		} else {
+			f = json_object_new_object();
+			json_object_object_add(f, "path", json_object_new_string(BPFFS_ROOT));
+			json_object_object_add(f, "options", json_object_new_string("mode=0700"));
+			json_object_object_add(f, "pin_dir", json_object_new_string(dir));
+			log_json(LOG_INFO,
+				 "no BPF file system was mounted at " BPFFS_ROOT ": mounted one",
+				 f);
+			if (pin_dir_fs_type(dir, parent, sizeof(parent)) == BPF_FS_MAGIC)
+				return 0;
+		}
 	}
-	return 0;
+	sp_err("--pin %s: %s is not on a BPF file system%s: mount one ('mount -t bpf bpf %s'), "
+	       "choose a directory in one, or give --no-pin",
+	       dir, parent, why, parent);
+	return -ENOTDIR;
+}
+
+/*
+ * The /probe policy from --probe-allow, else the config's probe_allow, else the listener: any
+ * target on loopback, none elsewhere. Returns 0 or -ENOMEM (the policy as it was).
+ */
+static int apply_probe_policy(struct serve *s, const struct serve_config *cfg)
+{
+	const struct serve_args *a = s->args;
+
+	if (a->has_probe_allow)
+		return serve_http_set_probe_policy(s->http, SERVE_PROBE_LIST, a->probe_allow,
+						   a->n_probe_allow);
+	if (cfg->has_probe_allow)
+		return serve_http_set_probe_policy(s->http, SERVE_PROBE_LIST, cfg->probe_allow,
+						   cfg->n_probe_allow);
+	return serve_http_set_probe_policy(
+	    s->http, s->listen_loopback ? SERVE_PROBE_ALL : SERVE_PROBE_OFF, NULL, 0);
+}
+
+/* For the logs: what /probe may check under @cfg ("all", "none" or the networks). */
+static json_object *probe_policy_json(const struct serve *s, const struct serve_config *cfg)
+{
+	const struct sp_cidr *list = s->args->probe_allow;
+	size_t n = s->args->n_probe_allow, i;
+	char buf[SP_CIDR_STR_MAX];
+	json_object *arr;
+
+	if (!s->args->has_probe_allow) {
+		if (!cfg->has_probe_allow)
+			return json_object_new_string(s->listen_loopback ? "all" : "none");
+		list = cfg->probe_allow;
+		n = cfg->n_probe_allow;
+	}
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(
+		    arr, json_object_new_string(sp_cidr_format(&list[i], buf, sizeof(buf))));
+	return arr;
 }
 
 /* --- checks --- */
@@ -921,11 +1031,13 @@ static void reload(struct serve *s)
 
 	err = serve_config_load(s->args->config_path, &cfg, msg, sizeof(msg));
 	if (!err) {
-		err = apply_config(s, &cfg, &kept);
+		/* The allow list first: only it fails (out of memory) without changing anything. */
+		err = apply_probe_policy(s, &cfg);
+		if (!err)
+			err = apply_config(s, &cfg, &kept);
 		if (err)
 			snprintf(msg, sizeof(msg), "%s: %s", s->args->config_path, strerror(-err));
 	}
-	serve_config_free(&cfg);
 	f = json_object_new_object();
 	json_object_object_add(f, "config", json_object_new_string(s->args->config_path));
 	if (err) {
@@ -934,6 +1046,7 @@ static void reload(struct serve *s)
 		json_object_object_add(f, "error", json_object_new_string(msg));
 		json_object_object_add(f, "checks", json_object_new_int64((int64_t)s->n_checks));
 		log_json(LOG_ERROR, "config reload refused, the old config keeps running", f);
+		serve_config_free(&cfg);
 		return;
 	}
 	s->reloads_ok++;
@@ -943,6 +1056,8 @@ static void reload(struct serve *s)
 	json_object_object_add(f, "kept", json_object_new_int64((int64_t)kept));
 	json_object_object_add(f, "added", json_object_new_int64((int64_t)(s->n_checks - kept)));
 	json_object_object_add(f, "removed", json_object_new_int64((int64_t)(old_n - kept)));
+	json_object_object_add(f, "probe_allow", probe_policy_json(s, &cfg));
+	serve_config_free(&cfg);
 	log_json(LOG_INFO, "config reloaded", f);
 }
 
@@ -1016,6 +1131,7 @@ int do_serve(int argc, char **argv)
 		sp_err("--listen: %s", msg);
 		goto cleanup;
 	}
+	s.listen_loopback = sp_addr_is_loopback((const struct sockaddr *)&laddr.addr);
 	if (a.pin_dir && check_pin_dir(a.pin_dir))
 		goto cleanup;
 	if (getrandom(&s.rng, sizeof(s.rng), 0) != sizeof(s.rng) || !s.rng)
@@ -1062,6 +1178,16 @@ int do_serve(int argc, char **argv)
 		       a.listen, strerror(errno));
 		goto cleanup;
 	}
+	if (apply_probe_policy(&s, &cfg)) {
+		sp_err("cannot set up the /probe allow list: %s", strerror(ENOMEM));
+		goto cleanup;
+	}
+	if (a.has_probe_allow && cfg.has_probe_allow) {
+		f = json_object_new_object();
+		json_object_object_add(f, "config", json_object_new_string(a.config_path));
+		log_json(LOG_WARN, "--probe-allow is given: the config's probe_allow is not used",
+			 f);
+	}
 	/* Four lookups at once; more wait (a check of an unresolved name beyond 4096: an error). */
 	s.main_thread = pthread_self();
 	s.resolver = sp_resolver_new(4, 4096, wake_main, &s.main_thread);
@@ -1082,6 +1208,12 @@ int do_serve(int argc, char **argv)
 	json_object_object_add(f, "listen", json_object_new_string(a.listen));
 	json_object_object_add(f, "method", json_object_new_string(s.method));
 	json_object_object_add(f, "pin_dir", a.pin_dir ? json_object_new_string(a.pin_dir) : NULL);
+	json_object_object_add(f, "probe_allow", probe_policy_json(&s, &cfg));
+	json_object_object_add(
+	    f, "probe_timeout_max_ms",
+	    json_object_new_int64(a.http.probe_timeout_max_ms
+				      ? a.http.probe_timeout_max_ms
+				      : SERVE_HTTP_PROBE_TIMEOUT_MAX_MS_DEFAULT));
 	json_object_object_add(f, "pid", json_object_new_int64(getpid()));
 	log_json(LOG_INFO, "serving", f);
 

@@ -366,7 +366,7 @@ static const char *const check_keys_allowed[] = {
     "name", "target",	     "interval",	 "timeout", "rise",
     "fall", "fast_interval", "resolve_interval", "labels",  NULL,
 };
-static const char *const top_keys[] = {"defaults", "checks", NULL};
+static const char *const top_keys[] = {"defaults", "checks", "probe_allow", NULL};
 
 static int parse_check(struct parse_ctx *c, yaml_node_t *node, size_t index,
 		       const struct serve_settings *defaults, struct serve_config *cfg)
@@ -434,6 +434,45 @@ static int parse_check(struct parse_ctx *c, yaml_node_t *node, size_t index,
 	return err;
 }
 
+/* probe_allow: a list of networks, each "ADDR/LEN" or a bare address. */
+static int parse_probe_allow(struct parse_ctx *c, yaml_node_t *v, struct serve_config *cfg)
+{
+	char key[32], msg[SP_CIDR_ERR_MAX];
+	yaml_node_item_t *it;
+	yaml_node_t *item;
+	size_t n;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "probe_allow",
+			    "is %s: write a list of networks such as [10.0.0.0/8, \"fd00::/8\"]",
+			    node_kind(v));
+	cfg->has_probe_allow = true;
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n > SERVE_PROBE_ALLOW_MAX)
+		return fail(c, v, "probe_allow",
+			    "more than %d networks: merge some into larger ones",
+			    SERVE_PROBE_ALLOW_MAX);
+	if (!n)
+		return 0;
+	cfg->probe_allow = calloc(n, sizeof(*cfg->probe_allow));
+	if (!cfg->probe_allow)
+		return -ENOMEM;
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		snprintf(key, sizeof(key), "probe_allow[%zu]", cfg->n_probe_allow);
+		item = node_at(c, *it);
+		if (!item)
+			return fail(c, v, key, "an empty entry: remove it");
+		if (item->type != YAML_SCALAR_NODE)
+			return fail(c, item, key, "is %s: write a network such as 10.0.0.0/8",
+				    node_kind(item));
+		if (sp_cidr_parse(scalar(item), &cfg->probe_allow[cfg->n_probe_allow], msg,
+				  sizeof(msg)))
+			return fail(c, item, key, "%s", msg);
+		cfg->n_probe_allow++;
+	}
+	return 0;
+}
+
 static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 {
 	struct serve_settings defaults = {
@@ -470,6 +509,9 @@ static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 		if (err)
 			return err;
 	}
+	v = lookup(c, root, "probe_allow");
+	if (v && (err = parse_probe_allow(c, v, cfg)))
+		return err;
 	v = lookup(c, root, "checks");
 	if (!v)
 		return fail(c, root, "checks", "missing: give a list of checks");
@@ -577,6 +619,10 @@ void serve_config_free(struct serve_config *cfg)
 	free(cfg->checks);
 	cfg->checks = NULL;
 	cfg->n_checks = 0;
+	free(cfg->probe_allow);
+	cfg->probe_allow = NULL;
+	cfg->n_probe_allow = 0;
+	cfg->has_probe_allow = false;
 }
 
 bool serve_check_config_equal(const struct serve_check_config *a,

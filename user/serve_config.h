@@ -15,6 +15,9 @@
  *       target: web.example:443
  *       interval: 1s           # ... any key of defaults, for this check
  *       labels: {tier: front}  # merged over the default labels
+ *   probe_allow:               # optional: the networks /probe may check (CIDR; a bare
+ *     - 10.0.0.0/8             # address is one host); [] allows none
+ *     - "fd00::/8"
  *
  * Durations are written as Prometheus writes them: one or more number-unit pairs, units ms, s, m,
  * h, d ("200ms", "1s", "1m30s").
@@ -25,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "cidr.h"
 #include "target.h"
 
 #define SERVE_NAME_MAX	      128
@@ -34,6 +38,7 @@
 #define SERVE_TARGET_MAX      (SP_HOST_MAX + 16)
 #define SERVE_RISE_FALL_MAX   1000
 #define SERVE_ERR_MAX	      512
+#define SERVE_PROBE_ALLOW_MAX 256
 
 struct serve_label {
 	char name[SERVE_LABEL_NAME_MAX];
@@ -63,6 +68,9 @@ struct serve_check_config {
 struct serve_config {
 	struct serve_check_config *checks; /* owned; free with serve_config_free() */
 	size_t n_checks;
+	bool has_probe_allow;	     /* the key is there (its list may be empty) */
+	struct sp_cidr *probe_allow; /* owned; NULL when empty */
+	size_t n_probe_allow;
 };
 
 /* Defaults of the defaults: interval 2s, timeout 1s, rise 2, fall 3, resolve_interval 1m. */

@@ -15,7 +15,6 @@
 #include "util.h"
 
 #define PROBE_TIMEOUT_DEFAULT_MS 1000
-#define PROBE_TIMEOUT_MAX_MS	 60000
 /* Taken off Prometheus' scrape timeout so that the answer arrives in time, as blackbox_exporter. */
 #define PROBE_TIMEOUT_OFFSET_MS 500
 /* Request line and headers: beyond this MHD answers 431 (or 414) itself. */
@@ -48,6 +47,9 @@ struct serve_http {
 	unsigned int requests;		/* requests seen and not completed, under lock */
 	unsigned int probes;		/* /probe requests in flight, under lock */
 	struct probe_client *clients;	/* opts.probe_max entries, under lock */
+	enum serve_probe_policy policy; /* under lock */
+	struct sp_cidr *allow;		/* SERVE_PROBE_LIST: n_allow networks, under lock */
+	size_t n_allow;
 };
 
 void serve_http_opts_fill(struct serve_http_opts *o)
@@ -62,6 +64,31 @@ void serve_http_opts_fill(struct serve_http_opts *o)
 		o->probe_max_per_client = o->probe_max;
 	if (!o->idle_timeout_s)
 		o->idle_timeout_s = SERVE_HTTP_IDLE_TIMEOUT_S_DEFAULT;
+	if (!o->probe_timeout_max_ms)
+		o->probe_timeout_max_ms = SERVE_HTTP_PROBE_TIMEOUT_MAX_MS_DEFAULT;
+}
+
+int serve_http_set_probe_policy(struct serve_http *h, enum serve_probe_policy policy,
+				const struct sp_cidr *list, size_t n)
+{
+	struct sp_cidr *copy = NULL, *old;
+
+	if (policy == SERVE_PROBE_LIST && n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, list, n * sizeof(*copy));
+	}
+	if (policy != SERVE_PROBE_LIST)
+		n = 0;
+	pthread_mutex_lock(&h->lock);
+	old = h->allow;
+	h->policy = policy;
+	h->allow = copy;
+	h->n_allow = n;
+	pthread_mutex_unlock(&h->lock);
+	free(old);
+	return 0;
 }
 
 struct serve_req *serve_http_take(struct serve_http *h)
@@ -205,8 +232,14 @@ reply_line_hdr(struct MHD_Connection *conn, unsigned int status, const char *hdr
 
 #define reply_line(conn, status, ...) reply_line_hdr(conn, status, NULL, NULL, __VA_ARGS__)
 
-/* The probe's timeout: ?timeout=, else Prometheus' scrape timeout minus an offset, else 1 s. */
-static int probe_timeout(struct MHD_Connection *conn, __u32 *ms, char *msg, size_t len)
+/*
+ * The probe's timeout: ?timeout=, else Prometheus' scrape timeout minus an offset, else 1 s; at
+ * most @max_ms. A longer one is cut to @max_ms, not refused: blackbox_exporter does the same
+ * with a module's timeout longer than the scrape's, and an answer within the scrape beats a 400
+ * that turns the target's every scrape into a failure.
+ */
+static int probe_timeout(struct MHD_Connection *conn, __u32 max_ms, __u32 *ms, char *msg,
+			 size_t len)
 {
 	const char *s;
 	double secs;
@@ -214,13 +247,14 @@ static int probe_timeout(struct MHD_Connection *conn, __u32 *ms, char *msg, size
 
 	s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "timeout");
 	if (s) {
-		if (sp_parse_duration_ms(s, ms) || *ms > PROBE_TIMEOUT_MAX_MS) {
+		if (sp_parse_duration_ms(s, ms)) {
 			snprintf(msg, len,
-				 "timeout parameter '%.64s%s': give a duration from 1ms to 60s, such as "
-				 "500ms or 2s",
+				 "timeout parameter '%.64s%s': give a duration such as 500ms or 2s",
 				 s, strlen(s) > 64 ? "..." : "");
 			return -EINVAL;
 		}
+		if (*ms > max_ms)
+			*ms = max_ms;
 		return 0;
 	}
 	*ms = PROBE_TIMEOUT_DEFAULT_MS;
@@ -233,8 +267,8 @@ static int probe_timeout(struct MHD_Connection *conn, __u32 *ms, char *msg, size
 			secs = secs * 1000 - PROBE_TIMEOUT_OFFSET_MS;
 			if (secs < 100)
 				secs = 100;
-			if (secs > PROBE_TIMEOUT_MAX_MS)
-				secs = PROBE_TIMEOUT_MAX_MS;
+			if (secs > max_ms)
+				secs = max_ms;
 			*ms = (__u32)secs;
 		}
 	}
@@ -373,17 +407,50 @@ static void probe_slot_put(struct serve_http *h, struct probe_client *c)
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* /probe after its slot is taken: resolve, have the main thread check, render. */
+#define PROBE_OFF_HINT                                                                             \
+	"/probe is off: this listener is not on loopback; give --probe-allow CIDR,... (or "        \
+	"probe_allow in the config) to allow targets"
+
+/* The policy now; with @sa, whether it allows @sa. */
+static enum serve_probe_policy probe_policy(struct serve_http *h, const struct sockaddr *sa,
+					    bool *allowed)
+{
+	enum serve_probe_policy policy;
+
+	pthread_mutex_lock(&h->lock);
+	policy = h->policy;
+	if (sa)
+		*allowed =
+		    policy == SERVE_PROBE_ALL ||
+		    (policy == SERVE_PROBE_LIST && sp_cidr_list_match(h->allow, h->n_allow, sa));
+	pthread_mutex_unlock(&h->lock);
+	return policy;
+}
+
+/* /probe after its slot is taken: resolve, match the allow list, have it checked, render. */
 static enum MHD_Result run_probe(struct serve_http *h, struct MHD_Connection *conn,
 				 struct serve_req *r, const struct sp_target_spec *spec)
 {
-	char msg[SP_ERR_MAX];
-	bool resolved;
+	char msg[SP_ERR_MAX], addr[64];
+	bool resolved, allowed = false;
 	__u64 t0;
 
 	t0 = mono_ns();
 	/* Resolved here, in the connection's thread: a slow resolver never stalls the loop. */
 	resolved = sp_target_resolve(spec, AF_UNSPEC, false, &r->addr, 1, msg, sizeof(msg)) > 0;
+	/* The address that would be probed is what the list is about, whatever name led to it. */
+	if (resolved &&
+	    probe_policy(h, (const struct sockaddr *)&r->addr.addr, &allowed) == SERVE_PROBE_OFF)
+		return reply_line(conn, MHD_HTTP_FORBIDDEN, PROBE_OFF_HINT);
+	if (resolved && !allowed) {
+		sp_addr_format((const struct sockaddr *)&r->addr.addr, addr, sizeof(addr));
+		return reply_line(
+		    conn, MHD_HTTP_FORBIDDEN,
+		    "/probe target %s (%.64s%s) is outside the allow list: add a network "
+		    "holding it to --probe-allow or probe_allow in the config, e.g. %s/%d",
+		    addr, r->target, strlen(r->target) > 64 ? "..." : "", addr,
+		    strchr(addr, ':') ? 128 : 32);
+	}
 	if (resolved) {
 		if (!ask_main_thread(h, r))
 			return reply_line(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
@@ -402,6 +469,9 @@ static enum MHD_Result handle_probe(struct serve_http *h, struct MHD_Connection 
 	enum MHD_Result ret;
 	const char *target;
 
+	/* Off: said before anything else, whatever the request. */
+	if (probe_policy(h, NULL, NULL) == SERVE_PROBE_OFF)
+		return reply_line(conn, MHD_HTTP_FORBIDDEN, PROBE_OFF_HINT);
 	target = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "target");
 	if (!target || !*target)
 		return reply_line(conn, MHD_HTTP_BAD_REQUEST,
@@ -411,7 +481,7 @@ static enum MHD_Result handle_probe(struct serve_http *h, struct MHD_Connection 
 				  "target parameter is longer than %zu characters: give host:port "
 				  "or [ipv6]:port",
 				  sizeof(r.target) - 1);
-	if (probe_timeout(conn, &r.timeout_ms, msg, sizeof(msg)))
+	if (probe_timeout(conn, h->opts.probe_timeout_max_ms, &r.timeout_ms, msg, sizeof(msg)))
 		return reply_line(conn, MHD_HTTP_BAD_REQUEST, "%s", msg);
 	if (sp_target_parse(target, 0, &spec, msg, sizeof(msg)))
 		return reply_line(conn, MHD_HTTP_BAD_REQUEST, "%s", msg);
@@ -544,6 +614,7 @@ struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen
 	pthread_cond_init(&h->cond, NULL);
 	h->main_thread = main_thread;
 	h->wake_signal = wake_signal;
+	h->policy = SERVE_PROBE_OFF;
 	if (addr->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/*
@@ -602,5 +673,6 @@ void serve_http_stop(struct serve_http *h)
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->cond);
 	free(h->clients);
+	free(h->allow);
 	free(h);
 }

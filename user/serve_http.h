@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <linux/types.h>
+#include "cidr.h"
 #include "libsynprobe.h"
 #include "serve_config.h"
 #include "target.h"
@@ -71,6 +72,10 @@ struct serve_http;
  */
 #define SERVE_HTTP_CONNECTIONS_DEFAULT 256
 #define SERVE_HTTP_IDLE_TIMEOUT_S_DEFAULT 5
+/* The longest /probe timeout by default; a longer one asked for is cut to it. */
+#define SERVE_HTTP_PROBE_TIMEOUT_MAX_MS_DEFAULT 60000
+/* --probe-timeout-max is at most this: a probe holds a connection and a slot that long. */
+#define SERVE_HTTP_PROBE_TIMEOUT_MAX_MS_LIMIT 600000
 struct serve_http_opts {
 	unsigned int max_connections;	   /* default SERVE_HTTP_CONNECTIONS_DEFAULT; half of them
 					    * per client address */
@@ -78,6 +83,14 @@ struct serve_http_opts {
 	unsigned int probe_max_per_client; /* /probe in flight per client address, default
 					    * probe_max / 2 */
 	unsigned int idle_timeout_s;	   /* default SERVE_HTTP_IDLE_TIMEOUT_S_DEFAULT */
+	__u32 probe_timeout_max_ms;	   /* default SERVE_HTTP_PROBE_TIMEOUT_MAX_MS_DEFAULT */
+};
+
+/* Which /probe targets are checked. */
+enum serve_probe_policy {
+	SERVE_PROBE_ALL,  /* every target: a loopback listener without an allow list */
+	SERVE_PROBE_LIST, /* the targets whose address lies in the allow list (403 for others) */
+	SERVE_PROBE_OFF,  /* none, 403 with a hint: a listener off loopback without a list */
 };
 
 /* serve_http_opts_fill - every 0 of @o replaced by its default; per client at most probe_max. */
@@ -93,6 +106,14 @@ void serve_http_opts_fill(struct serve_http_opts *o);
 struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen_t addrlen,
 				    const struct serve_http_opts *opts, pthread_t main_thread,
 				    int wake_signal);
+
+/*
+ * serve_http_set_probe_policy - from now on, /probe checks what @policy allows; @list (@n
+ * networks, copied) for SERVE_PROBE_LIST. Starts with SERVE_PROBE_OFF. Returns 0 or -ENOMEM
+ * (the policy stays as it was).
+ */
+int serve_http_set_probe_policy(struct serve_http *h, enum serve_probe_policy policy,
+				const struct sp_cidr *list, size_t n);
 
 /* serve_http_take - the next request queued for the main thread, or NULL. */
 struct serve_req *serve_http_take(struct serve_http *h);

@@ -227,6 +227,23 @@ static const struct bad_case bad_cases[] = {
      "t.yaml:2: key 'defaults.labels.le': synprobe's metrics use"},
     {"defaults:\n  rise: 2\n  rise: 3\n" CHECK,
      "t.yaml:3: key 'defaults.rise': given twice (first on line 2)"},
+    /* probe_allow: a list of networks, each named by its index */
+    {"probe_allow: 10.0.0.0/8\n" CHECK,
+     "t.yaml:1: key 'probe_allow': is a value: write a list of networks such as [10.0.0.0/8, "
+     "\"fd00::/8\"]"},
+    {"probe_allow: [10.0.0.0/8, fd00::/8, 10.0.0.1/8]\n" CHECK,
+     "t.yaml:1: key 'probe_allow[2]': '10.0.0.1/8' has host bits set: write the network "
+     "10.0.0.0/8 (or 10.0.0.1/32 for the host alone)"},
+    {"probe_allow:\n  - 10.0.0.0/8\n  - 10.0.0.0/33\n" CHECK,
+     "t.yaml:3: key 'probe_allow[1]': '10.0.0.0/33': the prefix length of an IPv4 network is a "
+     "number from 0 to 32"},
+    {"probe_allow:\n  - web.example/24\n" CHECK,
+     "t.yaml:2: key 'probe_allow[0]': 'web.example/24': 'web.example' is not an IPv4 or IPv6 "
+     "address"},
+    {"probe_allow:\n  - {net: 10.0.0.0/8}\n" CHECK,
+     "t.yaml:2: key 'probe_allow[0]': is a mapping: write a network such as 10.0.0.0/8"},
+    {"probe_allow: []\nprobe_allow: []\n" CHECK,
+     "t.yaml:2: key 'probe_allow': given twice (first on line 1)"},
     /* a default that a check's own interval makes wrong is reported at the check */
     {"defaults:\n  timeout: 1s\n" CHECK "    interval: 500ms\n",
      "t.yaml:4: key 'checks[0].timeout': timeout 1000ms is longer than interval 500ms"},
@@ -249,8 +266,45 @@ static void test_bad_configs(void **state)
 		if (strchr(err, '\n'))
 			fail_msg("case %zu: more than one line: %s", i, err);
 		assert_null(cfg.checks);
+		assert_null(cfg.probe_allow);
 		assert_int_equal(cfg.n_checks, 0);
 	}
+}
+
+static void test_probe_allow(void **state)
+{
+	static const char yaml[] = "probe_allow:\n"
+				   "  - 10.0.0.0/8\n"
+				   "  - \"fd00::/8\"\n"
+				   "  - ::/0\n"
+				   "  - 192.0.2.7\n"
+				   "  - ::ffff:172.16.0.0/108\n" CHECK;
+	struct serve_config cfg;
+	char err[SERVE_ERR_MAX], buf[SP_CIDR_STR_MAX];
+	static const char *const want[] = {"10.0.0.0/8", "fd00::/8", "::/0", "192.0.2.7/32",
+					   "172.16.0.0/12"};
+	size_t i;
+
+	if (parse(yaml, &cfg, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(cfg.has_probe_allow);
+	assert_int_equal(cfg.n_probe_allow, 5);
+	for (i = 0; i < 5; i++)
+		assert_string_equal(sp_cidr_format(&cfg.probe_allow[i], buf, sizeof(buf)), want[i]);
+	serve_config_free(&cfg);
+	assert_null(cfg.probe_allow);
+	assert_false(cfg.has_probe_allow);
+
+	/* [] is a list that allows nothing; no key is no list */
+	if (parse("probe_allow: []\n" CHECK, &cfg, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(cfg.has_probe_allow);
+	assert_int_equal(cfg.n_probe_allow, 0);
+	serve_config_free(&cfg);
+	if (parse(CHECK, &cfg, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_false(cfg.has_probe_allow);
+	serve_config_free(&cfg);
 }
 
 static void test_load_missing_file(void **state)
@@ -270,7 +324,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_durations),	      cmocka_unit_test(test_every_key),
 	    cmocka_unit_test(test_defaults),	      cmocka_unit_test(test_bad_configs),
-	    cmocka_unit_test(test_load_missing_file),
+	    cmocka_unit_test(test_load_missing_file), cmocka_unit_test(test_probe_allow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
