@@ -122,7 +122,7 @@ config
 # 2. Loopback listener with --probe-allow: inside checked, outside 403 without a SYN.
 H=127.0.0.1:9123
 start_serve lo --listen $H --no-pin --probe-allow "$S4/32,10.77.0.8/29" --probe-allow fd77::8/125
-check "serve with --probe-allow answers /healthz" wait_until 10 healthy $H
+check "serve with --probe-allow answers /healthz" wait_until $(sp_slow 10) healthy $H
 check "/probe of $S4:$PORT, inside the list: probe_success 1" probe_ok $H "$S4:$PORT"
 check "/probe of server4.test:$PORT (resolves to $S4): probe_success 1" probe_ok $H "server4.test:$PORT"
 check "/probe of [::ffff:$S4]:$PORT, v4-mapped, matched as IPv4: probe_success 1" probe_ok $H "%5B::ffff:$S4%5D:$PORT"
@@ -141,7 +141,7 @@ check "/metrics still answered: 200" eval '[ "$(req $H /metrics)" = 200 ]'
 stop_serve "serve with --probe-allow"
 # Without a list on loopback, as before: any target.
 start_serve lo-all --listen $H --no-pin
-check "loopback listener without a list answers /healthz" wait_until 10 healthy $H
+check "loopback listener without a list answers /healthz" wait_until $(sp_slow 10) healthy $H
 check "... /probe of [$S6]:$PORT: probe_success 1 (every target allowed)" probe_ok $H "%5B$S6%5D:$PORT"
 check "... the serving log line says all" grep -qF '"probe_allow":"all"' "$LOG"
 stop_serve "loopback serve without a list"
@@ -149,7 +149,7 @@ stop_serve "loopback serve without a list"
 # 3. Off loopback: the veth's address.
 H=$C4:9124
 start_serve veth --listen $H --no-pin
-check "serve on $H without a list answers /healthz" wait_until 10 healthy $H
+check "serve on $H without a list answers /healthz" wait_until $(sp_slow 10) healthy $H
 code=$(req $H "/probe?target=$S4:$PORT")
 check "/probe on a listener off loopback without a list: 403 ($code)" [ "$code" = 403 ]
 check "... the one-line hint ($(body))" eval 'one_line && [ "$(cat "$SP_TMP/body")" = "$OFF_HINT" ]'
@@ -178,12 +178,12 @@ stop_serve "serve on $H"
 # The config's list on start, and the explicit allow-all.
 config "probe_allow: [$S4/32]"
 start_serve veth-yaml --listen $H --no-pin
-check "serve on $H with probe_allow in the config answers /healthz" wait_until 10 healthy $H
+check "serve on $H with probe_allow in the config answers /healthz" wait_until $(sp_slow 10) healthy $H
 check "... /probe of $S4:$PORT: probe_success 1" probe_ok $H "$S4:$PORT"
 check "... /probe of $OUT4:$PORT: 403 naming $OUT4" refused $H "$OUT4:$PORT" $OUT4
 stop_serve "serve with probe_allow in the config"
 start_serve veth-all --listen $H --no-pin --probe-allow 0.0.0.0/0,::/0
-check "serve on $H with --probe-allow 0.0.0.0/0,::/0 (over the config's list) answers /healthz" wait_until 10 healthy $H
+check "serve on $H with --probe-allow 0.0.0.0/0,::/0 (over the config's list) answers /healthz" wait_until $(sp_slow 10) healthy $H
 check "... /probe of [$S6]:$PORT: probe_success 1" probe_ok $H "%5B$S6%5D:$PORT"
 check "... the config's list is said to be unused" grep -qF '"msg":"--probe-allow is given: the config'"'"'s probe_allow is not used"' "$LOG"
 stop_serve "serve with --probe-allow 0.0.0.0/0,::/0"
@@ -193,7 +193,7 @@ config
 # 4. --probe-timeout-max: a longer timeout asked for is cut to it.
 H=127.0.0.1:9125
 start_serve tmax --listen $H --no-pin --probe-timeout-max 1s
-check "serve with --probe-timeout-max 1s answers /healthz" wait_until 10 healthy $H
+check "serve with --probe-timeout-max 1s answers /healthz" wait_until $(sp_slow 10) healthy $H
 start=$(date +%s%N)
 code=$(req $H "/probe?target=$S4:$FILTERED&timeout=30s")
 ms=$((($(date +%s%N) - start) / 1000000))
@@ -221,7 +221,7 @@ fi
 H=127.0.0.1:9127
 start_serve bpffs --listen $H
 BPF_PID=$SERVE_PID
-check "serve with the default pin directory under ip netns exec answers /healthz" wait_until 10 healthy $H
+check "serve with the default pin directory under ip netns exec answers /healthz" wait_until $(sp_slow 10) healthy $H
 diag "$(grep -F 'BPF file system' "$LOG")"
 check "... logged one info line that it mounted a bpffs at /sys/fs/bpf" \
 	eval '[ "$(grep -c "\"level\":\"info\",\"msg\":\"no BPF file system was mounted at /sys/fs/bpf: mounted one\",\"path\":\"/sys/fs/bpf\",\"options\":\"mode=0700\"" "$LOG")" -eq 1 ]'
