@@ -7,9 +7,6 @@
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <linux/pkt_sched.h>
-#include <linux/rtnetlink.h>
-#include <libmnl/libmnl.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
@@ -155,64 +152,8 @@ static void detach_clsact_filter(int ifindex, enum bpf_tc_attach_point point, __
 		bpf_tc_detach(&hook, &opts);
 }
 
-static int count_filter_cb(const struct nlmsghdr *nlh, void *data)
-{
-	if (nlh->nlmsg_type == RTM_NEWTFILTER)
-		(*(int *)data)++;
-	return MNL_CB_OK;
-}
-
-/*
- * The filters on one side of @ifindex's clsact qdisc (RTM_GETTFILTER dump, as `tc filter show`),
- * or a negative errno.
- */
-static int clsact_filters(struct mnl_socket *nl, int ifindex, __u32 parent)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int seq = 1, portid = mnl_socket_get_portid(nl);
-	struct nlmsghdr *nlh;
-	struct tcmsg *tcm;
-	int count = 0;
-	ssize_t n;
-
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETTFILTER;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
-	tcm->tcm_family = AF_UNSPEC;
-	tcm->tcm_ifindex = ifindex;
-	tcm->tcm_parent = parent;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		n = mnl_cb_run(buf, n, seq, portid, count_filter_cb, &count);
-		if (n <= MNL_CB_STOP)
-			break;
-	}
-	return n < 0 ? -errno : count;
-}
-
-/* True when no filter is left on either side of @ifindex's clsact qdisc. */
-static bool clsact_empty(int ifindex)
-{
-	struct mnl_socket *nl;
-	bool empty = false;
-
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return false;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == 0)
-		empty = clsact_filters(nl, ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) == 0 &&
-			clsact_filters(nl, ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) == 0;
-	mnl_socket_close(nl);
-	return empty;
-}
-
 void sp_detach(struct sp_attachment *a)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
-		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
 	int i;
 
 	if (a->mode == SYNPROBE_ATTACH_TCX) {
@@ -230,7 +171,7 @@ void sp_detach(struct sp_attachment *a)
 	 * Only a qdisc we made goes, and only when it is empty: someone else (another synprobe)
 	 * may have attached to it since, and destroying it would take their filters too.
 	 */
-	if (a->qdisc_created && clsact_empty(a->ifindex))
-		bpf_tc_hook_destroy(&hook);
+	if (a->qdisc_created)
+		sp_clsact_del_if_empty(a->ifindex);
 	a->qdisc_created = false;
 }
