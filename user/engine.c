@@ -288,33 +288,41 @@ static unsigned int dest_probe(const struct sp_dest *table, unsigned int cap, __
 }
 
 /*
- * Rebuilds the table at the size that suits what it holds: the destinations some check still
- * refers to (queued, waiting or running) are kept, the idle ones dropped, so the table follows
- * what is in flight, not every address ever checked (a /probe of many addresses would otherwise
- * grow it for good). Called when an insert would fill half of it; amortised O(1) per insert.
+ * Idle destinations (no check refers to them) kept at most: each remembers that its route's
+ * interface is attached, which saves two syscalls at its next check. Beyond this many entries
+ * a rebuild drops them, so the table follows what is in flight, not every address ever checked
+ * (a /probe of many addresses would otherwise grow it for good).
+ */
+#define DEST_IDLE_MAX 16384
+
+/*
+ * Rebuilds the table at the size that suits what it keeps: every destination some check still
+ * refers to (queued, waiting or running), and the idle ones too while the table is below
+ * DEST_IDLE_MAX entries. Called when an insert would fill half of it; amortised O(1) per insert.
  */
 static int dests_rehash(struct synprobe *sp)
 {
-	unsigned int cap = 64, live = 0, i, j;
+	bool drop_idle = sp->dest_used >= DEST_IDLE_MAX;
+	unsigned int cap = 64, kept = 0, i, j;
 	struct sp_dest *table;
 	__u8 family, addr[16];
 	__be16 port;
 
 	for (i = 0; i < sp->dest_cap; i++)
-		sp->dests[i].keep = false;
+		sp->dests[i].keep = sp->dests[i].used && !drop_idle;
 	for (i = 0; i < sp->n_checks; i++)
-		if (sp->checks[i].state != CHECK_FREE && !sp->dests[sp->checks[i].dest].keep) {
+		if (sp->checks[i].state != CHECK_FREE)
 			sp->dests[sp->checks[i].dest].keep = true;
-			live++;
-		}
-	/* Room for twice as many again before the next rehash. */
-	while (cap < 4 * (live + 1))
+	for (i = 0; i < sp->dest_cap; i++)
+		kept += sp->dests[i].keep;
+	/* Room for as many again before the next rebuild. */
+	while (cap < 4 * (kept + 1))
 		cap *= 2;
 	table = calloc(cap, sizeof(*table));
 	if (!table)
 		return -ENOMEM;
 	for (i = 0; i < sp->dest_cap; i++) {
-		if (!sp->dests[i].used || !sp->dests[i].keep)
+		if (!sp->dests[i].keep)
 			continue;
 		j = dest_probe(table, cap, sp->dests[i].family, sp->dests[i].port, sp->dests[i].addr);
 		table[j] = sp->dests[i];
@@ -331,7 +339,7 @@ static int dests_rehash(struct synprobe *sp)
 	free(sp->dests);
 	sp->dests = table;
 	sp->dest_cap = cap;
-	sp->dest_used = live;
+	sp->dest_used = kept;
 	return 0;
 }
 
