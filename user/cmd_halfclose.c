@@ -369,8 +369,7 @@ static int run_client(const struct sp_hc_client_args *a)
 	}
 	err = sp_conn_attach_for(o, (struct sockaddr *)&addr.addr);
 	if (err) {
-		sp_err("cannot attach the BPF programs to the interface of the route to %s (%s): run as root, check 'ip route get'",
-		       a->server, strerror(-err));
+		sp_err("%s", sp_conn_attach_strerror(err, a->server, why, sizeof(why)));
 		goto cleanup;
 	}
 	fd = socket(addr.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

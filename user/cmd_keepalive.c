@@ -238,18 +238,6 @@ static int resolve_one(const char *arg, const char *what, struct sp_address *add
 	return 0;
 }
 
-static void attach_error(int err, const char *where)
-{
-	if (err == -EPERM || err == -EACCES)
-		sp_err("attaching the BPF programs for %s was refused: run synprobe as root", where);
-	else if (err == -EPFNOSUPPORT)
-		sp_err("the route to %s leaves by an interface of a link type synprobe cannot parse: it follows Ethernet, veth, VLAN, loopback and L3 devices (tun, WireGuard, GRE, IPIP)",
-		       where);
-	else
-		sp_err("cannot attach the BPF programs to the interface of the route to %s (%s): check it with 'ip route get'",
-		       where, strerror(-err));
-}
-
 static void print_bpf_stats(struct sp_conn_obs *o)
 {
 	struct sp_conn_stats st;
@@ -286,7 +274,7 @@ static int run_client(const struct sp_keepalive_args *a, struct sp_conn_obs **op
 	struct ka_conn *c = &k->conns[0];
 	struct pollfd pfd[2];
 	socklen_t len = sizeof(local);
-	char lstr[ADDR_STR_MAX];
+	char lstr[ADDR_STR_MAX], msg[512];
 	__u64 deadline;
 	int err, state = 0;
 	json_object *obj;
@@ -302,7 +290,7 @@ static int run_client(const struct sp_keepalive_args *a, struct sp_conn_obs **op
 	}
 	err = sp_conn_attach_for(*op, (struct sockaddr *)&addr.addr);
 	if (err) {
-		attach_error(err, a->target);
+		sp_err("%s", sp_conn_attach_strerror(err, a->target, msg, sizeof(msg)));
 		return SP_EXIT_USAGE;
 	}
 	c->fd = socket(addr.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

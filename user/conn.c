@@ -136,6 +136,22 @@ int sp_conn_attach_for(struct sp_conn_obs *o, const struct sockaddr *peer)
 	return 0;
 }
 
+char *sp_conn_attach_strerror(int err, const char *where, char *buf, size_t len)
+{
+	if (err == -EPERM || err == -EACCES)
+		snprintf(buf, len,
+			 "attaching the BPF programs for %s was refused: run synprobe as root", where);
+	else if (err == -EPFNOSUPPORT)
+		snprintf(buf, len,
+			 "the route to %s leaves by an interface of a link type synprobe cannot parse: it follows Ethernet, veth, VLAN, loopback and L3 devices (tun, WireGuard, GRE, IPIP)",
+			 where);
+	else
+		snprintf(buf, len,
+			 "cannot attach the BPF programs to the interface of the route to %s (%s): check it with 'ip route get'",
+			 where, strerror(-err));
+	return buf;
+}
+
 /* Fills @t (our view: saddr local) from a socket address pair; v4-mapped IPv6 becomes IPv4. */
 static int tuple_from(const struct sockaddr_storage *local, const struct sockaddr_storage *peer,
 		      struct sp_tuple *t)

@@ -33,6 +33,12 @@ struct sp_conn_obs *sp_conn_open(sp_conn_event_fn fn, void *ctx);
 int sp_conn_attach_for(struct sp_conn_obs *o, const struct sockaddr *peer);
 
 /*
+ * sp_conn_attach_strerror - one line for the user saying why sp_conn_attach_for() failed with
+ * @err for the route to @where, and what to do, into @buf of @len bytes. Returns @buf.
+ */
+char *sp_conn_attach_strerror(int err, const char *where, char *buf, size_t len);
+
+/*
  * sp_conn_register - follow the TCP socket @fd under the handle @conn_id. A connecting socket
  * (@accepted false) must be registered before connect(): its 4-tuple is learned from its first
  * packet. An accepted socket (@accepted true) is registered with its 4-tuple from getsockname()

@@ -112,8 +112,7 @@ int sp_keepalive_parse_args(int argc, char **argv, struct sp_keepalive_args *a)
 			}
 			break;
 		case 'C':
-			if (sp_parse_seconds(optarg, 1, SP_KA_COUNT_MAX, &a->count) ||
-			    optarg[strlen(optarg) - 1] == 's') {
+			if (sp_parse_count(optarg, SP_KA_COUNT_MAX, &a->count)) {
 				sp_err("--count '%s': give a number of probes from 1 to %d, e.g. --count 3",
 				       optarg, SP_KA_COUNT_MAX);
 				return -EINVAL;

@@ -81,9 +81,11 @@ int sp_parse_count(const char *s, __u32 max, __u32 *value)
 		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);
+	if (*end)
+		return -EINVAL; /* junk after the digits, however many there are */
 	if (errno == ERANGE)
 		return -ERANGE;
-	if (errno || *end)
+	if (errno)
 		return -EINVAL;
 	if (v < 1 || v > max)
 		return -ERANGE;

@@ -40,6 +40,8 @@ static const struct args_case args_cases[] = {
 	{ .argv = { "keepalive", "--interval", "-1", "h:1" }, .rc = -EINVAL },
 	{ .argv = { "keepalive", "--count", "128", "h:1" }, .rc = -EINVAL },
 	{ .argv = { "keepalive", "--count", "3s", "h:1" }, .rc = -EINVAL },
+	{ .argv = { "keepalive", "--count", "3m", "h:1" }, .rc = -EINVAL },
+	{ .argv = { "keepalive", "--count", "1.5", "h:1" }, .rc = -EINVAL },
 	{ .argv = { "keepalive", "--duration", "soon", "h:1" }, .rc = -EINVAL },
 	{ .argv = { "keepalive", "--idle" }, .rc = -EINVAL },
 	{ .argv = { "keepalive", "--bogus", "h:1" }, .rc = -EINVAL },

@@ -137,6 +137,9 @@ static const struct port_case port_cases[] = {
 	{ "65536", -ERANGE, 0 },
 	{ "99999999999", -ERANGE, 0 },
 	{ "999999999999999999999999999", -ERANGE, 0 },
+	/* Junk after too many digits is junk, not a number too large. */
+	{ "9999999999999999999x", -EINVAL, 0 },
+	{ "99999999999999999999999999s", -EINVAL, 0 },
 	{ "", -EINVAL, 0 },
 	{ "abc", -EINVAL, 0 },
 	{ "http", -EINVAL, 0 },
