@@ -5,6 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev   # build
 	libmnl-dev libjson-c-dev libyaml-dev libmicrohttpd-dev                   # engine and CLI
+	nettle-dev                                                               # serve --shard (MD5)
 	libcmocka-dev libnetfilter-queue-dev curl prometheus                     # tests
 	iproute2 nftables iptables tcpdump util-linux procps socat               # tests and demo
 	wireguard-tools                                                          # tests: WireGuard keys

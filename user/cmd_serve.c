@@ -35,6 +35,7 @@
 #include "serve_config.h"
 #include "serve_http.h"
 #include "serve_metrics.h"
+#include "serve_shard.h"
 #include "serve_state.h"
 #include "resolver.h"
 #include "target.h"
@@ -93,6 +94,8 @@ struct serve_args {
 	bool has_probe_allow; /* --probe-allow given: it wins over the config's probe_allow */
 	struct sp_cidr probe_allow[SERVE_PROBE_ALLOW_MAX];
 	size_t n_probe_allow;
+	bool has_shard; /* --shard given: it wins over the config's shard */
+	struct serve_shard shard;
 };
 
 struct serve {
@@ -111,6 +114,7 @@ struct serve {
 	__u64 reloads_ok, reloads_failed;
 	bool last_reload_ok;
 	double last_reload_ok_time_s;
+	struct serve_shard shard; /* of the running config */
 };
 
 static volatile sig_atomic_t exiting, reload_requested;
@@ -218,6 +222,10 @@ static void usage(FILE *f)
 	    "      --clsact           attach through a clsact qdisc even where TCX links exist\n"
 	    "  -m, --method METHOD    auto (default), bpf or connect, as in 'synprobe check'\n"
 	    "      --check-config     parse FILE, report, and exit (0 good, 2 bad)\n"
+	    "      --shard K/N        run only the checks whose name hashes to K mod N\n"
+	    "                         (Prometheus' hashmod: MD5, last 8 bytes) over the\n"
+	    "                         config's shard; N probers with 0/N..N-1/N split one\n"
+	    "                         config. /probe is not sharded\n"
 	    "      --probe-max-concurrent N  /probe requests in flight at once, from every\n"
 	    "                         client (default %u, at most %u); more are answered 503\n"
 	    "      --probe-max-per-client N  /probe requests in flight from one client address\n"
@@ -255,6 +263,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		OPT_PROBE_MAX_CLIENT,
 		OPT_PROBE_ALLOW,
 		OPT_PROBE_TIMEOUT_MAX,
+		OPT_SHARD,
 	};
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -271,11 +280,12 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 	    {"probe-max-per-client", required_argument, NULL, OPT_PROBE_MAX_CLIENT},
 	    {"probe-allow", required_argument, NULL, OPT_PROBE_ALLOW},
 	    {"probe-timeout-max", required_argument, NULL, OPT_PROBE_TIMEOUT_MAX},
+	    {"shard", required_argument, NULL, OPT_SHARD},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	char msg[SP_CIDR_ERR_MAX];
+	char msg[SP_CIDR_ERR_MAX], shard_msg[SERVE_SHARD_ERR_MAX];
 	int opt, i;
 
 	a->listen = DEFAULT_LISTEN;
@@ -363,6 +373,13 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 				       optarg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_SHARD:
+			if (serve_shard_parse(optarg, &a->shard, shard_msg, sizeof(shard_msg))) {
+				sp_err("--shard %s", shard_msg);
+				return -EINVAL;
+			}
+			a->has_shard = true;
 			break;
 		case 'v':
 			sp_verbose++;
@@ -538,6 +555,43 @@ static json_object *probe_policy_json(const struct serve *s, const struct serve_
 		json_object_array_add(
 		    arr, json_object_new_string(sp_cidr_format(&list[i], buf, sizeof(buf))));
 	return arr;
+}
+
+/* --- shard --- */
+
+/*
+ * The shard from --shard, else the config's shard key, else 0/1 (every check) into @shard; keeps
+ * in @cfg only the checks of that shard, in their order. Returns how many checks @cfg had.
+ */
+static size_t shard_checks(const struct serve_args *a, struct serve_config *cfg,
+			   struct serve_shard *shard)
+{
+	size_t i, n = 0, total = cfg->n_checks;
+
+	if (a->has_shard)
+		*shard = a->shard;
+	else if (cfg->has_shard)
+		*shard = cfg->shard;
+	else
+		*shard = (struct serve_shard){.index = 0, .count = 1};
+	for (i = 0; i < total; i++) {
+		if (!serve_shard_owns(shard, cfg->checks[i].name))
+			continue;
+		if (n != i)
+			cfg->checks[n] = cfg->checks[i];
+		n++;
+	}
+	cfg->n_checks = n;
+	return total;
+}
+
+/* For the logs: "K/N". */
+static json_object *shard_json(const struct serve_shard *shard)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%u/%u", shard->index, shard->count);
+	return json_object_new_string(buf);
 }
 
 /* --- checks --- */
@@ -899,6 +953,10 @@ static char *render_metrics(struct serve *s)
 	family(&b, "synprobe_build_info", "gauge", "Version and check method; always 1.");
 	serve_buf_printf(&b, "synprobe_build_info{version=\"%s\",method=\"%s\"} 1\n",
 			 SYNPROBE_VERSION, s->method);
+	family(&b, "synprobe_shard_info", "gauge",
+	       "The shard of the config this prober runs (--shard K/N; 0 of 1: every check); 1.");
+	serve_buf_printf(&b, "synprobe_shard_info{shard=\"%u\",shards=\"%u\"} 1\n",
+			 s->shard.index, s->shard.count);
 	if (b.oom) {
 		free(b.data);
 		return NULL;
@@ -959,7 +1017,8 @@ static int apply_config(struct serve *s, const struct serve_config *cfg, size_t 
 	int err = 0;
 
 	*kept = 0;
-	checks = calloc(cfg->n_checks, sizeof(*checks));
+	/* A shard may have no check: calloc(0) may give NULL. */
+	checks = calloc(cfg->n_checks ? cfg->n_checks : 1, sizeof(*checks));
 	if (s->n_checks)
 		reused = calloc(s->n_checks, sizeof(*reused));
 	if (!checks || (s->n_checks && !reused)) {
@@ -1024,13 +1083,15 @@ cleanup:
 static void reload(struct serve *s)
 {
 	struct serve_config cfg;
+	struct serve_shard shard;
 	char msg[SERVE_ERR_MAX];
-	size_t kept = 0, old_n = s->n_checks;
+	size_t kept = 0, old_n = s->n_checks, total = 0;
 	json_object *f;
 	int err;
 
 	err = serve_config_load(s->args->config_path, &cfg, msg, sizeof(msg));
 	if (!err) {
+		total = shard_checks(s->args, &cfg, &shard);
 		/* The allow list first: only it fails (out of memory) without changing anything. */
 		err = apply_probe_policy(s, &cfg);
 		if (!err)
@@ -1050,6 +1111,7 @@ static void reload(struct serve *s)
 		return;
 	}
 	s->reloads_ok++;
+	s->shard = shard;
 	s->last_reload_ok = true;
 	s->last_reload_ok_time_s = real_time_s();
 	json_object_object_add(f, "checks", json_object_new_int64((int64_t)s->n_checks));
@@ -1057,6 +1119,8 @@ static void reload(struct serve *s)
 	json_object_object_add(f, "added", json_object_new_int64((int64_t)(s->n_checks - kept)));
 	json_object_object_add(f, "removed", json_object_new_int64((int64_t)(old_n - kept)));
 	json_object_object_add(f, "probe_allow", probe_policy_json(s, &cfg));
+	json_object_object_add(f, "shard", shard_json(&s->shard));
+	json_object_object_add(f, "config_checks", json_object_new_int64((int64_t)total));
 	serve_config_free(&cfg);
 	log_json(LOG_INFO, "config reloaded", f);
 }
@@ -1110,7 +1174,7 @@ int do_serve(int argc, char **argv)
 	sigset_t block, wait_mask;
 	struct serve_check *c;
 	json_object *f;
-	size_t kept, i;
+	size_t kept, i, total;
 	int err, ret = SP_EXIT_USAGE;
 
 	err = parse_args(argc, argv, &a);
@@ -1121,8 +1185,13 @@ int do_serve(int argc, char **argv)
 		sp_err("%s", msg);
 		return SP_EXIT_USAGE;
 	}
+	total = shard_checks(&a, &cfg, &s.shard);
 	if (a.check_config_only) {
-		printf("%s: %zu checks, good\n", a.config_path, cfg.n_checks);
+		if (s.shard.count > 1)
+			printf("%s: %zu checks, good; shard %u/%u runs %zu of them\n",
+			       a.config_path, total, s.shard.index, s.shard.count, cfg.n_checks);
+		else
+			printf("%s: %zu checks, good\n", a.config_path, total);
 		serve_config_free(&cfg);
 		return SP_EXIT_OK;
 	}
@@ -1188,6 +1257,19 @@ int do_serve(int argc, char **argv)
 		log_json(LOG_WARN, "--probe-allow is given: the config's probe_allow is not used",
 			 f);
 	}
+	if (a.has_shard && cfg.has_shard) {
+		f = json_object_new_object();
+		json_object_object_add(f, "config", json_object_new_string(a.config_path));
+		json_object_object_add(f, "shard", shard_json(&a.shard));
+		json_object_object_add(f, "config_shard", shard_json(&cfg.shard));
+		log_json(LOG_WARN, "--shard is given: the config's shard is not used", f);
+	}
+	if (!cfg.n_checks) {
+		f = json_object_new_object();
+		json_object_object_add(f, "shard", shard_json(&s.shard));
+		json_object_object_add(f, "config_checks", json_object_new_int64((int64_t)total));
+		log_json(LOG_WARN, "no check of the config falls in this shard", f);
+	}
 	/* Four lookups at once; more wait (a check of an unresolved name beyond 4096: an error). */
 	s.main_thread = pthread_self();
 	s.resolver = sp_resolver_new(4, 4096, wake_main, &s.main_thread);
@@ -1214,6 +1296,8 @@ int do_serve(int argc, char **argv)
 	    json_object_new_int64(a.http.probe_timeout_max_ms
 				      ? a.http.probe_timeout_max_ms
 				      : SERVE_HTTP_PROBE_TIMEOUT_MAX_MS_DEFAULT));
+	json_object_object_add(f, "shard", shard_json(&s.shard));
+	json_object_object_add(f, "config_checks", json_object_new_int64((int64_t)total));
 	json_object_object_add(f, "pid", json_object_new_int64(getpid()));
 	log_json(LOG_INFO, "serving", f);
 

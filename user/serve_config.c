@@ -366,7 +366,7 @@ static const char *const check_keys_allowed[] = {
     "name", "target",	     "interval",	 "timeout", "rise",
     "fall", "fast_interval", "resolve_interval", "labels",  NULL,
 };
-static const char *const top_keys[] = {"defaults", "checks", "probe_allow", NULL};
+static const char *const top_keys[] = {"defaults", "checks", "probe_allow", "shard", NULL};
 
 static int parse_check(struct parse_ctx *c, yaml_node_t *node, size_t index,
 		       const struct serve_settings *defaults, struct serve_config *cfg)
@@ -473,6 +473,21 @@ static int parse_probe_allow(struct parse_ctx *c, yaml_node_t *v, struct serve_c
 	return 0;
 }
 
+/* shard: "K/N", as serve's --shard. */
+static int parse_shard(struct parse_ctx *c, yaml_node_t *v, struct serve_config *cfg)
+{
+	char msg[SERVE_SHARD_ERR_MAX];
+	int err;
+
+	err = want_scalar(c, v, "shard", "0/3");
+	if (err)
+		return err;
+	if (serve_shard_parse(scalar(v), &cfg->shard, msg, sizeof(msg)))
+		return fail(c, v, "shard", "%s", msg);
+	cfg->has_shard = true;
+	return 0;
+}
+
 static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 {
 	struct serve_settings defaults = {
@@ -511,6 +526,9 @@ static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 	}
 	v = lookup(c, root, "probe_allow");
 	if (v && (err = parse_probe_allow(c, v, cfg)))
+		return err;
+	v = lookup(c, root, "shard");
+	if (v && (err = parse_shard(c, v, cfg)))
 		return err;
 	v = lookup(c, root, "checks");
 	if (!v)
@@ -623,6 +641,7 @@ void serve_config_free(struct serve_config *cfg)
 	cfg->probe_allow = NULL;
 	cfg->n_probe_allow = 0;
 	cfg->has_probe_allow = false;
+	cfg->has_shard = false;
 }
 
 bool serve_check_config_equal(const struct serve_check_config *a,

@@ -18,6 +18,8 @@
  *   probe_allow:               # optional: the networks /probe may check (CIDR; a bare
  *     - 10.0.0.0/8             # address is one host); [] allows none
  *     - "fd00::/8"
+ *   shard: 1/3                 # optional: run only the checks whose name hashes to 1 mod 3
+ *                              # (serve_shard.h); serve's --shard wins over it
  *
  * Durations are written as Prometheus writes them: one or more number-unit pairs, units ms, s, m,
  * h, d ("200ms", "1s", "1m30s").
@@ -29,6 +31,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "cidr.h"
+#include "serve_shard.h"
 #include "target.h"
 
 #define SERVE_NAME_MAX	      128
@@ -71,6 +74,8 @@ struct serve_config {
 	bool has_probe_allow;	     /* the key is there (its list may be empty) */
 	struct sp_cidr *probe_allow; /* owned; NULL when empty */
 	size_t n_probe_allow;
+	bool has_shard; /* the key is there */
+	struct serve_shard shard;
 };
 
 /* Defaults of the defaults: interval 2s, timeout 1s, rise 2, fall 3, resolve_interval 1m. */

@@ -19,11 +19,12 @@ FUZZ_ARGS_fuzz_tcp_opts := -max_len=64 -dict=tests/fuzz/tcp_opts.dict
 FUZZ_SRCS_fuzz_target := user/target.c user/util.c
 FUZZ_ARGS_fuzz_target := -max_len=300 -dict=tests/fuzz/target.dict
 
-# Durations, counts, ports, sizes and seconds: util.c, halfclose.c, keepalive.c, serve_config.c
-# (the harness stubs the messages of output.c that their option parsers use).
+# Durations, counts, ports, sizes, seconds and shards: util.c, halfclose.c, keepalive.c,
+# serve_config.c, serve_shard.c (the harness stubs the messages of output.c that their option
+# parsers use).
 FUZZ_SRCS_fuzz_duration := user/util.c user/halfclose.c user/keepalive.c user/serve_config.c \
-	user/target.c user/cidr.c
-FUZZ_LIBS_fuzz_duration := $(shell $(PKG_CONFIG) --libs yaml-0.1)
+	user/target.c user/cidr.c user/serve_shard.c
+FUZZ_LIBS_fuzz_duration := $(shell $(PKG_CONFIG) --libs yaml-0.1 nettle)
 FUZZ_ARGS_fuzz_duration := -max_len=64 -dict=tests/fuzz/duration.dict
 
 # The targets file (check -f), read through fmemopen().
@@ -31,8 +32,9 @@ FUZZ_SRCS_fuzz_targets_file := user/targets_file.c user/target.c user/util.c
 FUZZ_ARGS_fuzz_targets_file := -max_len=4096 -dict=tests/fuzz/target.dict
 
 # The YAML config of serve, parsed from memory (serve_config_parse()).
-FUZZ_SRCS_fuzz_serve_config := user/serve_config.c user/target.c user/util.c user/cidr.c
-FUZZ_LIBS_fuzz_serve_config := $(shell $(PKG_CONFIG) --libs yaml-0.1)
+FUZZ_SRCS_fuzz_serve_config := user/serve_config.c user/target.c user/util.c user/cidr.c \
+	user/serve_shard.c
+FUZZ_LIBS_fuzz_serve_config := $(shell $(PKG_CONFIG) --libs yaml-0.1 nettle)
 FUZZ_ARGS_fuzz_serve_config := -max_len=4096 -dict=tests/fuzz/serve_config.dict
 
 FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

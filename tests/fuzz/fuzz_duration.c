@@ -15,7 +15,9 @@
  * - sizes: 1..2^62, the number times its unit, and a multiple of the unit;
  * - seconds: min..max, with at most an 's' after the digits;
  * - Prometheus durations (serve): the sum of the pairs, and the same as sp_parse_duration_ms()
- *   for one whole number with ms, s, m or h.
+ *   for one whole number with ms, s, m or h;
+ * - shards (serve --shard, user/serve_shard.c): 0 <= K < N, written back as the input when it
+ *   has no leading zeros; one message line otherwise.
  *
  * Build and run: make fuzz (tests/fuzz/fuzz.mk).
  */
@@ -29,6 +31,7 @@
 #include "keepalive.h"
 #include "output.h"
 #include "serve_config.h"
+#include "serve_shard.h"
 #include "util.h"
 
 #define CHECK(cond)                \
@@ -306,6 +309,27 @@ static void check_serve_duration(const char *s)
 		CHECK(sp_parse_duration_ms(s, &ms2) == 0 && ms2 == ms);
 }
 
+/* serve --shard K/N: a good K/N written back is the input (when no leading zeros), else one line. */
+static void check_shard(const char *s)
+{
+	struct serve_shard sh = {.index = 7, .count = 7};
+	char msg[SERVE_SHARD_ERR_MAX], back[32];
+	const char *n;
+
+	msg[0] = '\0';
+	if (serve_shard_parse(s, &sh, msg, sizeof(msg))) {
+		CHECK(msg[0] && !strchr(msg, '\n'));
+		CHECK(sh.index == 7 && sh.count == 7);
+		return;
+	}
+	CHECK(sh.count >= 1 && sh.index < sh.count);
+	CHECK(serve_hashmod(s, sh.count) < sh.count);
+	snprintf(back, sizeof(back), "%u/%u", sh.index, sh.count);
+	n = strchr(s, '/') + 1;
+	if ((s[0] != '0' || s[1] == '/') && n[0] != '0')
+		CHECK(!strcmp(back, s));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t len = strnlen((const char *)data, size);
@@ -326,6 +350,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_seconds(s, 1, SP_KA_COUNT_MAX);
 	check_seconds(s, 0, UINT32_MAX);
 	check_serve_duration(s);
+	check_shard(s);
 
 	free(s);
 	return 0;
