@@ -31,7 +31,7 @@ export SP_SANITIZE := 1
 endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser $(PKG_CFLAGS)
-ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSYNPROBE_VERSION='"$(VERSION)"' $(INCLUDES)
+ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSYNPROBE_VERSION='"$(VERSION)"' $(INCLUDES)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DBPF_NO_PRESERVE_ACCESS_INDEX -Wall -Werror -I$(dir $(VMLINUX)) -Ibpf
 
 ifeq ($(V),1)
@@ -54,9 +54,9 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean test test-unit test-bpf test-integration demo vmlinux bench install
+.PHONY: all lib man clean test test-unit test-bpf test-integration demo vmlinux bench install uninstall
 
-all: $(OUTPUT)/synprobe
+all: $(OUTPUT)/synprobe lib man
 
 $(OUTPUT):
 	$(Q)mkdir -p $@
@@ -84,13 +84,40 @@ $(OUTPUT)/libsynprobe.a: $(LIB_OBJS)
 
 $(OUTPUT)/synprobe: $(CLI_OBJS) $(OUTPUT)/libsynprobe.a
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+
+# The engine as a shared library: position-independent objects of its own, a soname, and a
+# version script that exports only the synprobe_* calls of user/libsynprobe.h. The BPF object is
+# embedded by the skeleton, so the library needs nothing at run time but libbpf and libmnl.
+LIB_SONAME := libsynprobe.so.0
+LIB_PIC_OBJS := $(patsubst user/%.c,$(OUTPUT)/pic/%.o,$(LIB_SRCS))
+LIB_LIBS := $(shell $(PKG_CONFIG) --libs libbpf libmnl)
+
+$(OUTPUT)/pic:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/pic/%.o: user/%.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(SKELS) | $(OUTPUT)/pic
+	$(call msg,CC-PIC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(OUTPUT)/libsynprobe.so.$(VERSION): $(LIB_PIC_OBJS) user/libsynprobe.map
+	$(call msg,SHLIB,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
+		-Wl,--version-script=user/libsynprobe.map -Wl,--no-undefined \
+		$(LIB_PIC_OBJS) $(LIB_LIBS) -o $@
+
+$(OUTPUT)/$(LIB_SONAME) $(OUTPUT)/libsynprobe.so: $(OUTPUT)/libsynprobe.so.$(VERSION)
+	$(Q)ln -sf $(notdir $<) $@
+
+lib: $(OUTPUT)/libsynprobe.a $(OUTPUT)/libsynprobe.so.$(VERSION) $(OUTPUT)/$(LIB_SONAME) \
+	$(OUTPUT)/libsynprobe.so
 
 # vmlinux.h is checked in per architecture (as bcc's libbpf-tools do); this regenerates it.
 vmlinux:
 	mkdir -p vmlinux/$(ARCH)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
 
+include install.mk
 include tests/tests.mk
 -include bench/bench.mk
 
