@@ -243,7 +243,7 @@ static void usage(FILE *f)
 	    "set-up errors (bad config, address in use, no privileges).\n"
 	    "\n"
 	    "Examples:\n"
-	    "  synprobe serve -c /etc/synprobe.yaml\n"
+	    "  synprobe serve -c /etc/synprobe/synprobe.yaml\n"
 	    "  synprobe serve -c synprobe.yaml --listen 0.0.0.0:9123 --probe-allow 10.0.0.0/8\n"
 	    "  curl -s 'http://127.0.0.1:9123/probe?target=10.0.0.5:443&timeout=500ms'\n",
 	    DEFAULT_LISTEN, DEFAULT_PIN_DIR, SERVE_HTTP_CONNECTIONS_DEFAULT / 4,
