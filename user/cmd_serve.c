@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #include <json-c/json.h>
 #include "cidr.h"
+#include "file_sd.h"
 #include "libsynprobe.h"
 #include "main.h"
 #include "output.h"
@@ -115,6 +116,9 @@ struct serve {
 	bool last_reload_ok;
 	double last_reload_ok_time_s;
 	struct serve_shard shard; /* of the running config */
+	struct serve_config cfg; /* the running config (its own checks; file_sd's are in fsd) */
+	struct file_sd *fsd;	 /* targets from file_sd files */
+	int file_sd_failed;	 /* files that failed at the last read: 0 is good */
 };
 
 static volatile sig_atomic_t exiting, reload_requested;
@@ -945,11 +949,17 @@ static char *render_metrics(struct serve *s)
 			 (unsigned long long)s->reloads_failed);
 	family(&b, "synprobe_config_last_reload_successful", "gauge",
 	       "1 if the last config load succeeded.");
-	serve_buf_printf(&b, "synprobe_config_last_reload_successful %d\n", s->last_reload_ok);
+	serve_buf_printf(&b, "synprobe_config_last_reload_successful %d\n",
+			 s->last_reload_ok && !s->file_sd_failed);
 	family(&b, "synprobe_config_last_reload_success_timestamp_seconds", "gauge",
 	       "When the config was last loaded successfully, Unix time.");
 	serve_buf_printf(&b, "synprobe_config_last_reload_success_timestamp_seconds %.3f\n",
 			 s->last_reload_ok_time_s);
+	family(&b, "synprobe_file_sd_files", "gauge", "Files the file_sd globs match, read or kept.");
+	serve_buf_printf(&b, "synprobe_file_sd_files %zu\n", file_sd_n_files(s->fsd));
+	family(&b, "synprobe_file_sd_failed_files", "gauge",
+	       "file_sd files refused at their last read (each keeps its previous targets).");
+	serve_buf_printf(&b, "synprobe_file_sd_failed_files %d\n", s->file_sd_failed);
 	family(&b, "synprobe_build_info", "gauge", "Version and check method; always 1.");
 	serve_buf_printf(&b, "synprobe_build_info{version=\"%s\",method=\"%s\"} 1\n",
 			 SYNPROBE_VERSION, s->method);
@@ -1013,7 +1023,7 @@ static int apply_config(struct serve *s, const struct serve_config *cfg, size_t 
 	struct serve_check **checks, *c;
 	bool *reused = NULL;
 	__u64 now = mono_ms();
-	size_t i, j;
+	size_t i, j, k, hint = 0;
 	int err = 0;
 
 	*kept = 0;
@@ -1026,11 +1036,15 @@ static int apply_config(struct serve *s, const struct serve_config *cfg, size_t 
 		goto cleanup;
 	}
 	for (i = 0; i < cfg->n_checks; i++) {
-		for (j = 0; j < s->n_checks; j++)
+		/* From where the last match was: checks that stay keep their order, so mostly 1. */
+		for (k = 0; k < s->n_checks; k++) {
+			j = (hint + k) % s->n_checks;
 			if (!reused[j] &&
 			    serve_check_config_equal(&s->checks[j]->cfg, &cfg->checks[i]))
 				break;
-		if (j < s->n_checks) {
+		}
+		if (k < s->n_checks) {
+			hint = j + 1;
 			reused[j] = true;
 			checks[i] = s->checks[j];
 			(*kept)++;
@@ -1080,6 +1094,91 @@ cleanup:
 	return err;
 }
 
+/* --- file_sd --- */
+
+static void file_sd_log(void *ctx, enum file_sd_event ev, const char *file, size_t n_targets,
+			const char *error)
+{
+	json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "file", json_object_new_string(file));
+	json_object_object_add(f, "targets", json_object_new_int64((int64_t)n_targets));
+	if (ev == FILE_SD_FAILED) {
+		json_object_object_add(f, "error", json_object_new_string(error));
+		log_json(LOG_ERROR, "file_sd file refused, its previous targets stay", f);
+	} else {
+		log_json(LOG_INFO, ev == FILE_SD_READ ? "file_sd file read" : "file_sd file gone",
+			 f);
+	}
+}
+
+/* --check-config: the same, as one "Error:" line each on stderr. */
+static void file_sd_log_stderr(void *ctx, enum file_sd_event ev, const char *file,
+			       size_t n_targets, const char *error)
+{
+	if (ev == FILE_SD_FAILED)
+		sp_err("%s", error);
+}
+
+/* Keeps in @cfg only the checks of @shard (file_sd's targets are sharded as the config's). */
+static void shard_filter(const struct serve_shard *shard, struct serve_config *cfg)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < cfg->n_checks; i++)
+		if (serve_shard_owns(shard, cfg->checks[i].name))
+			cfg->checks[n++] = cfg->checks[i];
+	cfg->n_checks = n;
+}
+
+/*
+ * The checks of @cfg and of its file_sd files (read now), those of @shard, made the running set. Returns 0 or
+ * -ENOMEM (nothing changed); the files that failed are counted in s->file_sd_failed.
+ */
+static int apply_file_sd(struct serve *s, const struct serve_config *cfg,
+			 const struct serve_shard *shard, size_t *kept)
+{
+	struct serve_config all;
+	int failed, err;
+
+	failed = file_sd_refresh(s->fsd, cfg, &all, file_sd_log, NULL);
+	if (failed < 0)
+		return failed;
+	shard_filter(shard, &all);
+	err = apply_config(s, &all, kept);
+	serve_config_free(&all);
+	if (!err)
+		s->file_sd_failed = failed;
+	return err;
+}
+
+/* The watcher saw a change in the files: read them again, with the running config. */
+static void file_sd_reread(struct serve *s)
+{
+	size_t kept = 0, old_n = s->n_checks;
+	json_object *f;
+	int err;
+
+	err = apply_file_sd(s, &s->cfg, &s->shard, &kept);
+	f = json_object_new_object();
+	json_object_object_add(f, "files", json_object_new_int64((int64_t)file_sd_n_files(s->fsd)));
+	if (err) {
+		json_object_object_add(f, "error", json_object_new_string(strerror(-err)));
+		log_json(LOG_ERROR, "file_sd re-read failed, the checks stay as they were", f);
+		s->file_sd_failed++;
+		return;
+	}
+	if (!s->file_sd_failed && s->last_reload_ok)
+		s->last_reload_ok_time_s = real_time_s();
+	json_object_object_add(f, "failed", json_object_new_int64(s->file_sd_failed));
+	json_object_object_add(f, "checks", json_object_new_int64((int64_t)s->n_checks));
+	json_object_object_add(f, "kept", json_object_new_int64((int64_t)kept));
+	json_object_object_add(f, "added", json_object_new_int64((int64_t)(s->n_checks - kept)));
+	json_object_object_add(f, "removed", json_object_new_int64((int64_t)(old_n - kept)));
+	log_json(kept == old_n && kept == s->n_checks ? LOG_DEBUG : LOG_INFO, "file_sd re-read",
+		 f);
+}
+
 static void reload(struct serve *s)
 {
 	struct serve_config cfg;
@@ -1090,12 +1189,14 @@ static void reload(struct serve *s)
 	int err;
 
 	err = serve_config_load(s->args->config_path, &cfg, msg, sizeof(msg));
+	if (!err)
+		err = file_sd_set_globs(s->fsd, &cfg, msg, sizeof(msg));
 	if (!err) {
 		total = shard_checks(s->args, &cfg, &shard);
 		/* The allow list first: only it fails (out of memory) without changing anything. */
 		err = apply_probe_policy(s, &cfg);
 		if (!err)
-			err = apply_config(s, &cfg, &kept);
+			err = apply_file_sd(s, &cfg, &shard, &kept);
 		if (err)
 			snprintf(msg, sizeof(msg), "%s: %s", s->args->config_path, strerror(-err));
 	}
@@ -1108,12 +1209,14 @@ static void reload(struct serve *s)
 		json_object_object_add(f, "checks", json_object_new_int64((int64_t)s->n_checks));
 		log_json(LOG_ERROR, "config reload refused, the old config keeps running", f);
 		serve_config_free(&cfg);
+		file_sd_set_globs(s->fsd, &s->cfg, msg, sizeof(msg));
 		return;
 	}
 	s->reloads_ok++;
 	s->shard = shard;
 	s->last_reload_ok = true;
-	s->last_reload_ok_time_s = real_time_s();
+	if (!s->file_sd_failed)
+		s->last_reload_ok_time_s = real_time_s();
 	json_object_object_add(f, "checks", json_object_new_int64((int64_t)s->n_checks));
 	json_object_object_add(f, "kept", json_object_new_int64((int64_t)kept));
 	json_object_object_add(f, "added", json_object_new_int64((int64_t)(s->n_checks - kept)));
@@ -1121,7 +1224,9 @@ static void reload(struct serve *s)
 	json_object_object_add(f, "probe_allow", probe_policy_json(s, &cfg));
 	json_object_object_add(f, "shard", shard_json(&s->shard));
 	json_object_object_add(f, "config_checks", json_object_new_int64((int64_t)total));
-	serve_config_free(&cfg);
+	json_object_object_add(f, "file_sd_failed", json_object_new_int64(s->file_sd_failed));
+	serve_config_free(&s->cfg);
+	s->cfg = cfg; /* the running config from now on */
 	log_json(LOG_INFO, "config reloaded", f);
 }
 
@@ -1140,6 +1245,8 @@ static int run_loop(struct serve *s)
 			reload_requested = 0;
 			reload(s);
 		}
+		if (file_sd_changed(s->fsd))
+			file_sd_reread(s);
 		answer_requests(s);
 		collect_lookups(s);
 		now = mono_ms();
@@ -1187,13 +1294,37 @@ int do_serve(int argc, char **argv)
 	}
 	total = shard_checks(&a, &cfg, &s.shard);
 	if (a.check_config_only) {
-		if (s.shard.count > 1)
-			printf("%s: %zu checks, good; shard %u/%u runs %zu of them\n",
-			       a.config_path, total, s.shard.index, s.shard.count, cfg.n_checks);
-		else
-			printf("%s: %zu checks, good\n", a.config_path, total);
-		serve_config_free(&cfg);
-		return SP_EXIT_OK;
+		struct serve_config all;
+		size_t from_files;
+		int failed = -ENOMEM;
+
+		s.fsd = file_sd_new(NULL, NULL);
+		if (s.fsd && file_sd_set_globs(s.fsd, &cfg, msg, sizeof(msg))) {
+			sp_err("%s", msg);
+			goto cleanup;
+		}
+		if (s.fsd)
+			failed = file_sd_refresh(s.fsd, &cfg, &all, file_sd_log_stderr, NULL);
+		if (failed < 0) {
+			sp_err("%s: %s", a.config_path, strerror(ENOMEM));
+			goto cleanup;
+		}
+		from_files = all.n_checks - cfg.n_checks;
+		total += from_files;
+		shard_filter(&s.shard, &all);
+		if (!failed && cfg.n_file_sd)
+			printf("%s: %zu checks (%zu from %zu file_sd files), good", a.config_path,
+			       total, from_files, file_sd_n_files(s.fsd));
+		else if (!failed)
+			printf("%s: %zu checks, good", a.config_path, total);
+		if (!failed && s.shard.count > 1)
+			printf("; shard %u/%u runs %zu of them", s.shard.index, s.shard.count,
+			       all.n_checks);
+		if (!failed)
+			printf("\n");
+		serve_config_free(&all);
+		ret = failed ? SP_EXIT_USAGE : SP_EXIT_OK;
+		goto cleanup;
 	}
 	if (sp_target_parse(a.listen, 0, &lspec, msg, sizeof(msg)) ||
 	    sp_target_resolve(&lspec, AF_UNSPEC, false, &laddr, 1, msg, sizeof(msg)) < 0) {
@@ -1264,7 +1395,7 @@ int do_serve(int argc, char **argv)
 		json_object_object_add(f, "config_shard", shard_json(&cfg.shard));
 		log_json(LOG_WARN, "--shard is given: the config's shard is not used", f);
 	}
-	if (!cfg.n_checks) {
+	if (!cfg.n_checks && total) {
 		f = json_object_new_object();
 		json_object_object_add(f, "shard", shard_json(&s.shard));
 		json_object_object_add(f, "config_checks", json_object_new_int64((int64_t)total));
@@ -1277,7 +1408,17 @@ int do_serve(int argc, char **argv)
 		sp_err("cannot start the resolver threads: %s", strerror(errno));
 		goto cleanup;
 	}
-	err = apply_config(&s, &cfg, &kept);
+	/* file_sd: a bad file is logged and keeps no targets; serve starts all the same. */
+	s.fsd = file_sd_new(wake_main, &s.main_thread);
+	if (!s.fsd) {
+		sp_err("cannot start the file_sd watcher: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (file_sd_set_globs(s.fsd, &cfg, msg, sizeof(msg))) {
+		sp_err("%s", msg);
+		goto cleanup;
+	}
+	err = apply_file_sd(&s, &cfg, &s.shard, &kept);
 	if (err) {
 		sp_err("cannot set up the checks: %s", strerror(-err));
 		goto cleanup;
@@ -1287,6 +1428,9 @@ int do_serve(int argc, char **argv)
 	f = json_object_new_object();
 	json_object_object_add(f, "config", json_object_new_string(a.config_path));
 	json_object_object_add(f, "checks", json_object_new_int64((int64_t)s.n_checks));
+	json_object_object_add(f, "file_sd_files",
+			       json_object_new_int64((int64_t)file_sd_n_files(s.fsd)));
+	json_object_object_add(f, "file_sd_failed", json_object_new_int64(s.file_sd_failed));
 	json_object_object_add(f, "listen", json_object_new_string(a.listen));
 	json_object_object_add(f, "method", json_object_new_string(s.method));
 	json_object_object_add(f, "pin_dir", a.pin_dir ? json_object_new_string(a.pin_dir) : NULL);
@@ -1300,11 +1444,14 @@ int do_serve(int argc, char **argv)
 	json_object_object_add(f, "config_checks", json_object_new_int64((int64_t)total));
 	json_object_object_add(f, "pid", json_object_new_int64(getpid()));
 	log_json(LOG_INFO, "serving", f);
+	s.cfg = cfg; /* the running config from now on */
+	memset(&cfg, 0, sizeof(cfg));
 
 	err = run_loop(&s);
 	ret = err ? SP_EXIT_NOT_OK : SP_EXIT_OK;
 	log_json(LOG_INFO, "stopping", NULL);
 cleanup:
+	file_sd_free(s.fsd);
 	serve_http_stop(s.http);
 	/* Lookups still running are not waited for: SIGTERM does not wait for a hung resolver. */
 	sp_resolver_free(s.resolver);
@@ -1318,5 +1465,6 @@ cleanup:
 	}
 	serve_heap_free(&s.heap);
 	serve_config_free(&cfg);
+	serve_config_free(&s.cfg);
 	return ret;
 }

@@ -366,7 +366,8 @@ static const char *const check_keys_allowed[] = {
     "name", "target",	     "interval",	 "timeout", "rise",
     "fall", "fast_interval", "resolve_interval", "labels",  NULL,
 };
-static const char *const top_keys[] = {"defaults", "checks", "probe_allow", "shard", NULL};
+static const char *const top_keys[] = {"defaults", "checks", "probe_allow", "shard", "file_sd",
+					       NULL};
 
 static int parse_check(struct parse_ctx *c, yaml_node_t *node, size_t index,
 		       const struct serve_settings *defaults, struct serve_config *cfg)
@@ -488,6 +489,63 @@ static int parse_shard(struct parse_ctx *c, yaml_node_t *v, struct serve_config 
 	return 0;
 }
 
+/*
+ * file_sd: a list of globs of Prometheus file_sd files. Relative ones are joined to the config's
+ * directory, as Prometheus does; wildcards only in the file name, whose directory is watched.
+ */
+static int parse_file_sd(struct parse_ctx *c, yaml_node_t *v, struct serve_config *cfg)
+{
+	const char *slash, *g;
+	char key[32];
+	yaml_node_item_t *it;
+	yaml_node_t *item;
+	size_t n;
+	int dirlen = 0;
+	bool in_dir;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "file_sd", "is %s: write a list of globs such as [targets/*.json]",
+			    node_kind(v));
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n > SERVE_FILE_SD_MAX)
+		return fail(c, v, "file_sd", "more than %d globs: put the files in fewer directories",
+			    SERVE_FILE_SD_MAX);
+	if (!n)
+		return 0;
+	cfg->file_sd = calloc(n, sizeof(*cfg->file_sd));
+	if (!cfg->file_sd)
+		return -ENOMEM;
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		snprintf(key, sizeof(key), "file_sd[%zu]", cfg->n_file_sd);
+		item = node_at(c, *it);
+		if (!item)
+			return fail(c, v, key, "an empty entry: remove it");
+		if (item->type != YAML_SCALAR_NODE || !*scalar(item))
+			return fail(c, item, key, "is %s: write a glob such as targets/*.json",
+				    item->type == YAML_SCALAR_NODE ? "empty" : node_kind(item));
+		g = scalar(item);
+		slash = strrchr(c->file, '/');
+		dirlen = slash ? (int)(slash - c->file) : 0;
+		in_dir = slash && g[0] != '/';
+		slash = strrchr(g, '/');
+		if (slash && strcspn(g, "*?[") < (size_t)(slash - g))
+			return fail(c, item, key,
+				    "'%s' has a wildcard in its directory: put wildcards only in "
+				    "the file name",
+				    g);
+		if (g[strlen(g) - 1] == '/')
+			return fail(c, item, key, "'%s' names a directory: add a file name glob such "
+				    "as *.json", g);
+		n = (size_t)snprintf(cfg->file_sd[cfg->n_file_sd], SERVE_FILE_SD_PATH_MAX,
+				     "%.*s%s%s", in_dir ? dirlen : 0, c->file, in_dir ? "/" : "", g);
+		if (n >= SERVE_FILE_SD_PATH_MAX)
+			return fail(c, item, key, "longer than %d characters",
+				    SERVE_FILE_SD_PATH_MAX - 1);
+		cfg->n_file_sd++;
+	}
+	return 0;
+}
+
 static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 {
 	struct serve_settings defaults = {
@@ -524,18 +582,26 @@ static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 		if (err)
 			return err;
 	}
+	cfg->defaults = defaults;
 	v = lookup(c, root, "probe_allow");
 	if (v && (err = parse_probe_allow(c, v, cfg)))
 		return err;
 	v = lookup(c, root, "shard");
 	if (v && (err = parse_shard(c, v, cfg)))
 		return err;
+	v = lookup(c, root, "file_sd");
+	if (v && (err = parse_file_sd(c, v, cfg)))
+		return err;
 	v = lookup(c, root, "checks");
+	if (!v && cfg->n_file_sd)
+		return 0;
 	if (!v)
-		return fail(c, root, "checks", "missing: give a list of checks");
+		return fail(c, root, "checks", "missing: give a list of checks (or file_sd)");
 	if (v->type != YAML_SEQUENCE_NODE)
 		return fail(c, v, "checks", "is %s: write a list ('- name: ...')", node_kind(v));
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (!n && cfg->n_file_sd)
+		return 0;
 	if (!n)
 		return fail(c, v, "checks", "the list is empty: give at least one check");
 	cfg->checks = calloc(n, sizeof(*cfg->checks));
@@ -642,6 +708,9 @@ void serve_config_free(struct serve_config *cfg)
 	cfg->n_probe_allow = 0;
 	cfg->has_probe_allow = false;
 	cfg->has_shard = false;
+	free(cfg->file_sd);
+	cfg->file_sd = NULL;
+	cfg->n_file_sd = 0;
 }
 
 bool serve_check_config_equal(const struct serve_check_config *a,
@@ -661,4 +730,21 @@ bool serve_check_config_equal(const struct serve_check_config *a,
 		    strcmp(x->labels[i].value, y->labels[i].value))
 			return false;
 	return true;
+}
+
+const char *serve_label_name_error(const char *name)
+{
+	size_t i;
+
+	if (!label_name_ok(name))
+		return "not a Prometheus label name: letters, digits and '_', not starting with a "
+		       "digit";
+	if (!strncmp(name, "__", 2))
+		return "names starting with '__' are Prometheus' own: choose another";
+	if (strlen(name) >= SERVE_LABEL_NAME_MAX)
+		return "longer than 63 characters: choose a shorter one";
+	for (i = 0; reserved_labels[i]; i++)
+		if (!strcmp(reserved_labels[i], name))
+			return "synprobe's metrics use this label name themselves: choose another";
+	return NULL;
 }

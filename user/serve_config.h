@@ -20,6 +20,9 @@
  *     - "fd00::/8"
  *   shard: 1/3                 # optional: run only the checks whose name hashes to 1 mod 3
  *                              # (serve_shard.h); serve's --shard wins over it
+ *   file_sd:                   # optional: globs of Prometheus file_sd files (file_sd.h);
+ *     - sd/web-*.json          # relative to the config's directory; with it, checks may be
+ *                              # absent or empty
  *
  * Durations are written as Prometheus writes them: one or more number-unit pairs, units ms, s, m,
  * h, d ("200ms", "1s", "1m30s").
@@ -42,6 +45,8 @@
 #define SERVE_RISE_FALL_MAX   1000
 #define SERVE_ERR_MAX	      512
 #define SERVE_PROBE_ALLOW_MAX 256
+#define SERVE_FILE_SD_MAX     64   /* globs in file_sd */
+#define SERVE_FILE_SD_PATH_MAX 1024 /* a glob, joined to the config's directory */
 
 struct serve_label {
 	char name[SERVE_LABEL_NAME_MAX];
@@ -76,6 +81,9 @@ struct serve_config {
 	size_t n_probe_allow;
 	bool has_shard; /* the key is there */
 	struct serve_shard shard;
+	struct serve_settings defaults; /* what file_sd targets take */
+	char (*file_sd)[SERVE_FILE_SD_PATH_MAX]; /* owned; globs, wildcards in the file name only */
+	size_t n_file_sd;
 };
 
 /* Defaults of the defaults: interval 2s, timeout 1s, rise 2, fall 3, resolve_interval 1m. */
@@ -109,5 +117,11 @@ void serve_config_free(struct serve_config *cfg);
 /* serve_check_config_equal - whether two checks are configured alike (name, target, settings). */
 bool serve_check_config_equal(const struct serve_check_config *a,
 			      const struct serve_check_config *b);
+
+/*
+ * serve_label_name_error - why @name cannot be a label of a check (not a Prometheus label name,
+ * starting with '__', too long, or one our metrics use), or NULL when it can.
+ */
+const char *serve_label_name_error(const char *name);
 
 #endif
