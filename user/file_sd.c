@@ -455,6 +455,17 @@ static int check_unique(struct parse_ctx *c)
 	return err;
 }
 
+/* Whether @buf (@len bytes, not NUL-terminated) is only blanks. */
+static bool blank(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n')
+			return false;
+	return true;
+}
+
 int file_sd_parse(const char *buf, size_t len, const char *file, bool yaml,
 		  const struct serve_settings *defaults, struct file_sd_target **targets,
 		  size_t *n, char *err, size_t errlen)
@@ -469,7 +480,7 @@ int file_sd_parse(const char *buf, size_t len, const char *file, bool yaml,
 			   FILE_SD_FILE_SIZE_MAX);
 	else if (memchr(buf, '\0', len))
 		ret = perr(&c, 0, "holds a NUL byte: not a text file");
-	else if (strspn(buf, " \t\r\n") >= len)
+	else if (blank(buf, len))
 		ret = perr(&c, 0, "empty: write [] for no targets");
 	else
 		ret = yaml ? parse_yaml(&c, buf, len) : parse_json(&c, buf, len);
@@ -997,7 +1008,7 @@ int file_sd_refresh(struct file_sd *fsd, const struct serve_config *cfg, struct 
 	struct file_sd_target *parsed, *kept;
 	char **paths = NULL, msg[SERVE_ERR_MAX], *buf;
 	size_t n_paths = 0, n_files = 0, n_parsed, n_kept, total, room, len = 0, i, j, k;
-	bool *good = NULL, names_made = false;
+	bool *good = NULL, *changed = NULL, names_made = false;
 	int failed = 0, err, fmt;
 
 	memset(out, 0, sizeof(*out));
@@ -1007,7 +1018,8 @@ int file_sd_refresh(struct file_sd *fsd, const struct serve_config *cfg, struct 
 	if (n_paths) {
 		files = calloc(n_paths, sizeof(*files));
 		good = calloc(n_paths, sizeof(*good));
-		if (!files || !good)
+		changed = calloc(n_paths, sizeof(*changed));
+		if (!files || !good || !changed)
 			goto nomem;
 	}
 	/* Read and parse each file; a bad one keeps (a copy of) what it had, none if new. */
@@ -1046,11 +1058,16 @@ int file_sd_refresh(struct file_sd *fsd, const struct serve_config *cfg, struct 
 			files[n_files].t = parsed;
 			files[n_files].n = n_parsed;
 			good[n_files] = true;
+			changed[n_files] = !old || !targets_equal(old->t, old->n, parsed, n_parsed);
 		}
 		total += files[n_files].n;
 		n_files++;
 	}
-	/* Each name once in all: the config's checks first, then the files in path order. */
+	/*
+	 * Each name once in all: the config's checks first, then the files that did not change,
+	 * then those that did, each in path order. So a target stays with the file that has it,
+	 * and a file that now lists it too is refused.
+	 */
 	memset(&names, 0, sizeof(names));
 	if (!hcreate_r(2 * total + 16, &names))
 		goto nomem;
@@ -1059,7 +1076,11 @@ int file_sd_refresh(struct file_sd *fsd, const struct serve_config *cfg, struct 
 		if (name_add(&names, cfg->checks[i].name, NULL))
 			goto nomem;
 	total = cfg->n_checks;
-	for (i = 0; i < n_files; i++) {
+	for (k = 0; k < 2 * n_files; k++) {
+		/* Two rounds: first the files that did not change, then those that did. */
+		i = k % n_files;
+		if (changed[i] != (k >= n_files))
+			continue;
 		old = find_file(fsd, files[i].path);
 		room = total < FILE_SD_CHECKS_MAX ? FILE_SD_CHECKS_MAX - total : 0;
 		err = fit_targets(&names, files[i].t, files[i].n, room, files[i].path, &kept,
@@ -1068,6 +1089,7 @@ int file_sd_refresh(struct file_sd *fsd, const struct serve_config *cfg, struct 
 			/* Refused as a whole: back to what it had, as far as that still fits. */
 			failed++;
 			good[i] = false;
+			changed[i] = false;
 			if (log)
 				log(ctx, FILE_SD_FAILED, files[i].path, old ? old->n : 0, msg);
 			err = fit_targets(&names, old ? old->t : NULL, old ? old->n : 0, room,
@@ -1096,11 +1118,9 @@ int file_sd_refresh(struct file_sd *fsd, const struct serve_config *cfg, struct 
 		for (j = 0; j < files[i].n; j++)
 			out->checks[out->n_checks++] = files[i].t[j].cfg;
 	/* From here on nothing fails: tell what changed, and replace the old set. */
-	for (i = 0; log && i < n_files; i++) {
-		old = find_file(fsd, files[i].path);
-		if (good[i] && (!old || !targets_equal(old->t, old->n, files[i].t, files[i].n)))
+	for (i = 0; log && i < n_files; i++)
+		if (changed[i])
 			log(ctx, FILE_SD_READ, files[i].path, files[i].n, NULL);
-	}
 	for (k = 0; k < fsd->n_files; k++) {
 		for (i = 0; i < n_files; i++)
 			if (!strcmp(files[i].path, fsd->files[k].path))
@@ -1115,6 +1135,7 @@ int file_sd_refresh(struct file_sd *fsd, const struct serve_config *cfg, struct 
 	fsd->n_files = n_files;
 	hdestroy_r(&names);
 	free(good);
+	free(changed);
 	free(paths);
 	return failed;
 nomem:
@@ -1128,6 +1149,7 @@ nomem:
 		hdestroy_r(&names);
 	free(files);
 	free(good);
+	free(changed);
 	free(paths);
 	serve_config_free(out);
 	return -ENOMEM;

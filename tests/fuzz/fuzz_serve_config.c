@@ -7,7 +7,7 @@
  * Input: the whole input is the file, in a heap buffer of exactly its size (so ASan sees a read
  * past it). The error goes to a heap buffer of exactly ERR_LEN bytes.
  *
- * Invariants, from serve_config.h. Success: at least one check; each has a name of 1..127
+ * Invariants, from serve_config.h. Success: at least one check (or a file_sd glob); each has a name of 1..127
  * characters without control characters, unique; a target shorter than SERVE_TARGET_MAX whose
  * spec is what sp_target_parse(target, 0) makes of it; interval, timeout and resolve_interval
  * > 0, timeout <= interval, fast_interval 0 or between timeout and interval; rise and fall
@@ -83,7 +83,13 @@ static void check_config(const struct serve_config *cfg)
 	char terr[SP_ERR_MAX];
 	size_t i, j, n;
 
-	CHECK(cfg->n_checks >= 1 && cfg->checks);
+	/* At least one check, unless file_sd brings them. */
+	CHECK((cfg->n_checks >= 1 && cfg->checks) || (!cfg->n_checks && cfg->n_file_sd >= 1));
+	CHECK(cfg->n_file_sd <= SERVE_FILE_SD_MAX);
+	for (i = 0; i < cfg->n_file_sd; i++) {
+		n = strnlen(cfg->file_sd[i], SERVE_FILE_SD_PATH_MAX);
+		CHECK(n >= 1 && n < SERVE_FILE_SD_PATH_MAX);
+	}
 	for (i = 0; i < cfg->n_checks; i++) {
 		const struct serve_check_config *c = &cfg->checks[i];
 
