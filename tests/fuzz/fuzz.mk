@@ -38,8 +38,9 @@ FUZZ_LIBS_fuzz_serve_config := $(shell $(PKG_CONFIG) --libs yaml-0.1 nettle)
 FUZZ_ARGS_fuzz_serve_config := -max_len=4096 -dict=tests/fuzz/serve_config.dict
 
 # A file_sd file (JSON or YAML, byte 0 picks), parsed from memory (file_sd_parse()).
-FUZZ_SRCS_fuzz_file_sd := user/file_sd.c user/serve_config.c user/target.c user/util.c user/cidr.c
-FUZZ_LIBS_fuzz_file_sd := $(shell $(PKG_CONFIG) --libs yaml-0.1 json-c) -lpthread
+FUZZ_SRCS_fuzz_file_sd := user/file_sd.c user/serve_config.c user/serve_shard.c user/target.c user/util.c \
+	user/cidr.c
+FUZZ_LIBS_fuzz_file_sd := $(shell $(PKG_CONFIG) --libs yaml-0.1 json-c nettle) -lpthread
 FUZZ_ARGS_fuzz_file_sd := -max_len=4096 -dict=tests/fuzz/file_sd.dict
 
 FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
