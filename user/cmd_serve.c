@@ -19,20 +19,19 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
-#include <sys/syscall.h>
 #include <json-c/json.h>
 #include "cidr.h"
 #include "file_sd.h"
 #include "libsynprobe.h"
 #include "main.h"
 #include "output.h"
+#include "privdrop.h"
 #include "serve_config.h"
 #include "serve_http.h"
 #include "serve_metrics.h"
@@ -88,6 +87,8 @@ struct serve_args {
 	enum method_choice method;
 	bool force_clsact;
 	bool keep_attach_caps;
+	bool has_user; /* --user: run as it after set-up */
+	struct sp_user user;
 	bool check_config_only;
 	int ifindexes[IFACES_MAX];
 	size_t n_ifindexes;
@@ -221,6 +222,8 @@ static void usage(FILE *f)
 	    "                         to attach to the interface of a route a reload or /probe\n"
 	    "                         brings; none: drop every capability (give -i for every\n"
 	    "                         interface the targets' routes use)\n"
+	    "  -u, --user NAME        after set-up, run as the user NAME (start as root):\n"
+	    "                         FILE must be readable by it for SIGHUP\n"
 	    "  -i, --interface IF     attach to IF at start (repeat or comma-separate); default:\n"
 	    "                         the interface of each target's route, as it comes\n"
 	    "      --clsact           attach through a clsact qdisc even where TCX links exist\n"
@@ -276,6 +279,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 	    {"no-pin", no_argument, NULL, OPT_NO_PIN},
 	    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	    {"keep-caps", required_argument, NULL, OPT_KEEP_CAPS},
+	    {"user", required_argument, NULL, 'u'},
 	    {"interface", required_argument, NULL, 'i'},
 	    {"clsact", no_argument, NULL, OPT_CLSACT},
 	    {"method", required_argument, NULL, 'm'},
@@ -290,14 +294,14 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 	    {NULL, 0, NULL, 0},
 	};
 	char msg[SP_CIDR_ERR_MAX], shard_msg[SERVE_SHARD_ERR_MAX];
-	int opt, i;
+	int opt, i, err;
 
 	a->listen = DEFAULT_LISTEN;
 	a->pin_dir = DEFAULT_PIN_DIR;
 	a->keep_attach_caps = true;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":c:l:i:m:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":c:l:i:m:u:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			a->config_path = optarg;
@@ -332,6 +336,17 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 				return -EINVAL;
 			}
 			a->keep_attach_caps = !strcmp(optarg, "attach");
+			break;
+		case 'u':
+			err = sp_user_lookup(optarg, &a->user);
+			if (err) {
+				sp_err("--user '%.64s': %s", optarg,
+				       err == -ENOENT ? "no such user: create it (useradd --system "
+							"--no-create-home synprobe) or name another"
+						      : strerror(-err));
+				return -EINVAL;
+			}
+			a->has_user = true;
 			break;
 		case 'i':
 			if (sp_parse_interfaces(optarg, a->ifindexes, &a->n_ifindexes, IFACES_MAX))
@@ -418,44 +433,40 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 }
 
 /*
- * Drops every capability but CAP_BPF and CAP_NET_ADMIN (@keep_attach) or all, from the
- * effective, permitted, inheritable, ambient and (if we may) bounding sets of this thread, and sets
- * no_new_privs. Threads started after inherit that. Returns 0 or a negative errno.
+ * After set-up: the pin directory given to --user (so that it can remove the pins at exit), then
+ * sp_privdrop(), then a check that the config can still be read for SIGHUP. Returns 0, or
+ * -1 after one error line.
  */
-static int drop_capabilities(bool keep_attach)
+static int drop_privileges(const struct serve_args *a)
 {
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2] = {};
-	__u64 keep = 0, eff, perm;
-	unsigned long cap, last_cap = 40;
-	FILE *f;
+	const char *step;
+	int err;
 
-	if (keep_attach)
-		keep = (1ULL << CAP_BPF) | (1ULL << CAP_NET_ADMIN);
-	f = fopen("/proc/sys/kernel/cap_last_cap", "r");
-	if (f) {
-		if (fscanf(f, "%lu", &last_cap) != 1 || last_cap > 63)
-			last_cap = 40;
-		fclose(f);
+	if (a->has_user && a->pin_dir && geteuid() != a->user.uid) {
+		err = sp_pin_dir_give(a->pin_dir, &a->user);
+		if (err) {
+			sp_err("--user %s: cannot give it the pin directory %s (%s): start serve as "
+			       "root, or give --no-pin",
+			       a->user.name, a->pin_dir, strerror(-err));
+			return -1;
+		}
 	}
-	/* Needs CAP_SETPCAP; without it (a unit that bounds us already) the set stays as given. */
-	for (cap = 0; cap <= last_cap; cap++)
-		if (!(keep & (1ULL << cap)))
-			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	eff = ((__u64)data[1].effective << 32 | data[0].effective) & keep;
-	perm = ((__u64)data[1].permitted << 32 | data[0].permitted) & keep;
-	data[0].effective = (__u32)eff;
-	data[1].effective = (__u32)(eff >> 32);
-	data[0].permitted = (__u32)perm;
-	data[1].permitted = (__u32)(perm >> 32);
-	data[0].inheritable = data[1].inheritable = 0;
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -errno;
+	err = sp_privdrop(a->has_user ? &a->user : NULL, a->keep_attach_caps, &step);
+	if (err) {
+		if (a->has_user && (err == -EPERM || err == -EINVAL))
+			sp_err("--user %s: cannot switch to it (%s: %s): start serve as root, or "
+			       "as that user without --user",
+			       a->user.name, step, strerror(-err));
+		else
+			sp_err("cannot drop privileges (%s: %s)", step, strerror(-err));
+		return -1;
+	}
+	if (a->has_user && access(a->config_path, R_OK)) {
+		sp_err("--user %s: cannot read the config %s (%s): make it readable by %s, e.g. "
+		       "chmod 644, so that SIGHUP can reload it",
+		       a->user.name, a->config_path, strerror(errno), a->user.name);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1334,6 +1345,14 @@ int do_serve(int argc, char **argv)
 	s.listen_loopback = sp_addr_is_loopback((const struct sockaddr *)&laddr.addr);
 	if (a.pin_dir && check_pin_dir(a.pin_dir))
 		goto cleanup;
+	/* Bound now, while a port below 1024 is allowed; the HTTP threads start after the drop. */
+	err = sp_listen_socket((const struct sockaddr *)&laddr.addr, laddr.addrlen);
+	if (err < 0) {
+		sp_err("--listen %s: cannot serve HTTP there (%s): choose a free address and port",
+		       a.listen, strerror(-err));
+		goto cleanup;
+	}
+	a.http.listen_fd = err;
 	if (getrandom(&s.rng, sizeof(s.rng), 0) != sizeof(s.rng) || !s.rng)
 		s.rng = mono_ns() | 1;
 
@@ -1367,12 +1386,11 @@ int do_serve(int argc, char **argv)
 			      &s.method);
 	if (!s.sp)
 		goto cleanup;
-	err = drop_capabilities(a.keep_attach_caps);
-	if (err) {
-		sp_err("cannot drop capabilities: %s", strerror(-err));
+	if (drop_privileges(&a))
 		goto cleanup;
-	}
 	s.http = serve_http_start(&laddr.addr, laddr.addrlen, &a.http, pthread_self(), WAKE_SIGNAL);
+	if (s.http)
+		a.http.listen_fd = 0; /* the server's now */
 	if (!s.http) {
 		sp_err("--listen %s: cannot serve HTTP there (%s): choose a free address and port",
 		       a.listen, strerror(errno));
@@ -1453,6 +1471,8 @@ int do_serve(int argc, char **argv)
 cleanup:
 	file_sd_free(s.fsd);
 	serve_http_stop(s.http);
+	if (a.http.listen_fd > 0)
+		close(a.http.listen_fd);
 	/* Lookups still running are not waited for: SIGTERM does not wait for a hung resolver. */
 	sp_resolver_free(s.resolver);
 	synprobe_close(s.sp);

@@ -1413,6 +1413,7 @@ size_t synprobe_attached(const struct synprobe *sp, int *ifindexes,
 void synprobe_close(struct synprobe *sp)
 {
 	unsigned int i;
+	struct bpf_map *map;
 	size_t j;
 
 	if (!sp)
@@ -1430,10 +1431,16 @@ void synprobe_close(struct synprobe *sp)
 		sp_detach(&sp->attached[j]);
 	free(sp->attached);
 	ring_buffer__free(sp->rb);
-	/* Only a run that holds the directory removes pins from it. */
+	/*
+	 * Only a run that holds the directory removes pins from it, through its fd: after a drop to
+	 * another user, the path may pass through a directory that user cannot search (a bpffs
+	 * root is mode 0700). The directory goes only if empty and if its parent lets us.
+	 */
 	if (sp->skel && sp->pin_dir && sp->pin_lock_fd >= 0) {
-		bpf_object__unpin_maps(sp->skel->obj, NULL);
-		rmdir(sp->pin_dir); /* only if empty: it may hold other pins */
+		bpf_object__for_each_map(map, sp->skel->obj)
+			if (bpf_map__pin_path(map))
+				unlinkat(sp->pin_lock_fd, bpf_map__name(map), 0);
+		rmdir(sp->pin_dir);
 	}
 	if (sp->pin_lock_fd >= 0)
 		close(sp->pin_lock_fd);

@@ -595,6 +595,12 @@ struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen
 				    int wake_signal)
 {
 	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+	/* With a listening socket given, MHD takes it and ignores MHD_OPTION_SOCK_ADDR. */
+	struct MHD_OptionItem listen_sock[] = {
+	    {opts && opts->listen_fd > 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END,
+	     opts ? opts->listen_fd : 0, NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	};
 	struct serve_http *h;
 	int err;
 
@@ -625,7 +631,7 @@ struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen
 	 */
 	errno = 0;
 	h->daemon = MHD_start_daemon(
-	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, addr,
+	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_ARRAY, listen_sock,
 	    MHD_OPTION_CONNECTION_LIMIT, h->opts.max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    h->opts.max_connections / 2 ? h->opts.max_connections / 2 : 1,

@@ -84,6 +84,9 @@ struct serve_http_opts {
 					    * probe_max / 2 */
 	unsigned int idle_timeout_s;	   /* default SERVE_HTTP_IDLE_TIMEOUT_S_DEFAULT */
 	__u32 probe_timeout_max_ms;	   /* default SERVE_HTTP_PROBE_TIMEOUT_MAX_MS_DEFAULT */
+	int listen_fd; /* > 0: a listening socket to serve on instead of binding the address (made
+			* before a privilege drop), owned by the server once started
+			* (serve_http_stop() closes it); 0: bind the address */
 };
 
 /* Which /probe targets are checked. */
