@@ -4,13 +4,13 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev   # build
-	libmnl-dev libjson-c-dev libyaml-dev libmicrohttpd-dev                   # engine and CLI
+	libmnl-dev libjson-c-dev libyaml-dev libmicrohttpd-dev libcap-dev        # engine and CLI
 	nettle-dev                                                               # serve --shard (MD5)
 	scdoc                                                                    # man pages
 	libcmocka-dev libnetfilter-queue-dev curl prometheus                     # tests
 	iproute2 nftables iptables tcpdump util-linux procps socat               # tests and demo
 	wireguard-tools                                                          # tests: WireGuard keys
-	jq strace python3                                                        # tests
+	jq strace python3 python3-scapy                                          # tests
 	man-db bsdextrautils systemd                                             # test_install
 	debhelper build-essential fakeroot lintian                               # the .deb (CI)
 	qemu-system-x86 busybox-static kmod cpio xz-utils file                   # make test-kernels

@@ -445,8 +445,8 @@ static int drop_privileges(const struct serve_args *a)
 	if (a->has_user && a->pin_dir && geteuid() != a->user.uid) {
 		err = sp_pin_dir_give(a->pin_dir, &a->user);
 		if (err) {
-			sp_err("--user %s: cannot give it the pin directory %s (%s): start serve as "
-			       "root, or give --no-pin",
+			sp_err("--user %s: cannot give its group the pin directory %s (%s): start "
+			       "serve as root with CAP_CHOWN, or give --no-pin",
 			       a->user.name, a->pin_dir, strerror(-err));
 			return -1;
 		}
@@ -1347,7 +1347,13 @@ int do_serve(int argc, char **argv)
 		goto cleanup;
 	/* Bound now, while a port below 1024 is allowed; the HTTP threads start after the drop. */
 	err = sp_listen_socket((const struct sockaddr *)&laddr.addr, laddr.addrlen);
-	if (err < 0) {
+	if (err == -EACCES) {
+		sp_err("--listen %s: cannot serve HTTP there (%s): a port below 1024 needs "
+		       "CAP_NET_BIND_SERVICE (in a unit: add it to CapabilityBoundingSet=), or "
+		       "choose a port from 1024",
+		       a.listen, strerror(-err));
+		goto cleanup;
+	} else if (err < 0) {
 		sp_err("--listen %s: cannot serve HTTP there (%s): choose a free address and port",
 		       a.listen, strerror(-err));
 		goto cleanup;

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include "privdrop.h"
 
 int sp_user_lookup(const char *name, struct sp_user *u)
@@ -62,7 +63,8 @@ int sp_listen_socket(const struct sockaddr *addr, socklen_t addrlen)
 
 int sp_pin_dir_give(const char *dir, const struct sp_user *u)
 {
-	if (chown(dir, u->uid, u->gid))
+	/* The owner stays root: a later run as root without CAP_DAC_OVERRIDE can pin there again. */
+	if (chown(dir, (uid_t)-1, u->gid) || chmod(dir, 0770))
 		return -errno;
 	return 0;
 }

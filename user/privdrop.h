@@ -38,9 +38,10 @@ int sp_user_lookup(const char *name, struct sp_user *u);
 int sp_listen_socket(const struct sockaddr *addr, socklen_t addrlen);
 
 /*
- * sp_pin_dir_give - make the pin directory @dir (made by the engine, owned by root) @u's, so that
- * @u can remove the pins from it at exit. The pins themselves stay root's (0600). Returns 0 or a
- * negative errno (-EPERM without CAP_CHOWN).
+ * sp_pin_dir_give - let @u remove the pins from the pin directory @dir (made by the engine) at
+ * exit: group @u's primary group, mode 0770. The owner and the pins (0600) stay root's, so that
+ * the next run, as root without CAP_DAC_OVERRIDE, can pin there again. Returns 0 or a negative
+ * errno (-EPERM without CAP_CHOWN).
  */
 int sp_pin_dir_give(const char *dir, const struct sp_user *u);
 

@@ -66,14 +66,6 @@ config() { # [CHECK_TARGET...]: the web check on the first veth, then one check 
 }
 config
 
-start_serve() { # NAME ARGS...: serve -c $CFG ARGS in the client namespace; sets SERVE_PID, LOG
-	local name=$1
-	shift
-	ip netns exec "$NS_C" "$SYNPROBE" serve -c "$CFG" "$@" 2>"$SP_TMP/$name.log" &
-	SERVE_PID=$!
-	SP_PIDS+=("$SERVE_PID")
-	LOG=$SP_TMP/$name.log
-}
 req() { in_c curl -s --max-time 5 -o "$SP_TMP/body" -w '%{http_code}' "http://$1$2"; }
 healthy() { [ "$(req "$1" /healthz)" = 200 ]; }
 probe_ok() { # HOST:PORT TARGET: /probe answered 200 with probe_success 1
@@ -111,11 +103,23 @@ bad "--user daemon, started as nobody" "--user daemon: cannot switch to it (setg
 	--ambient-caps=+bpf,+net_admin,+perfmon "$SYNPROBE" serve -c "$CFG" --no-pin -m bpf --user daemon --listen 127.0.0.1:9131
 check "... nothing left attached" sp_no_bpf_left
 
-# 2. --user nobody, as root, on port 80, pins in a bpffs nobody cannot search.
+# 2. (After a run as nobody above left the pin directory: a run as root without CAP_DAC_OVERRIDE
+# must pin there again.) --user nobody, as root with only the capabilities contrib/synprobe.service bounds it to (and
+# CAP_NET_BIND_SERVICE for port 80, bound before the drop), pins in a bpffs nobody cannot search.
+out=$(in_c setpriv --bounding-set=-all,+bpf,+perfmon,+net_admin "$SYNPROBE" serve -c "$CFG" --no-pin \
+	--listen 127.0.0.1:80 2>&1); rc=$?
+check "--listen on port 80 without CAP_NET_BIND_SERVICE: exit 2, one line naming the capability ($out)" \
+	eval '[ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -qF "(Permission denied): a port below 1024 needs CAP_NET_BIND_SERVICE" <<<"$out"'
+UNIT_CAPS=$(sed -n 's/^CapabilityBoundingSet=//p' "$(dirname "$0")/../../contrib/synprobe.service" |
+	tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
 H=127.0.0.1:80
-start_serve nobody --listen $H --pin "$PIN" -m bpf --user nobody --clsact
+ip netns exec "$NS_C" setpriv --bounding-set=-all,"$UNIT_CAPS",+net_bind_service \
+	"$SYNPROBE" serve -c "$CFG" --listen $H --pin "$PIN" -m bpf --user nobody --clsact 2>"$SP_TMP/nobody.log" &
+SERVE_PID=$!
+SP_PIDS+=("$SERVE_PID")
+LOG=$SP_TMP/nobody.log
 PID=$SERVE_PID
-check "serve --user nobody answers /healthz on port 80" wait_until $(sp_slow 10) healthy $H
+check "serve --user nobody (bounded to $UNIT_CAPS) answers /healthz on port 80" wait_until $(sp_slow 10) healthy $H
 check "... method bpf" grep -qF '"method":"bpf"' "$LOG"
 check "... every thread ($(ls /proc/$PID/task | wc -l)) runs as nobody ($(task_status $PID Uid | tr '\t\n' ' '))" \
 	[ "$(task_status $PID Uid)" = "$(printf '%s\t%s\t%s\t%s' $NOBODY $NOBODY $NOBODY $NOBODY)" ]
@@ -128,8 +132,8 @@ done
 check "... CapInh and CapAmb empty ($(task_status $PID CapInh) $(task_status $PID CapAmb))" \
 	eval '[ "$(task_status $PID CapInh)" = 0000000000000000 ] && [ "$(task_status $PID CapAmb)" = 0000000000000000 ]'
 check "... no_new_privs in every thread" [ "$(task_status $PID NoNewPrivs)" = 1 ]
-check "... the pin directory is nobody's, the maps pinned in it" \
-	eval '[ "$(stat -c %u "$PIN")" = $NOBODY ] && [ "$(pins | sort | tr "\n" " ")" = "sp_events sp_flows sp_socks sp_stats " ]'
+check "... the pin directory root's, group nobody's, 0770 ($(stat -c '%U:%G %a' "$PIN")), the maps pinned in it" \
+	eval '[ "$(stat -c "%u %g %a" "$PIN")" = "0 $(id -g nobody) 770" ] && [ "$(pins | sort | tr "\n" " ")" = "sp_events sp_flows sp_socks sp_stats " ]'
 check "... the check of $S4:$PORT is up" wait_until $(sp_slow 10) check_up $H web
 check "... BPF saw its packets ($(bpf_packets $H) counted)" [ "$(bpf_packets $H)" -gt 0 ]
 check "... nothing attached to $VB_C before any check goes there" [ -z "$(filters "$VB_C")" ]
