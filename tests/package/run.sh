@@ -47,9 +47,11 @@ cleanup() {
 	rm -rf "$SP_TMP"
 }
 
+T_SKIPPED=0
+skip() { T_N=$((T_N + 1)); T_SKIPPED=$((T_SKIPPED + 1)); echo "ok $T_N - $1 # SKIP $2"; }
 summary() {
-	local n_ok=$((T_N - T_FAILED))
-	echo "$n_ok passed, $T_FAILED failed, 0 skipped"
+	local n_ok=$((T_N - T_FAILED - T_SKIPPED))
+	echo "$n_ok passed, $T_FAILED failed, $T_SKIPPED skipped"
 	[ "$T_FAILED" -eq 0 ]
 }
 
