@@ -170,7 +170,7 @@ fi
 check "libsynprobe.so's soname is libsynprobe.so.0" grep -q 'SONAME.*\[libsynprobe.so.0\]' \
 	<(readelf -d "$lib")
 san=()
-[ -n "${SP_SANITIZE:-}" ] && san=(-fsanitize=address,undefined)
+[ -n "${SP_SANITIZE:-}" ] && san=("-fsanitize=address,undefined")
 export PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_PATH=$dest$libdir/pkgconfig
 # shellcheck disable=SC2046
 if cc -Wall -Werror "${san[@]}" "$top/examples/check_targets.c" \

@@ -24,8 +24,8 @@ installed() { dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -qv 'not-in
 
 # dpkg_run ARGS...: dpkg, waiting up to 2 minutes for a lock another apt or dpkg holds.
 dpkg_run() {
-	local i
-	for i in $(seq 60); do
+	local _
+	for _ in $(seq 60); do
 		dpkg "$@" >"$SP_TMP/dpkg.log" 2>&1 && return 0
 		grep -q 'lock' "$SP_TMP/dpkg.log" || break
 		sleep 2
