@@ -14,7 +14,9 @@
 #    server's SYN cookies, listen overflows/drops and "Possible SYN flooding" in the kernel log;
 # 7. startup: wall and CPU of a one-shot `synprobe check -q` of a loopback listener (default
 #    attach, --clsact, -m connect, and a plain connect from a new bash), in a namespace of its own;
-#    and per BPF program, its load time, verified instructions and size (bench/bpf_load).
+#    and per BPF program, its load time, verified instructions and size (bench/bpf_load);
+# 8. system calls per check (strace -f -c) of synprobe check, the engine and the plain loop;
+# 9. peak RSS of `synprobe check -f FILE -c 1000` against the lines of FILE (10k, 100k, 1M).
 # Prints the table and writes bench/results/RESULTS.md and PNG plots.
 #
 # Knobs (environment): BENCH_N checks per throughput run (100000); BENCH_REPS runs per point
@@ -27,8 +29,12 @@
 # cap of the capped run (32, synprobe check's default --per-target); BENCH_ONLY=polite runs only
 # section 6 (prints it, leaves bench/results alone); BENCH_STARTUP_N one-shot checks per startup
 # row and loads per program (7, the median is reported); BENCH_ONLY=startup runs only section 7
-# (prints it, leaves bench/results alone); BENCH_KEEP=1 keeps the work directory. The defaults
-# take about 4 minutes on 2 CPUs.
+# (prints it, leaves bench/results alone); BENCH_SYSCALL_N checks per strace run (5000) at
+# BENCH_SYSCALL_CONC in flight (1000); BENCH_ONLY=syscalls runs only section 8; BENCH_MEM_LINES
+# the targets-file lengths ("10000 100000 1000000") at BENCH_MEM_CONC in flight (1000);
+# BENCH_ONLY=memory runs only section 9 (each prints its section and writes its own files in
+# bench/results: syscalls.txt; memory.txt and memory_targets.png; RESULTS.md is left alone);
+# BENCH_KEEP=1 keeps the work directory. The defaults take about 5 minutes on 2 CPUs.
 set -u
 
 OUT=$(cd "${1:-.output}" && pwd) || exit 2
@@ -54,6 +60,10 @@ POLITE_BACKLOG=${BENCH_POLITE_BACKLOG:-128}
 POLITE_PER_TARGET=${BENCH_POLITE_PER_TARGET:-32}
 ONLY=${BENCH_ONLY:-}
 STARTUP_N=${BENCH_STARTUP_N:-7}
+SYSCALL_N=${BENCH_SYSCALL_N:-5000}
+SYSCALL_CONC=${BENCH_SYSCALL_CONC:-1000}
+MEM_LINES=${BENCH_MEM_LINES:-10000 100000 1000000}
+MEM_CONC=${BENCH_MEM_CONC:-1000}
 MAX_FLOWS=${BENCH_MAX_FLOWS:-}	# the engine's max_flows; empty: the checks in flight
 TIMEOUT_MS=2000
 PORT0=20000
@@ -109,9 +119,14 @@ trap 'log "interrupted"; exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || die "run as root (network namespaces, BPF)"
 case "$ONLY" in
-"" | polite) need_bins="$BENCH $SP_LISTEN $SP_DELAY $SYNPROBE $BPF_LOAD" need_tools="ip iptables tcpdump iperf3 bpftool jq gnuplot nstat" ;;
+"" | polite) need_bins="$BENCH $SP_LISTEN $SP_DELAY $SYNPROBE $BPF_LOAD" need_tools="ip iptables tcpdump iperf3 bpftool jq gnuplot nstat strace" ;;
 startup) need_bins="$SYNPROBE $BPF_LOAD $SP_LISTEN" need_tools="ip" ;;
-*) die "BENCH_ONLY=$ONLY: only 'polite' (section 6) and 'startup' (section 7) are known" ;;
+syscalls) need_bins="$BENCH $SYNPROBE $SP_LISTEN" need_tools="ip strace" ;;
+memory) need_bins="$SYNPROBE $SP_LISTEN" need_tools="ip gnuplot" ;;
+*) die "BENCH_ONLY=$ONLY: only 'polite' (section 6), 'startup' (7), 'syscalls' (8) and 'memory' (9) are known" ;;
+esac
+case "$ONLY" in
+"" | memory) [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) not found (./scripts/install-deps.sh; apt-get install time)" ;;
 esac
 for f in $need_bins; do
 	[ -x "$f" ] || die "$f missing: run through 'make bench'"
@@ -121,6 +136,11 @@ for t in $need_tools; do
 done
 case "$STARTUP_N" in "" | *[!0-9]*) die "BENCH_STARTUP_N=$STARTUP_N: a count, 1 to 64" ;; esac
 [ "$STARTUP_N" -ge 1 ] && [ "$STARTUP_N" -le 64 ] || die "BENCH_STARTUP_N=$STARTUP_N: a count, 1 to 64"
+case "$SYSCALL_N" in "" | *[!0-9]*) die "BENCH_SYSCALL_N=$SYSCALL_N: a count, 2 to 1000000" ;; esac
+[ "$SYSCALL_N" -ge 2 ] && [ "$SYSCALL_N" -le 1000000 ] || die "BENCH_SYSCALL_N=$SYSCALL_N: a count, 2 to 1000000"
+for v in $SYSCALL_CONC $MEM_CONC $MEM_LINES; do
+	case "$v" in "" | *[!0-9]* | 0*) die "BENCH_SYSCALL_CONC, BENCH_MEM_CONC, BENCH_MEM_LINES: counts from 1 ('$v')" ;; esac
+done
 
 in_c() { ip netns exec "$NS_C" "$@"; }
 in_s() { ip netns exec "$NS_S" "$@"; }
@@ -724,6 +744,134 @@ report_startup() {
 		"$TMP/bpf_load.txt"
 }
 
+# --- 8: system calls per check ---
+
+# targets_file FILE COUNT: COUNT lines "$S4:PORT", the ports $PORT0.. in turn (the listeners').
+targets_file() {
+	awk -v n="$2" -v a=$S4 -v p0=$PORT0 -v np=$NPORTS 'BEGIN { for (i = 0; i < n; i++) print a ":" p0 + i % np }' >"$1"
+}
+
+# strace_run NAME CMD...: CMD in the client namespace under strace -f -c; "SYSCALL CALLS ERRORS"
+# lines (and "total") in $TMP/NAME.calls, CMD's stdout in $TMP/NAME.out. Fails if CMD fails.
+strace_run() {
+	local name=$1
+	shift
+	in_c strace -f -c -U name,calls,errors -o "$TMP/$name.strace" "$@" >"$TMP/$name.out" 2>>"$TMP/syscalls.err" ||
+		{ log "syscalls: '$*' failed: $(tail -n 3 "$TMP/syscalls.err")"; return 1; }
+	awk 'NR > 2 && $1 !~ /^-/ && NF >= 2 { print $1, $2, $3 + 0 }' "$TMP/$name.strace" >"$TMP/$name.calls"
+}
+
+# Per check: the calls of a run of SYSCALL_N checks minus those of a run of one check (start-up,
+# BPF load, attach, exit), over SYSCALL_N - 1. Rows of syscalls.txt: "PROGRAM SYSCALL PER_CHECK
+# ERRORS_PER_CHECK ONE_CHECK_RUN_CALLS".
+bench_syscalls() {
+	local p cmd_1 cmd_n
+	targets_file "$TMP/sys-1.txt" 1
+	targets_file "$TMP/sys-n.txt" "$SYSCALL_N"
+	: >"$TMP/syscalls.txt"
+	: >"$TMP/syscalls.err"
+	for p in check engine plain; do
+		log "syscalls: $p, 1 check, then $SYSCALL_N checks at $SYSCALL_CONC in flight, under strace -f -c"
+		case $p in
+		check)
+			cmd_1=("$SYNPROBE" check -q -c "$SYSCALL_CONC" -t 2s -f "$TMP/sys-1.txt")
+			cmd_n=("$SYNPROBE" check -q -c "$SYSCALL_CONC" -t 2s -f "$TMP/sys-n.txt") ;;
+		engine | plain)
+			cmd_1=("$BENCH" run -m "$([ $p = engine ] && echo bpf || echo plain)" -c "$SYSCALL_CONC" -n 1 -a $S4 -p $PORT0 -P $NPORTS -t $TIMEOUT_MS)
+			cmd_n=("$BENCH" run -m "$([ $p = engine ] && echo bpf || echo plain)" -c "$SYSCALL_CONC" -n "$SYSCALL_N" -a $S4 -p $PORT0 -P $NPORTS -t $TIMEOUT_MS) ;;
+		esac
+		strace_run "sys-$p-1" "${cmd_1[@]}" && strace_run "sys-$p-n" "${cmd_n[@]}" || return 1
+		if [ $p != check ] && [ "$(kv open "$(cat "$TMP/sys-$p-n.out")")" != "$SYSCALL_N" ]; then
+			log "syscalls: $p: not every check was open: $(cat "$TMP/sys-$p-n.out")"
+			return 1
+		fi
+		awk -v p=$p -v n="$SYSCALL_N" 'NR == FNR { one[$1] = $2; next }
+			{ printf "%s %s %.3f %.3f %d\n", p, $1, ($2 - one[$1]) / (n - 1), $3 / n, one[$1] }' \
+			"$TMP/sys-$p-1.calls" "$TMP/sys-$p-n.calls" >>"$TMP/syscalls.txt"
+	done
+}
+
+# report_syscalls: section 8 of RESULTS.md.
+report_syscalls() {
+	echo "## 8. System calls per check"
+	echo
+	echo "strace -f -c (every thread) of $SYSCALL_N checks at $SYSCALL_CONC in flight to the listeners ($S4, $NPORTS ports)," \
+		"minus a run of one check (start-up, BPF load, attach, exit), divided by $((SYSCALL_N - 1)): the calls a check adds." \
+		"synprobe check: \`synprobe check -q -c $SYSCALL_CONC -t 2s -f FILE\` (FILE: one target a line);" \
+		"engine: libsynprobe alone (bench run -m bpf); plain: the half-open loop without BPF (bench run -m plain)." \
+		"Rows: every system call at 0.01 a check or more in one program; errors (EINPROGRESS, EAGAIN...) are counted in the calls."
+	echo
+	echo "| system call | synprobe check | engine | plain loop | check / plain |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	awk '{ v[$2, $1] = $3; s[$2] = 1; if ($2 != "total" && $3 > top[$2]) top[$2] = $3 }
+	     END { for (x in s) if (x == "total" || top[x] >= 0.01) print (x == "total" ? 1e9 : v[x, "check"] + 0), x }' \
+		"$TMP/syscalls.txt" | sort -k1,1gr -k2,2 | while read -r _ x; do
+		awk -v x="$x" '$2 == x { v[$1] = $3 }
+			END { r = (v["plain"] > 0) ? sprintf("%.2f", v["check"] / v["plain"]) : "-"
+			      printf "| %s | %.2f | %.2f | %.2f | %s |\n", (x == "total") ? "**total**" : x,
+				      v["check"], v["engine"], v["plain"], r }' "$TMP/syscalls.txt"
+	done
+	echo
+	awk '$2 == "total" { c[$1] = $5 } END { printf "The one-check runs (start-up and exit): synprobe check %d calls, engine %d, plain loop %d.\n", c["check"], c["engine"], c["plain"] }' \
+		"$TMP/syscalls.txt"
+}
+
+# --- 9: memory against the targets file ---
+
+# bench_memory: peak RSS (GNU time's maxrss) of `synprobe check -f FILE -c 1000` for files of
+# MEM_LINES lines. Rows of memory.txt: "LINES FILE_BYTES MAXRSS_KB WALL_S CPU_S STATUS".
+bench_memory() {
+	local n f rc
+	: >"$TMP/memory.txt"
+	for n in $MEM_LINES; do
+		f=$TMP/mem-$n.txt
+		targets_file "$f" "$n"
+		log "memory: synprobe check -f FILE -c $MEM_CONC, $n lines"
+		in_c /usr/bin/time -f '%M %e %U %S' -o "$TMP/mem-$n.time" \
+			"$SYNPROBE" check -c "$MEM_CONC" -t 2s -f "$f" >/dev/null 2>"$TMP/mem-$n.err"
+		rc=$?
+		# 0: all open, 1: some not open (still a full run); anything else is a failure.
+		[ $rc -le 1 ] || { log "memory: $n lines: exit $rc: $(tail -n 3 "$TMP/mem-$n.err")"; return 1; }
+		echo "$n $(stat -c %s "$f") $(tail -n 1 "$TMP/mem-$n.time" | awk '{ print $1, $2, $3 + $4 }') $rc" >>"$TMP/memory.txt"
+		log "  peak RSS $(awk '{ printf "%.1f MiB", $3 / 1024 }' <<<"$(tail -n 1 "$TMP/memory.txt")"), exit $rc"
+		rm -f "$f"
+	done
+}
+
+# report_memory: section 9 of RESULTS.md.
+report_memory() {
+	echo "## 9. Memory against the targets file"
+	echo
+	echo "Peak RSS (GNU time's maximum resident set size) of \`synprobe check -c $MEM_CONC -t 2s -f FILE >/dev/null\`," \
+		"FILE holding one \"$S4:PORT\" a line ($NPORTS listening ports in turn); one run per length." \
+		"Exit 1 means some check was not open (a timeout under load): the run still went through the whole file."
+	echo
+	echo "| targets (lines) | file | peak RSS | per line | wall s | CPU s | exit |"
+	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	awk '{ printf "| %d | %.1f MiB | %.1f MiB | %.0f B | %.1f | %.1f | %d |\n", $1, $2 / 1048576, $3 / 1024, $3 * 1024 / $1, $4, $5, $6 }' \
+		"$TMP/memory.txt"
+	echo
+	awk 'NR == 1 { n0 = $1; r0 = $3 } { n1 = $1; r1 = $3 }
+	     END { if (n1 > n0) printf "Beyond the first %d lines, each line adds %.0f B of peak RSS.\n", n0, (r1 - r0) * 1024 / (n1 - n0) }' \
+		"$TMP/memory.txt"
+}
+
+# plot_memory DIR: DIR/memory_targets.png, peak RSS against the number of lines.
+plot_memory() {
+	gnuplot <<GP
+set terminal pngcairo size 900,600
+set output '$1/memory_targets.png'
+set title 'synprobe check -f FILE -c $MEM_CONC: peak RSS against the lines of FILE ($(uname -r))'
+set logscale xy
+set xlabel 'targets in the file (lines)'
+set ylabel 'peak RSS (MiB)'
+set grid
+set key top left
+plot '$TMP/memory.txt' using 1:(\$3 / 1024) with linespoints lw 2 pt 7 title 'synprobe check', \
+     64 with lines dt 2 lw 2 title '64 MiB (issue 11 goal at 1M lines)'
+GP
+}
+
 # --- the report ---
 
 # acc_sum METHOD CONC: accept() returned over every repetition of a point.
@@ -860,7 +1008,12 @@ report() {
 		echo
 		report_startup
 		echo
-		echo "Plots: checks_per_s.png (checks/s against concurrency), rtt_error.png (distribution of |error|)."
+		report_syscalls
+		echo
+		report_memory
+		echo
+		echo "Plots: checks_per_s.png (checks/s against concurrency), rtt_error.png (distribution of |error|)," \
+			"memory_targets.png (peak RSS against the targets file's lines)."
 	} >"$md"
 	cp "$TMP/polite.txt" "$RESULTS/polite.txt"
 	cp "$TMP/startup.txt" "$RESULTS/startup.txt"
@@ -868,6 +1021,8 @@ report() {
 	cp "$TMP/tput-all.txt" "$RESULTS/throughput.txt"
 	cp "$TMP/ratios.txt" "$RESULTS/ratios.txt"
 	cp "$TMP/rtt.txt" "$RESULTS/rtt.txt"
+	cp "$TMP/syscalls.txt" "$RESULTS/syscalls.txt"
+	cp "$TMP/memory.txt" "$RESULTS/memory.txt"
 }
 
 plots() {
@@ -913,6 +1068,7 @@ set key bottom right
 set grid
 plot $plot
 EOF
+	plot_memory "$RESULTS"
 }
 
 if [ "$ONLY" = startup ]; then
@@ -922,8 +1078,26 @@ if [ "$ONLY" = startup ]; then
 	log "done in $((SECONDS - T_START)) s"
 	exit 0
 fi
+if [ "$ONLY" = syscalls ] || [ "$ONLY" = memory ]; then
+	setup_net || die "network namespaces"
+	start_listeners || die "listeners did not start"
+	log "namespaces $NS_C / $NS_S, BENCH_ONLY=$ONLY: section $([ "$ONLY" = syscalls ] && echo 8 || echo 9) only, RESULTS.md left alone"
+	mkdir -p "$RESULTS"
+	if [ "$ONLY" = syscalls ]; then
+		bench_syscalls || die "syscalls"
+		report_syscalls
+		cp "$TMP/syscalls.txt" "$RESULTS/syscalls.txt"
+	else
+		bench_memory || die "memory"
+		report_memory
+		cp "$TMP/memory.txt" "$RESULTS/memory.txt"
+		plot_memory "$RESULTS" || log "plot failed"
+	fi
+	log "done in $((SECONDS - T_START)) s"
+	exit 0
+fi
 # First, while no other section has loaded the machine or left sockets behind.
-bench_startup || die "startup"
+[ "$ONLY" = polite ] || bench_startup || die "startup"
 setup_net || die "network namespaces"
 if [ "$ONLY" = polite ]; then
 	log "namespaces $NS_C / $NS_P, BENCH_ONLY=polite: section 6 only, bench/results left alone"
@@ -939,6 +1113,8 @@ bench_rtt || die "RTT accuracy"
 bench_cost || die "BPF cost"
 bench_wire || die "wire"
 bench_polite || die "politeness"
+bench_syscalls || die "syscalls"
+bench_memory || die "memory"
 report
 plots || log "plots failed"
 cat "$RESULTS/RESULTS.md"

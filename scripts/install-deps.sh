@@ -15,7 +15,7 @@ packages=(
 	debhelper build-essential fakeroot lintian                               # the .deb (CI)
 	qemu-system-x86 busybox-static kmod cpio xz-utils file                   # make test-kernels
 	libclang-rt-14-dev                                                       # make fuzz (libFuzzer)
-	iperf3 gnuplot-nox                                                       # make bench
+	iperf3 gnuplot-nox time                                                  # make bench
 )
 missing=()
 for p in "${packages[@]}"; do
