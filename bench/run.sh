@@ -777,8 +777,8 @@ bench_syscalls() {
 			cmd_1=("$SYNPROBE" check -q -c "$SYSCALL_CONC" -t 2s -f "$TMP/sys-1.txt")
 			cmd_n=("$SYNPROBE" check -q -c "$SYSCALL_CONC" -t 2s -f "$TMP/sys-n.txt") ;;
 		engine | plain)
-			cmd_1=("$BENCH" run -m "$([ $p = engine ] && echo bpf || echo plain)" -c "$SYSCALL_CONC" -n 1 -a $S4 -p $PORT0 -P $NPORTS -t $TIMEOUT_MS)
-			cmd_n=("$BENCH" run -m "$([ $p = engine ] && echo bpf || echo plain)" -c "$SYSCALL_CONC" -n "$SYSCALL_N" -a $S4 -p $PORT0 -P $NPORTS -t $TIMEOUT_MS) ;;
+			cmd_1=("$BENCH" run -m "$([ $p = engine ] && echo bpf || echo plain)" -c "$SYSCALL_CONC" -n 1 -a "$S4" -p "$PORT0" -P "$NPORTS" -t "$TIMEOUT_MS")
+			cmd_n=("$BENCH" run -m "$([ $p = engine ] && echo bpf || echo plain)" -c "$SYSCALL_CONC" -n "$SYSCALL_N" -a "$S4" -p "$PORT0" -P "$NPORTS" -t "$TIMEOUT_MS") ;;
 		esac
 		strace_run "sys-$p-1" "${cmd_1[@]}" && strace_run "sys-$p-n" "${cmd_n[@]}" || return 1
 		if [ $p != check ] && [ "$(kv open "$(cat "$TMP/sys-$p-n.out")")" != "$SYSCALL_N" ]; then

@@ -976,8 +976,8 @@ static char *render_metrics(struct serve *s)
 			 SYNPROBE_VERSION, s->method);
 	family(&b, "synprobe_shard_info", "gauge",
 	       "The shard of the config this prober runs (--shard K/N; 0 of 1: every check); 1.");
-	serve_buf_printf(&b, "synprobe_shard_info{shard=\"%u\",shards=\"%u\"} 1\n",
-			 s->shard.index, s->shard.count);
+	serve_buf_printf(&b, "synprobe_shard_info{shard=\"%u\",shards=\"%u\"} 1\n", s->shard.index,
+			 s->shard.count);
 	if (b.oom) {
 		free(b.data);
 		return NULL;

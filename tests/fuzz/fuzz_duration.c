@@ -309,7 +309,7 @@ static void check_serve_duration(const char *s)
 		CHECK(sp_parse_duration_ms(s, &ms2) == 0 && ms2 == ms);
 }
 
-/* serve --shard K/N: a good K/N written back is the input (when no leading zeros), else one line. */
+/* serve --shard K/N: a good K/N written back is the input (no leading zeros), else one line. */
 static void check_shard(const char *s)
 {
 	struct serve_shard sh = {.index = 7, .count = 7};

@@ -42,8 +42,8 @@ static const struct parse_case parse_cases[] = {
     {"0x1/3", -EINVAL, 0, 0, "'0x1/3' is not K/N"},
     {"1/4294967296", -EINVAL, 0, 0, "'1/4294967296' is not K/N"},
     {"1\n/3", -EINVAL, 0, 0, "'1?/3' is not K/N"},
-    {"0/333333333333333333333333333333333333333333",
-     -EINVAL, 0, 0, "'0/333333333333333333333333333333...' is not K/N"},
+    {"0/333333333333333333333333333333333333333333", -EINVAL, 0, 0,
+     "'0/333333333333333333333333333333...' is not K/N"},
 };
 
 static void test_parse(void **state)
@@ -91,18 +91,20 @@ static void test_hashmod(void **state)
 	    {"", 1000, 958},
 	    {"check-0", 3, 2},
 	    {"check-0", 1000, 841},
-	    {"a\xc3\xa9" "b", 1000, 157}, /* UTF-8 bytes as written */
+	    {"a\xc3\xa9"
+	     "b",
+	     1000, 157}, /* UTF-8 bytes as written */
 	    {"anything", 1, 0},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (serve_hashmod(cases[i].value, cases[i].modulus) != cases[i].want)
-			fail_msg("hashmod('%s', %llu) = %llu, want %llu", cases[i].value,
-				 (unsigned long long)cases[i].modulus,
-				 (unsigned long long)serve_hashmod(cases[i].value,
-								   cases[i].modulus),
-				 (unsigned long long)cases[i].want);
+			fail_msg(
+			    "hashmod('%s', %llu) = %llu, want %llu", cases[i].value,
+			    (unsigned long long)cases[i].modulus,
+			    (unsigned long long)serve_hashmod(cases[i].value, cases[i].modulus),
+			    (unsigned long long)cases[i].want);
 }
 
 /* N shards of 300 names: each name in exactly one, and 0/1 takes them all. */
