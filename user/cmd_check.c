@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netdb.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include "libsynprobe.h"
@@ -52,6 +53,8 @@ struct check_args {
 	__u32 close_delay_ms;
 	int ifindexes[IFACES_MAX];
 	size_t n_ifindexes;
+	__u32 mark;
+	int bind_ifindex;
 };
 
 /* What on_result needs: where results go, and the counts for the summary. */
@@ -95,6 +98,10 @@ static void usage(FILE *f)
 		"                         the SYN-flood defence of a listener with a backlog of 128)\n"
 		"      --rate R           new SYNs per second at most (default: no limit)\n"
 		"      --source ADDR      send from this local address\n"
+		"      --mark N           SO_MARK on every check's socket, for policy routing\n"
+		"                         ('ip rule fwmark N') and tc programs (root or CAP_NET_ADMIN)\n"
+		"      --bind-interface IF  leave by interface IF (SO_BINDTODEVICE); a VRF device\n"
+		"                         checks inside that VRF"
 		"      --map-size N       checks the BPF maps can follow at once (default: the\n"
 		"                         concurrency, or the targets if fewer, at least 64); the\n"
 		"                         rest are answered from their socket (evidence socket)\n"
@@ -150,6 +157,54 @@ int sp_parse_interfaces(const char *arg, int *ifindexes, size_t *n, size_t max)
 	return 0;
 }
 
+int sp_parse_mark(const char *arg, __u32 *mark)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || arg[0] == '-' || v == 0 || v > 0xffffffffULL) {
+		sp_err("mark '%s' (--mark): give a number from 1 to 4294967295, decimal or 0x hex as 'ip rule fwmark' takes it",
+		       arg);
+		return -EINVAL;
+	}
+	*mark = (__u32)v;
+	return 0;
+}
+
+int sp_parse_bind_interface(const char *arg, int *ifindex)
+{
+	unsigned int idx = strlen(arg) < IF_NAMESIZE ? if_nametoindex(arg) : 0;
+
+	if (!idx) {
+		sp_err("interface '%s' (--bind-interface) not found: see 'ip link' for the interfaces here (a VRF is its device, e.g. 'ip link show type vrf')",
+		       arg);
+		return -ENODEV;
+	}
+	*ifindex = (int)idx;
+	return 0;
+}
+
+int sp_mark_allowed(__u32 mark)
+{
+	int fd, err = 0;
+
+	if (!mark)
+		return 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) && errno == EPERM) {
+		sp_err("--mark %u: setting SO_MARK was refused (%s): run as root, or with CAP_NET_ADMIN (or CAP_NET_RAW, kernel 5.17 on)",
+		       mark, strerror(EPERM));
+		err = -EPERM;
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 /* --source: a numeric IPv4 or IPv6 address (with a zone for link-local). */
 static int parse_source(const char *s, struct sockaddr_storage *out)
 {
@@ -189,6 +244,8 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		{ "rate", required_argument, NULL, 'R' },
 		{ "source", required_argument, NULL, 'S' },
 		{ "map-size", required_argument, NULL, 'M' },
+		{ "mark", required_argument, NULL, 'K' },
+		{ "bind-interface", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, err;
@@ -273,6 +330,14 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 			if (parse_source(optarg, &a->source))
 				return -EINVAL;
 			break;
+		case 'K':
+			if (sp_parse_mark(optarg, &a->mark))
+				return -EINVAL;
+			break;
+		case 'B':
+			if (sp_parse_bind_interface(optarg, &a->bind_ifindex))
+				return -ENODEV;
+			break;
 		case 'D':
 			if (sp_parse_duration_ms(optarg, &a->close_delay_ms)) {
 				sp_err("--test-close-delay '%s': give a duration such as 500ms", optarg);
@@ -293,7 +358,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		sp_err("targets given both with -f and as arguments: use one of them");
 		return -EINVAL;
 	}
-	return 0;
+	return sp_mark_allowed(a->mark);
 }
 
 int sp_parse_method(const char *arg, enum method_choice *choice)
@@ -581,6 +646,8 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 		.per_target_max = a->per_target,
 		.rate_per_sec = a->rate_per_sec,
 		.source = a->source,
+		.mark = a->mark,
+		.bind_ifindex = a->bind_ifindex,
 	};
 	struct synprobe *sp;
 	size_t i;

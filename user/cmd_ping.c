@@ -32,6 +32,8 @@ struct ping_args {
 	bool quiet;
 	int ifindexes[IFACES_MAX];
 	size_t n_ifindexes;
+	__u32 mark;
+	int bind_ifindex;
 };
 
 /* What the summary is made of. RTTs in ns, as doubles for the mean and deviation. */
@@ -68,6 +70,8 @@ static void usage(FILE *f)
 		"  -p, --port PORT        port for a target written without one\n"
 		"  -4, -6                 resolve the name to IPv4 / IPv6 only\n"
 		"  -I, --interface IF     attach to IF (default: the route's interface)\n"
+		"      --mark N           SO_MARK on each probe's socket (policy routing, tc programs)\n"
+		"      --bind-interface IF  leave by IF (SO_BINDTODEVICE); a VRF device: inside it\n"
 		"  -m, --method METHOD    auto (default), bpf or connect, as in 'synprobe check'\n"
 		"  -j, --json             JSON Lines: one object per probe (with \"seq\"), then the summary\n"
 		"  -q, --quiet            only the summary\n"
@@ -102,6 +106,8 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "mark", required_argument, NULL, 'K' },
+		{ "bind-interface", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -152,6 +158,14 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 		case 'h':
 			usage(stdout);
 			return 1;
+		case 'K':
+			if (sp_parse_mark(optarg, &a->mark))
+				return -EINVAL;
+			break;
+		case 'B':
+			if (sp_parse_bind_interface(optarg, &a->bind_ifindex))
+				return -ENODEV;
+			break;
 		case ':':
 			return sp_option_error(opt, argv, "ping");
 		default:
@@ -163,7 +177,7 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 					"ping takes one TARGET: use 'synprobe check' for several");
 		return -EINVAL;
 	}
-	return 0;
+	return sp_mark_allowed(a->mark);
 }
 
 static void on_probe(const struct synprobe_result *res, void *ctx)
@@ -320,6 +334,8 @@ int do_ping(int argc, char **argv)
 				    .on_result = on_probe,
 				    .ctx = &st,
 				    .wait_sigmask = &wait_mask,
+				    .mark = a.mark,
+				    .bind_ifindex = a.bind_ifindex,
 			    },
 			    &method);
 	if (!sp)

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -434,10 +435,10 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 
 /*
  * After set-up: the pin directory given to --user (so that it can remove the pins at exit), then
- * sp_privdrop(), then a check that the config can still be read for SIGHUP. Returns 0, or
+ * sp_privdrop() (@keep_mark: CAP_NET_RAW stays, for SO_MARK), then a check that the config can still be read for SIGHUP. Returns 0, or
  * -1 after one error line.
  */
-static int drop_privileges(const struct serve_args *a)
+static int drop_privileges(const struct serve_args *a, bool keep_mark)
 {
 	const char *step;
 	int err;
@@ -451,7 +452,7 @@ static int drop_privileges(const struct serve_args *a)
 			return -1;
 		}
 	}
-	err = sp_privdrop(a->has_user ? &a->user : NULL, a->keep_attach_caps, &step);
+	err = sp_privdrop(a->has_user ? &a->user : NULL, a->keep_attach_caps, keep_mark, &step);
 	if (err) {
 		if (a->has_user && (err == -EPERM || err == -EINVAL))
 			sp_err("--user %s: cannot switch to it (%s: %s): start serve as root, or "
@@ -468,6 +469,19 @@ static int drop_privileges(const struct serve_args *a)
 		return -1;
 	}
 	return 0;
+}
+
+/* Whether some check sets a mark (SO_MARK needs a capability kept). */
+static bool config_has_mark(const struct serve_config *cfg)
+{
+	size_t i;
+
+	if (cfg->defaults.mark) /* file_sd's targets take it */
+		return true;
+	for (i = 0; i < cfg->n_checks; i++)
+		if (cfg->checks[i].set.mark)
+			return true;
+	return false;
 }
 
 /* The file system type of @dir, or of its parent if @dir is not there yet (0 if neither is). */
@@ -732,11 +746,24 @@ static void orphan_release(struct serve *s, struct serve_check *c)
 /* Hands the check to the engine, to its known address. */
 static void engine_start(struct serve *s, struct serve_check *c)
 {
+	struct synprobe_check_opts copts = { .mark = c->cfg.set.mark };
+	const char *ifname = c->cfg.set.bind_interface;
 	char msg[SP_ERR_MAX];
 	int err;
 
-	err = synprobe_start(s->sp, (struct sockaddr *)&c->addr.addr, c->addr.addrlen,
-			     c->cfg.set.timeout_ms, c);
+	/* By name at every run: an interface (a VRF) made or re-made after the config counts. */
+	if (ifname[0]) {
+		copts.bind_ifindex = (int)if_nametoindex(ifname);
+		if (!copts.bind_ifindex) {
+			snprintf(msg, sizeof(msg),
+				 "bind_interface '%s' not found: see 'ip link' for the interfaces here",
+				 ifname);
+			record_result(s, c, SYNPROBE_ERROR, false, 0, 0, msg);
+			return;
+		}
+	}
+	err = synprobe_start_ex(s->sp, (struct sockaddr *)&c->addr.addr, c->addr.addrlen,
+				c->cfg.set.timeout_ms, &copts, c);
 	if (err) {
 		snprintf(msg, sizeof(msg), "cannot start the check: %s", strerror(-err));
 		record_result(s, c, SYNPROBE_ERROR, false, 0, 0, msg);
@@ -1392,7 +1419,7 @@ int do_serve(int argc, char **argv)
 			      &s.method);
 	if (!s.sp)
 		goto cleanup;
-	if (drop_privileges(&a))
+	if (drop_privileges(&a, config_has_mark(&cfg)))
 		goto cleanup;
 	s.http = serve_http_start(&laddr.addr, laddr.addrlen, &a.http, pthread_self(), WAKE_SIGNAL);
 	if (s.http)

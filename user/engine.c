@@ -40,6 +40,9 @@
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
 #endif
+#ifndef SO_BINDTOIFINDEX
+#define SO_BINDTOIFINDEX 62
+#endif
 
 #define NSEC_PER_MSEC 1000000ULL
 #define NSEC_PER_SEC 1000000000ULL
@@ -88,6 +91,7 @@ struct sp_check {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	void *user;
+	struct synprobe_check_opts copts; /* where it leaves from: mark, bound interface */
 };
 
 /* A destination address and port: how many checks run to it, and who waits for it. */
@@ -99,6 +103,7 @@ struct sp_dest {
 	__u32 running;
 	struct sp_queue waiting;
 	bool routed; /* its route's interface is attached (asked once per destination) */
+	struct synprobe_check_opts routed_for; /* the mark and bound interface it was asked with */
 	bool keep;   /* dests_rehash(): a check refers to it */
 };
 
@@ -1066,6 +1071,13 @@ static int check_socket(struct synprobe *sp, struct sp_check *c, unsigned int sl
 	c->fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (c->fd < 0)
 		return errno;
+	/* Before bind() and connect(): the route of the SYN is looked up with both. */
+	if (c->copts.mark &&
+	    setsockopt(c->fd, SOL_SOCKET, SO_MARK, &c->copts.mark, sizeof(c->copts.mark)))
+		return errno;
+	if (c->copts.bind_ifindex && setsockopt(c->fd, SOL_SOCKET, SO_BINDTOIFINDEX,
+						&c->copts.bind_ifindex, sizeof(int)))
+		return errno;
 	if (src->ss_family) {
 		if (src->ss_family != c->addr.ss_family)
 			return EAFNOSUPPORT;
@@ -1227,13 +1239,21 @@ int synprobe_attach_route(struct synprobe *sp, const struct sockaddr *addr, sock
 	len = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 	memcpy(&ss, addr, len);
 	unmap_v4(&ss, &len);
-	oif = sp_route_oif(sp->nl, &sp->nl_seq, (struct sockaddr *)&ss);
+	oif = sp_route_oif_from(sp->nl, &sp->nl_seq, (struct sockaddr *)&ss, sp->opts.mark,
+				sp->opts.bind_ifindex);
 	return oif > 0 ? ensure_attached(sp, oif) : oif;
 }
 
 int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,
 		   __u32 timeout_ms, void *user)
 {
+	return synprobe_start_ex(sp, addr, addrlen, timeout_ms, NULL, user);
+}
+
+int synprobe_start_ex(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,
+		      __u32 timeout_ms, const struct synprobe_check_opts *copts, void *user)
+{
+	struct sp_dest *d;
 	struct sp_check *c;
 	unsigned int slot;
 	int err, oif;
@@ -1254,25 +1274,33 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
 	unmap_v4(&c->addr, &c->addrlen);
 	c->user = user;
 	c->timeout_ms = timeout_ms;
+	c->copts.mark = copts ? copts->mark : sp->opts.mark;
+	c->copts.bind_ifindex = copts ? copts->bind_ifindex : sp->opts.bind_ifindex;
 	/* Free until it has a destination: a rehash in dest_get() looks at the others only. */
 	err = dest_get(sp, &c->addr, &c->dest);
 	if (err)
 		goto cleanup;
 	c->state = CHECK_QUEUED;
 
-	if (sp->use_bpf && sp->nl && !sp->dests[c->dest].routed) {
+	d = &sp->dests[c->dest];
+	if (d->routed && (d->routed_for.mark != c->copts.mark ||
+			  d->routed_for.bind_ifindex != c->copts.bind_ifindex))
+		d->routed = false; /* another mark or interface may leave by another route */
+	if (sp->use_bpf && sp->nl && !d->routed) {
 		/*
 		 * Once per destination, not per check: a route lookup is two syscalls. No route: no
 		 * interface to attach to, so the check ends with the route's error and never
 		 * connects, and the next check asks again: a route that appears between this lookup
 		 * and a connect() would otherwise carry a handshake no program sees.
 		 */
-		oif = sp_route_oif(sp->nl, &sp->nl_seq, (const struct sockaddr *)&c->addr);
+		oif = sp_route_oif_from(sp->nl, &sp->nl_seq, (const struct sockaddr *)&c->addr,
+					c->copts.mark, c->copts.bind_ifindex);
 		if (oif > 0) {
 			err = ensure_attached(sp, oif);
 			if (err)
 				goto cleanup;
-			sp->dests[c->dest].routed = true;
+			d->routed = true;
+			d->routed_for = c->copts;
 		} else {
 			c->route_err = -oif;
 		}

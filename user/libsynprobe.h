@@ -137,6 +137,24 @@ struct synprobe_opts {
 	struct sockaddr_storage source;
 	/* Filled when synprobe_open() fails to set up the BPF side; NULL: not wanted. */
 	struct synprobe_load_error *load_error;
+	/*
+	 * Where every check leaves from (synprobe_start_ex() sets them per check instead).
+	 * mark: SO_MARK of each socket (0: none), which policy routing (`ip rule fwmark`) and tc
+	 * programs see; setting it needs CAP_NET_ADMIN (or CAP_NET_RAW, kernel 5.17 on), else the
+	 * check ends with EPERM. bind_ifindex: SO_BINDTOIFINDEX (SO_BINDTODEVICE by index) to this
+	 * interface (0: none); a VRF device puts the check in that VRF. The interface the programs
+	 * attach to comes from the route lookup the kernel makes for such a socket (RTA_MARK and
+	 * RTA_OIF, as `ip route get ADDR mark N oif IF`): in a VRF, the VRF's table gives the
+	 * slave device the SYN leaves by, which is where the tc programs see it.
+	 */
+	__u32 mark;
+	int bind_ifindex;
+};
+
+/* Per-check options of synprobe_start_ex(). Zero means none for every field. */
+struct synprobe_check_opts {
+	__u32 mark;	  /* SO_MARK, as synprobe_opts.mark */
+	int bind_ifindex; /* SO_BINDTOIFINDEX, as synprobe_opts.bind_ifindex */
 };
 
 /* What the engine itself counts (the BPF programs count in struct sp_stats). */
@@ -190,9 +208,17 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
 		   __u32 timeout_ms, void *user);
 
 /*
+ * synprobe_start_ex - synprobe_start() with this check's own options (@copts; NULL: those of
+ * synprobe_opts). Copied. Returns as synprobe_start().
+ */
+int synprobe_start_ex(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,
+		      __u32 timeout_ms, const struct synprobe_check_opts *copts, void *user);
+
+/*
  * synprobe_attach_route - attach now to the interface @addr's route leaves by, as
  * synprobe_start() would on its first check of @addr: lets a caller attach everything it will
- * need before dropping CAP_NET_ADMIN and CAP_BPF. Returns 0 (also with method connect or fixed
+ * need before dropping CAP_NET_ADMIN and CAP_BPF (with synprobe_opts' mark and bind_ifindex).
+ * Returns 0 (also with method connect or fixed
  * interfaces, where there is nothing to do), -ENETUNREACH/-EHOSTUNREACH without a route, or the
  * attach error.
  */

@@ -43,6 +43,24 @@ int sp_parse_method(const char *arg, enum method_choice *choice);
 int sp_parse_interfaces(const char *arg, int *ifindexes, size_t *n, size_t max);
 
 /*
+ * sp_parse_mark - --mark: a number from 1 to 4294967295 (decimal, or hex with 0x, as `ip rule
+ * fwmark` writes it) into @mark. On bad input: one error line, -EINVAL.
+ */
+int sp_parse_mark(const char *arg, __u32 *mark);
+
+/*
+ * sp_parse_bind_interface - --bind-interface: an interface name (a VRF device selects its VRF)
+ * into @ifindex. An unknown name: one error line naming it, -ENODEV.
+ */
+int sp_parse_bind_interface(const char *arg, int *ifindex);
+
+/*
+ * sp_mark_allowed - whether this process may set SO_MARK @mark (CAP_NET_ADMIN, or CAP_NET_RAW
+ * from kernel 5.17); 0 (also for @mark 0), or one error line and -EPERM.
+ */
+int sp_mark_allowed(__u32 mark);
+
+/*
  * sp_open_engine - synprobe_open() with @opts and the method @choice; METHOD_AUTO falls back to
  * method connect with one warning line that gives the reason (also in sp_fallback_reason) when
  * BPF cannot be loaded. Sets *method to "bpf" or "connect". Returns the engine, or NULL after

@@ -82,17 +82,22 @@ static int held(cap_t cur, const cap_value_t *keep, int n, cap_value_t *out)
 	return m;
 }
 
-int sp_privdrop(const struct sp_user *u, bool keep_attach, const char **step)
+int sp_privdrop(const struct sp_user *u, bool keep_attach, bool keep_mark, const char **step)
 {
-	static const cap_value_t attach_caps[] = {CAP_BPF, CAP_NET_ADMIN};
-	int n_keep = keep_attach ? 2 : 0, n_held, err = 0;
-	cap_value_t have[2];
+	cap_value_t attach_caps[3], have[3];
+	int n_keep = 0, n_held, err = 0;
 	cap_t caps = NULL;
 	cap_value_t cap;
 	unsigned int i;
 	bool kept;
 
 	*step = NULL;
+	if (keep_attach) {
+		attach_caps[n_keep++] = CAP_BPF;
+		attach_caps[n_keep++] = CAP_NET_ADMIN;
+	}
+	if (keep_mark)
+		attach_caps[n_keep++] = CAP_NET_RAW;
 	/* 1. The bounding set: EPERM without CAP_SETPCAP, which leaves it as it is. */
 	for (cap = 0; cap < (cap_value_t)cap_max_bits(); cap++) {
 		kept = false;

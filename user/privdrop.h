@@ -48,7 +48,8 @@ int sp_pin_dir_give(const char *dir, const struct sp_user *u);
 /*
  * sp_privdrop - the drop, for the calling thread and every thread it starts after (call it with
  * no other thread running):
- *  1. every capability but CAP_BPF and CAP_NET_ADMIN (@keep_attach) or all leaves the bounding
+ *  1. every capability but CAP_BPF and CAP_NET_ADMIN (@keep_attach) and CAP_NET_RAW (@keep_mark:
+ *     SO_MARK needs it, or CAP_NET_ADMIN, from kernel 5.17 on) or all leaves the bounding
  *     set (needs CAP_SETPCAP; without it the bounding set stays as given, e.g. by systemd);
  *  2. with @u (NULL: stay who we are) and a uid other than ours: PR_SET_KEEPCAPS, setgroups(0),
  *     setresgid() and setresuid() to @u, and a check that uid 0 cannot come back;
@@ -60,6 +61,6 @@ int sp_pin_dir_give(const char *dir, const struct sp_user *u);
  * Returns 0, or a negative errno with *@step naming the step that failed ("setgroups",
  * "setresgid", "setresuid", "uid 0 still reachable", "cap_set_proc", "no_new_privs").
  */
-int sp_privdrop(const struct sp_user *u, bool keep_attach, const char **step);
+int sp_privdrop(const struct sp_user *u, bool keep_attach, bool keep_mark, const char **step);
 
 #endif /* SYNPROBE_PRIVDROP_H */

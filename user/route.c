@@ -24,6 +24,12 @@ static int route_msg_cb(const struct nlmsghdr *nlh, void *data)
 
 int sp_route_oif(struct mnl_socket *nl, unsigned int *seq, const struct sockaddr *dst)
 {
+	return sp_route_oif_from(nl, seq, dst, 0, 0);
+}
+
+int sp_route_oif_from(struct mnl_socket *nl, unsigned int *seq, const struct sockaddr *dst,
+		      __u32 mark, int oif_in)
+{
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
@@ -46,6 +52,10 @@ int sp_route_oif(struct mnl_socket *nl, unsigned int *seq, const struct sockaddr
 	} else {
 		return -EAFNOSUPPORT;
 	}
+	if (mark)
+		mnl_attr_put_u32(nlh, RTA_MARK, mark);
+	if (oif_in > 0)
+		mnl_attr_put_u32(nlh, RTA_OIF, (__u32)oif_in);
 
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;

@@ -15,4 +15,13 @@ struct mnl_socket;
  */
 int sp_route_oif(struct mnl_socket *nl, unsigned int *seq, const struct sockaddr *dst);
 
+/*
+ * sp_route_oif_from - as sp_route_oif(), for a socket with SO_MARK @mark and bound to interface
+ * @oif (0: either unset), as `ip route get DST mark MARK oif IF` asks it: policy routing sees
+ * the mark, and a VRF device as @oif makes the lookup in the VRF's table, whose answer is the
+ * slave device the packets leave by.
+ */
+int sp_route_oif_from(struct mnl_socket *nl, unsigned int *seq, const struct sockaddr *dst,
+		      __u32 mark, int oif);
+
 #endif

@@ -231,6 +231,49 @@ static bool label_name_ok(const char *s)
 	return true;
 }
 
+/* mark: as `ip rule fwmark` takes it, 1 to 4294967295, decimal or 0x hex. */
+static int parse_mark_key(struct parse_ctx *c, yaml_node_t *v, const char *key, __u32 *out)
+{
+	unsigned long long n;
+	const char *s;
+	char *end;
+	int err;
+
+	err = want_scalar(c, v, key, "16");
+	if (err)
+		return err;
+	s = scalar(v);
+	errno = 0;
+	n = strtoull(s, &end, 0);
+	if (!(*s >= '0' && *s <= '9') || *end || errno || n < 1 || n > 0xffffffffULL)
+		return fail(c, v, key,
+			    "'%s' is not a mark: give a number from 1 to 4294967295, decimal or 0x hex",
+			    s);
+	*out = (__u32)n;
+	return 0;
+}
+
+/* bind_interface: an interface name as the kernel allows it (dev_valid_name()). */
+static int parse_ifname_key(struct parse_ctx *c, yaml_node_t *v, const char *key, char *out)
+{
+	const char *s, *p;
+	int err;
+
+	err = want_scalar(c, v, key, "eth1");
+	if (err)
+		return err;
+	s = scalar(v);
+	if (!*s || strlen(s) >= SERVE_IFNAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
+		return fail(c, v, key, "give an interface name of 1 to %d characters, as 'ip link' shows it",
+			    SERVE_IFNAME_MAX - 1);
+	for (p = s; *p; p++)
+		if (*p == '/' || *p == ':' || (unsigned char)*p <= ' ' || *p == 0x7f)
+			return fail(c, v, key, "'%s' is not an interface name: no '/', ':', spaces or control characters",
+				    s);
+	snprintf(out, SERVE_IFNAME_MAX, "%s", s);
+	return 0;
+}
+
 /* Labels of @v (a mapping of names to values) merged into @set: same name replaces. */
 static int parse_labels(struct parse_ctx *c, yaml_node_t *v, const char *key,
 			struct serve_settings *set)
@@ -330,6 +373,13 @@ static int parse_settings(struct parse_ctx *c, yaml_node_t *map, const char *pat
 	v = lookup(c, map, "labels");
 	if (v && (err = parse_labels(c, v, key_of(key, sizeof(key), path, "labels"), set)))
 		return err;
+	v = lookup(c, map, "mark");
+	if (v && (err = parse_mark_key(c, v, key_of(key, sizeof(key), path, "mark"), &set->mark)))
+		return err;
+	v = lookup(c, map, "bind_interface");
+	if (v && (err = parse_ifname_key(c, v, key_of(key, sizeof(key), path, "bind_interface"),
+					 set->bind_interface)))
+		return err;
 	return 0;
 }
 
@@ -360,11 +410,12 @@ static int check_settings(struct parse_ctx *c, yaml_node_t *map, const char *pat
 }
 
 static const char *const settings_keys[] = {
-    "interval", "timeout", "rise", "fall", "fast_interval", "resolve_interval", "labels", NULL,
+    "interval", "timeout", "rise", "fall", "fast_interval", "resolve_interval", "labels",
+    "mark", "bind_interface", NULL,
 };
 static const char *const check_keys_allowed[] = {
     "name", "target",	     "interval",	 "timeout", "rise",
-    "fall", "fast_interval", "resolve_interval", "labels",  NULL,
+    "fall", "fast_interval", "resolve_interval", "labels",  "mark", "bind_interface", NULL,
 };
 static const char *const top_keys[] = {"defaults", "checks", "probe_allow", "shard", "file_sd",
 					       NULL};
@@ -723,7 +774,8 @@ bool serve_check_config_equal(const struct serve_check_config *a,
 	    x->interval_ms != y->interval_ms || x->timeout_ms != y->timeout_ms ||
 	    x->rise != y->rise || x->fall != y->fall ||
 	    x->fast_interval_ms != y->fast_interval_ms ||
-	    x->resolve_interval_ms != y->resolve_interval_ms || x->n_labels != y->n_labels)
+	    x->resolve_interval_ms != y->resolve_interval_ms || x->n_labels != y->n_labels ||
+	    x->mark != y->mark || strcmp(x->bind_interface, y->bind_interface))
 		return false;
 	for (i = 0; i < x->n_labels; i++)
 		if (strcmp(x->labels[i].name, y->labels[i].name) ||

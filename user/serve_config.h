@@ -10,6 +10,8 @@
  *     fast_interval: 200ms     # interval while the state is changing (0 or absent: none)
  *     resolve_interval: 1m     # re-resolve names this often
  *     labels: {team: web}      # extra Prometheus labels of every check
+ *     mark: 16                 # SO_MARK of the checks' sockets (policy routing); absent: none
+ *     bind_interface: vrf-blue # SO_BINDTODEVICE: leave by this interface (a VRF: inside it)
  *   checks:                    # required, at least one
  *     - name: web              # required, unique
  *       target: web.example:443
@@ -47,6 +49,7 @@
 #define SERVE_PROBE_ALLOW_MAX 256
 #define SERVE_FILE_SD_MAX     64   /* globs in file_sd */
 #define SERVE_FILE_SD_PATH_MAX 1024 /* a glob, joined to the config's directory */
+#define SERVE_IFNAME_MAX      16 /* IF_NAMESIZE, with the NUL */
 
 struct serve_label {
 	char name[SERVE_LABEL_NAME_MAX];
@@ -63,6 +66,8 @@ struct serve_settings {
 	__u32 resolve_interval_ms;
 	struct serve_label labels[SERVE_LABELS_MAX];
 	size_t n_labels;
+	__u32 mark;				   /* SO_MARK; 0: none */
+	char bind_interface[SERVE_IFNAME_MAX];	   /* SO_BINDTODEVICE; "": none */
 };
 
 struct serve_check_config {

@@ -62,6 +62,7 @@ static void test_every_key(void **state)
 				   "  fast_interval: 3s\n"
 				   "  resolve_interval: 10m\n"
 				   "  labels: {team: web, env: prod}\n"
+				   "  mark: 0x10\n"
 				   "checks:\n"
 				   "  - name: a\n"
 				   "    target: 10.0.0.1:80\n"
@@ -75,7 +76,9 @@ static void test_every_key(void **state)
 				   "    resolve_interval: 1h\n"
 				   "    labels:\n"
 				   "      env: test\n"
-				   "      tier: front\n";
+				   "      tier: front\n"
+				   "    mark: 4294967295\n"
+				   "    bind_interface: vrf-blue\n";
 	struct serve_config cfg;
 	char err[SERVE_ERR_MAX] = "";
 	const struct serve_check_config *a, *b;
@@ -88,7 +91,7 @@ static void test_every_key(void **state)
 	assert_string_equal(a->target, "10.0.0.1:80");
 	assert_string_equal(a->spec.host, "10.0.0.1");
 	assert_int_equal(a->spec.port, 80);
-	assert_int_equal(a->line, 10);
+	assert_int_equal(a->line, 11);
 	assert_int_equal(a->set.interval_ms, 5000);
 	assert_int_equal(a->set.timeout_ms, 2000);
 	assert_int_equal(a->set.rise, 4);
@@ -98,6 +101,8 @@ static void test_every_key(void **state)
 	assert_int_equal(a->set.n_labels, 2);
 	assert_string_equal(a->set.labels[0].name, "team");
 	assert_string_equal(a->set.labels[1].value, "prod");
+	assert_int_equal(a->set.mark, 16);
+	assert_string_equal(a->set.bind_interface, "");
 
 	assert_string_equal(b->spec.host, "fd00::1");
 	assert_true(b->spec.ipv6_literal);
@@ -113,6 +118,8 @@ static void test_every_key(void **state)
 	assert_string_equal(b->set.labels[1].name, "env");
 	assert_string_equal(b->set.labels[1].value, "test");
 	assert_string_equal(b->set.labels[2].name, "tier");
+	assert_int_equal(b->set.mark, 4294967295U);
+	assert_string_equal(b->set.bind_interface, "vrf-blue");
 	assert_false(serve_check_config_equal(a, b));
 	assert_true(serve_check_config_equal(a, a));
 	serve_config_free(&cfg);
@@ -211,6 +218,21 @@ static const struct bad_case bad_cases[] = {
      "t.yaml:4: key 'checks[0].labels.check': synprobe's metrics use this label name"},
     {CHECK "    labels: {a: [1]}\n", "t.yaml:4: key 'checks[0].labels.a': is a list"},
     {CHECK "    labels: {a: 1, a: 2}\n", "t.yaml:4: key 'checks[0].labels.a': given twice"},
+    {CHECK "    mark: 0\n", "t.yaml:4: key 'checks[0].mark': '0' is not a mark"},
+    {CHECK "    mark: 4294967296\n", "t.yaml:4: key 'checks[0].mark': '4294967296' is not a mark"},
+    {CHECK "    mark: -1\n", "t.yaml:4: key 'checks[0].mark': '-1' is not a mark"},
+    {CHECK "    mark: 0x\n", "t.yaml:4: key 'checks[0].mark': '0x' is not a mark"},
+    {CHECK "    mark: [1]\n", "t.yaml:4: key 'checks[0].mark': is a list"},
+    {CHECK "    bind_interface: ''\n", "t.yaml:4: key 'checks[0].bind_interface': give an "
+					  "interface name of 1 to 15 characters"},
+    {CHECK "    bind_interface: abcdefghijklmnop\n",
+     "t.yaml:4: key 'checks[0].bind_interface': give an interface name of 1 to 15"},
+    {CHECK "    bind_interface: a/b\n",
+     "t.yaml:4: key 'checks[0].bind_interface': 'a/b' is not an interface name"},
+    {CHECK "    bind_interface: \"a b\"\n",
+     "t.yaml:4: key 'checks[0].bind_interface': 'a b' is not an interface name"},
+    {CHECK "    bind_interface: ..\n", "t.yaml:4: key 'checks[0].bind_interface': give an"},
+    {"defaults:\n  mark: x\n" CHECK, "t.yaml:2: key 'defaults.mark': 'x' is not a mark"},
     {"defaults: 1s\n" CHECK, "t.yaml:1: key 'defaults': is a value"},
     {"defaults:\n  name: a\n" CHECK, "t.yaml:2: key 'defaults.name': unknown key"},
     {"defaults:\n  interval: 2\n" CHECK,
