@@ -101,7 +101,7 @@ static void usage(FILE *f)
 		"      --mark N           SO_MARK on every check's socket, for policy routing\n"
 		"                         ('ip rule fwmark N') and tc programs (root or CAP_NET_ADMIN)\n"
 		"      --bind-interface IF  leave by interface IF (SO_BINDTODEVICE); a VRF device\n"
-		"                         checks inside that VRF"
+		"                         checks inside that VRF\n"
 		"      --map-size N       checks the BPF maps can follow at once (default: the\n"
 		"                         concurrency, or the targets if fewer, at least 64); the\n"
 		"                         rest are answered from their socket (evidence socket)\n"
