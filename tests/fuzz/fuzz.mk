@@ -43,6 +43,10 @@ FUZZ_SRCS_fuzz_file_sd := user/file_sd.c user/serve_config.c user/serve_shard.c 
 FUZZ_LIBS_fuzz_file_sd := $(shell $(PKG_CONFIG) --libs yaml-0.1 json-c nettle) -lpthread
 FUZZ_ARGS_fuzz_file_sd := -max_len=4096 -dict=tests/fuzz/file_sd.dict
 
+# The C escapes of --send: byte 0 the output capacity, the rest the text.
+FUZZ_SRCS_fuzz_cescape := user/cescape.c
+FUZZ_ARGS_fuzz_cescape := -max_len=512
+
 FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_HARNESSES))
 
