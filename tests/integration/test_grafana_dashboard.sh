@@ -77,8 +77,8 @@ SP_PIDS+=("$!")
 query() { in_c curl -sf --max-time 5 "http://$PROM/api/v1/query" --data-urlencode "query=$1"; }
 # scraped N: Prometheus has N scrapes of serve in the last minute, each up.
 scraped() { jqe --argjson n "$1" '.data.result[0].value[1] | tonumber >= $n' <<<"$(query 'sum_over_time(up{job="synprobe"}[1m])')" 2>/dev/null; }
-# The rate windows below are $RATE s: enough samples in them once 8 scrapes are in.
-check "Prometheus scraped serve 8 times" wait_until "$(sp_slow 30)" scraped 8
+# The rate windows below are $RATE s: enough samples in them once 5 scrapes are in.
+check "Prometheus scraped serve 5 times" wait_until "$(sp_slow 30)" scraped 5
 check "every check has a state" wait_until "$(sp_slow 10)" eval \
 	'[ "$(query "count(synprobe_up)" | jq -r ".data.result[0].value[1]")" = 3 ]'
 
