@@ -191,6 +191,12 @@ static __always_inline int tcp_reply(struct __sk_buff *skb, struct pkt *pkt, str
 		stats->in_other_tcp++;
 		return TC_ACT_UNSPEC;
 	}
+	/* A data offset past the IP length: the kernel discards the segment (tcp_v4_rcv() and
+	 * tcp_v6_rcv(), pskb_may_pull(doff * 4)), so no socket of ours ever sees it. */
+	if (pkt->payload_len < 0) {
+		stats->in_not_tcp++;
+		return TC_ACT_UNSPEC;
+	}
 	/* Stamped before the lookups and the copy, which are not part of the RTT. */
 	now = bpf_ktime_get_ns();
 
