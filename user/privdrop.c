@@ -63,7 +63,7 @@ int sp_listen_socket(const struct sockaddr *addr, socklen_t addrlen)
 
 int sp_pin_dir_give(const char *dir, const struct sp_user *u)
 {
-	/* The owner stays root: a later run as root without CAP_DAC_OVERRIDE can pin there again. */
+	/* Root stays owner: a later run as root without CAP_DAC_OVERRIDE can pin there again. */
 	if (chown(dir, (uid_t)-1, u->gid) || chmod(dir, 0770))
 		return -errno;
 	return 0;
