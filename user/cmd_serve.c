@@ -118,7 +118,7 @@ struct serve {
 	bool last_reload_ok;
 	double last_reload_ok_time_s;
 	struct serve_shard shard; /* of the running config */
-	struct serve_config cfg; /* the running config (its own checks; file_sd's are in fsd) */
+	struct serve_config cfg;  /* the running config (its own checks; file_sd's are in fsd) */
 	struct file_sd *fsd;	 /* targets from file_sd files */
 	int file_sd_failed;	 /* files that failed at the last read: 0 is good */
 };
@@ -1151,8 +1151,8 @@ static void file_sd_log(void *ctx, enum file_sd_event ev, const char *file, size
 }
 
 /* --check-config: the same, as one "Error:" line each on stderr. */
-static void file_sd_log_stderr(void *ctx, enum file_sd_event ev, const char *file,
-			       size_t n_targets, const char *error)
+static void file_sd_log_stderr(void *ctx, enum file_sd_event ev, const char *file, size_t n_targets,
+			       const char *error)
 {
 	if (ev == FILE_SD_FAILED)
 		sp_err("%s", error);
@@ -1170,8 +1170,8 @@ static void shard_filter(const struct serve_shard *shard, struct serve_config *c
 }
 
 /*
- * The checks of @cfg and of its file_sd files (read now), those of @shard, made the running set. Returns 0 or
- * -ENOMEM (nothing changed); the files that failed are counted in s->file_sd_failed.
+ * The checks of @cfg and of its file_sd files (read now), those of @shard, made the running set.
+ * Returns 0 or -ENOMEM (nothing changed); the files that failed are counted in s->file_sd_failed.
  */
 static int apply_file_sd(struct serve *s, const struct serve_config *cfg,
 			 const struct serve_shard *shard, size_t *kept)

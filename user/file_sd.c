@@ -182,8 +182,10 @@ static int json_group(struct parse_ctx *c, json_object *grp, unsigned int g)
 	int err;
 
 	if (!json_object_is_type(grp, json_type_object))
-		return perr(c, 0, "entry [%u]: not an object: write {\"targets\": [...], "
-			    "\"labels\": {...}}", g);
+		return perr(c, 0,
+			    "entry [%u]: not an object: write {\"targets\": [...], "
+			    "\"labels\": {...}}",
+			    g);
 	json_object_object_foreach(grp, key, val)
 	{
 		if (!strcmp(key, "targets"))
@@ -191,13 +193,17 @@ static int json_group(struct parse_ctx *c, json_object *grp, unsigned int g)
 		else if (!strcmp(key, "labels"))
 			labels = val;
 		else
-			return perr(c, 0, "entry [%u].%s: unknown key: the keys are targets and "
-				    "labels", g, key);
+			return perr(c, 0,
+				    "entry [%u].%s: unknown key: the keys are targets and "
+				    "labels",
+				    g, key);
 	}
 	if (labels && !json_object_is_type(labels, json_type_null)) {
 		if (!json_object_is_type(labels, json_type_object))
-			return perr(c, 0, "entry [%u].labels: not an object: write {\"name\": "
-				    "\"value\"}", g);
+			return perr(c, 0,
+				    "entry [%u].labels: not an object: write {\"name\": "
+				    "\"value\"}",
+				    g);
 		json_object_object_foreach(labels, name, lv)
 		{
 			err = add_label(c, 0, g, name, strlen(name),
@@ -219,13 +225,12 @@ static int json_group(struct parse_ctx *c, json_object *grp, unsigned int g)
 	n = json_object_array_length(targets);
 	for (i = 0; i < n; i++) {
 		v = json_object_array_get_idx(targets, i);
-		err = add_target(c, 0, g, (unsigned int)i,
-				 json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-									  : NULL,
-				 json_object_is_type(v, json_type_string)
-				     ? (size_t)json_object_get_string_len(v)
-				     : 0,
-				 &set);
+		err = add_target(
+		    c, 0, g, (unsigned int)i,
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL,
+		    json_object_is_type(v, json_type_string) ? (size_t)json_object_get_string_len(v)
+							     : 0,
+		    &set);
 		if (err)
 			return err;
 	}
@@ -262,7 +267,8 @@ static int parse_json(struct parse_ctx *c, const char *buf, size_t len)
 		}
 	}
 	if (!json_object_is_type(root, json_type_array)) {
-		err = perr(c, 0, "the top level is not a list: write [{\"targets\": [...], "
+		err = perr(c, 0,
+			   "the top level is not a list: write [{\"targets\": [...], "
 			   "\"labels\": {...}}]");
 		goto cleanup;
 	}
@@ -308,14 +314,18 @@ static int yaml_group(struct parse_ctx *c, yaml_document_t *doc, yaml_node_t *gr
 	int err;
 
 	if (grp->type != YAML_MAPPING_NODE)
-		return perr(c, yline(grp), "entry [%u]: is %s: write a mapping with targets and "
-			    "labels", g, yaml_kind(grp));
+		return perr(c, yline(grp),
+			    "entry [%u]: is %s: write a mapping with targets and "
+			    "labels",
+			    g, yaml_kind(grp));
 	for (p = grp->data.mapping.pairs.start; p < grp->data.mapping.pairs.top; p++) {
 		k = yaml_document_get_node(doc, p->key);
 		v = yaml_document_get_node(doc, p->value);
 		if (!k || !v || k->type != YAML_SCALAR_NODE)
-			return perr(c, yline(grp), "entry [%u]: a key is not a name: write "
-				    "'targets:' and 'labels:'", g);
+			return perr(c, yline(grp),
+				    "entry [%u]: a key is not a name: write "
+				    "'targets:' and 'labels:'",
+				    g);
 		key = (const char *)k->data.scalar.value;
 		if (!strcmp(key, "targets") && !targets)
 			targets = v;
@@ -324,27 +334,31 @@ static int yaml_group(struct parse_ctx *c, yaml_document_t *doc, yaml_node_t *gr
 		else if (!strcmp(key, "targets") || !strcmp(key, "labels"))
 			return perr(c, yline(k), "entry [%u].%s: given twice: keep one", g, key);
 		else
-			return perr(c, yline(k), "entry [%u].%s: unknown key: the keys are targets "
-				    "and labels", g, key);
+			return perr(c, yline(k),
+				    "entry [%u].%s: unknown key: the keys are targets "
+				    "and labels",
+				    g, key);
 	}
 	if (labels && !(labels->type == YAML_SCALAR_NODE && !labels->data.scalar.length)) {
 		if (labels->type != YAML_MAPPING_NODE)
-			return perr(c, yline(labels), "entry [%u].labels: is %s: write a mapping "
-				    "such as {team: web}", g, yaml_kind(labels));
+			return perr(c, yline(labels),
+				    "entry [%u].labels: is %s: write a mapping "
+				    "such as {team: web}",
+				    g, yaml_kind(labels));
 		for (p = labels->data.mapping.pairs.start; p < labels->data.mapping.pairs.top;
 		     p++) {
 			k = yaml_document_get_node(doc, p->key);
 			v = yaml_document_get_node(doc, p->value);
 			if (!k || !v || k->type != YAML_SCALAR_NODE)
-				return perr(c, yline(labels), "entry [%u].labels: a label name is "
-					    "not a value: write 'name: value'", g);
-			err = add_label(c, yline(k), g, (const char *)k->data.scalar.value,
-					k->data.scalar.length,
-					v->type == YAML_SCALAR_NODE
-					    ? (const char *)v->data.scalar.value
-					    : NULL,
-					v->type == YAML_SCALAR_NODE ? v->data.scalar.length : 0,
-					&set, &mine);
+				return perr(c, yline(labels),
+					    "entry [%u].labels: a label name is "
+					    "not a value: write 'name: value'",
+					    g);
+			err = add_label(
+			    c, yline(k), g, (const char *)k->data.scalar.value,
+			    k->data.scalar.length,
+			    v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL,
+			    v->type == YAML_SCALAR_NODE ? v->data.scalar.length : 0, &set, &mine);
 			if (err)
 				return err;
 		}
@@ -353,14 +367,16 @@ static int yaml_group(struct parse_ctx *c, yaml_document_t *doc, yaml_node_t *gr
 		return perr(c, yline(grp), "entry [%u].targets: missing: give a list of host:port",
 			    g);
 	if (targets->type != YAML_SEQUENCE_NODE)
-		return perr(c, yline(targets), "entry [%u].targets: is %s: write a list such as "
-			    "[\"10.0.0.5:443\"]", g, yaml_kind(targets));
+		return perr(c, yline(targets),
+			    "entry [%u].targets: is %s: write a list such as "
+			    "[\"10.0.0.5:443\"]",
+			    g, yaml_kind(targets));
 	for (it = targets->data.sequence.items.start; it < targets->data.sequence.items.top;
 	     it++, i++) {
 		v = yaml_document_get_node(doc, *it);
 		if (!v)
-			return perr(c, yline(targets), "entry [%u].targets[%u]: empty: remove it", g,
-				    i);
+			return perr(c, yline(targets), "entry [%u].targets[%u]: empty: remove it",
+				    g, i);
 		err = add_target(c, yline(v), g, i,
 				 v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value
 							     : NULL,
@@ -396,8 +412,10 @@ static int parse_yaml(struct parse_ctx *c, const char *buf, size_t len)
 		goto cleanup;
 	}
 	if (root->type != YAML_SEQUENCE_NODE) {
-		err = perr(c, yline(root), "the top level is %s: write a list of '- targets: "
-			   "[...]' entries", yaml_kind(root));
+		err = perr(c, yline(root),
+			   "the top level is %s: write a list of '- targets: "
+			   "[...]' entries",
+			   yaml_kind(root));
 		goto cleanup;
 	}
 	for (it = root->data.sequence.items.start; it < root->data.sequence.items.top && !err;
@@ -467,8 +485,8 @@ static bool blank(const char *buf, size_t len)
 }
 
 int file_sd_parse(const char *buf, size_t len, const char *file, bool yaml,
-		  const struct serve_settings *defaults, struct file_sd_target **targets,
-		  size_t *n, char *err, size_t errlen)
+		  const struct serve_settings *defaults, struct file_sd_target **targets, size_t *n,
+		  char *err, size_t errlen)
 {
 	struct parse_ctx c = {.file = file, .err = err, .errlen = errlen, .defaults = defaults};
 	int ret;
@@ -527,8 +545,8 @@ struct fsd_file {
 struct file_sd {
 	void (*wake)(void *ctx);
 	void *ctx;
-	int ino;	 /* inotify; -1 without a watcher */
-	int stop_fd;	 /* eventfd: the watcher ends */
+	int ino;     /* inotify; -1 without a watcher */
+	int stop_fd; /* eventfd: the watcher ends */
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool changed;
@@ -674,12 +692,11 @@ static void split_glob(const char *glob, struct fsd_dir *d)
 	}
 }
 
-int file_sd_set_globs(struct file_sd *fsd, const struct serve_config *cfg, char *err,
-		      size_t errlen)
+int file_sd_set_globs(struct file_sd *fsd, const struct serve_config *cfg, char *err, size_t errlen)
 {
 	const __u32 mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
 			   IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
-	char (*globs)[SERVE_FILE_SD_PATH_MAX] = NULL;
+	char(*globs)[SERVE_FILE_SD_PATH_MAX] = NULL;
 	struct fsd_dir *dirs = NULL, *old;
 	size_t i, j, n_old;
 	struct stat st;
@@ -769,7 +786,7 @@ static int read_file(const char *path, char **buf, size_t *len, char *err, size_
 		goto cleanup;
 	}
 	cap = st.st_size > 0 && st.st_size <= FILE_SD_FILE_SIZE_MAX ? (size_t)st.st_size + 1
-								      : FILE_SD_FILE_SIZE_MAX + 1;
+								    : FILE_SD_FILE_SIZE_MAX + 1;
 	*buf = malloc(cap);
 	if (!*buf) {
 		ret = -ENOMEM;
@@ -817,8 +834,8 @@ static int cmp_path(const void *a, const void *b)
 }
 
 /* The files the globs match now, sorted, each once: *@paths (owned, each strdup'd). */
-static int match_globs(struct file_sd *fsd, char ***paths, size_t *n, file_sd_log_fn log,
-		       void *ctx, int *failed)
+static int match_globs(struct file_sd *fsd, char ***paths, size_t *n, file_sd_log_fn log, void *ctx,
+		       int *failed)
 {
 	char **p = NULL, **np, msg[SERVE_ERR_MAX];
 	size_t i, j, count = 0;
@@ -903,8 +920,8 @@ static struct fsd_file *find_file(struct file_sd *fsd, const char *path)
 	return NULL;
 }
 
-static bool targets_equal(const struct file_sd_target *a, size_t na,
-			  const struct file_sd_target *b, size_t nb)
+static bool targets_equal(const struct file_sd_target *a, size_t na, const struct file_sd_target *b,
+			  size_t nb)
 {
 	size_t i;
 
@@ -1028,9 +1045,10 @@ int file_sd_refresh(struct file_sd *fsd, const struct serve_config *cfg, struct 
 		old = find_file(fsd, paths[i]);
 		fmt = file_sd_format(paths[i]);
 		if (fmt < 0) {
-			snprintf(msg, sizeof(msg),
-				 "%s: not a .json, .yml or .yaml file: rename it or narrow the glob",
-				 paths[i]);
+			snprintf(
+			    msg, sizeof(msg),
+			    "%s: not a .json, .yml or .yaml file: rename it or narrow the glob",
+			    paths[i]);
 			sp_one_line(msg);
 			err = -EINVAL;
 		} else {
@@ -1050,7 +1068,8 @@ int file_sd_refresh(struct file_sd *fsd, const struct serve_config *cfg, struct 
 		if (err) {
 			failed++;
 			if (log)
-				log(ctx, FILE_SD_FAILED, files[n_files].path, old ? old->n : 0, msg);
+				log(ctx, FILE_SD_FAILED, files[n_files].path, old ? old->n : 0,
+				    msg);
 			if (old && dup_targets(old->t, old->n, &files[n_files].t))
 				goto nomem;
 			files[n_files].n = old ? old->n : 0;

@@ -47,8 +47,8 @@ struct file_sd_target {
  * and *@targets NULL. Bounds: FILE_SD_TARGETS_PER_FILE_MAX targets, each target once.
  */
 int file_sd_parse(const char *buf, size_t len, const char *file, bool yaml,
-		  const struct serve_settings *defaults, struct file_sd_target **targets,
-		  size_t *n, char *err, size_t errlen);
+		  const struct serve_settings *defaults, struct file_sd_target **targets, size_t *n,
+		  char *err, size_t errlen);
 
 /* file_sd_format - whether @path is a file_sd file and which: 1 YAML, 0 JSON, -1 neither. */
 int file_sd_format(const char *path);
@@ -80,8 +80,8 @@ enum file_sd_event {
 };
 
 /* Told for each file that changed in a refresh; @error only with FILE_SD_FAILED. */
-typedef void (*file_sd_log_fn)(void *ctx, enum file_sd_event ev, const char *file,
-			       size_t n_targets, const char *error);
+typedef void (*file_sd_log_fn)(void *ctx, enum file_sd_event ev, const char *file, size_t n_targets,
+			       const char *error);
 
 /*
  * file_sd_refresh - read every file the globs match now, then make *@out the checks to run:

@@ -47,9 +47,10 @@
 #define SERVE_RISE_FALL_MAX   1000
 #define SERVE_ERR_MAX	      512
 #define SERVE_PROBE_ALLOW_MAX 256
-#define SERVE_FILE_SD_MAX     64   /* globs in file_sd */
-#define SERVE_FILE_SD_PATH_MAX 1024 /* a glob, joined to the config's directory */
 #define SERVE_IFNAME_MAX      16 /* IF_NAMESIZE, with the NUL */
+
+#define SERVE_FILE_SD_MAX      64   /* globs in file_sd */
+#define SERVE_FILE_SD_PATH_MAX 1024 /* a glob, joined to the config's directory */
 
 struct serve_label {
 	char name[SERVE_LABEL_NAME_MAX];

@@ -22,10 +22,10 @@
 #include <string.h>
 #include "file_sd.h"
 
-#define CHECK(cond)                \
-	do {                       \
-		if (!(cond))       \
-			abort();   \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			abort();                                                                   \
 	} while (0)
 
 static const struct serve_settings defaults = {

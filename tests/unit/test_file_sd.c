@@ -121,11 +121,13 @@ static const struct bad_case bad_cases[] = {
     {false, "", "sd.json: empty: write [] for no targets"},
     {false, "{}",
      "sd.json: the top level is not a list: write [{\"targets\": [...], \"labels\": {...}}]"},
-    {false, "[{\"targets\": [\"a:1\"]}", "sd.json: not valid JSON: the text ends early: complete "
-					 "the list"},
+    {false, "[{\"targets\": [\"a:1\"]}",
+     "sd.json: not valid JSON: the text ends early: complete "
+     "the list"},
     {false, "[] x", "sd.json: text after the JSON list at byte 3: remove it"},
-    {false, "[1]", "sd.json: entry [0]: not an object: write {\"targets\": [...], \"labels\": "
-		   "{...}}"},
+    {false, "[1]",
+     "sd.json: entry [0]: not an object: write {\"targets\": [...], \"labels\": "
+     "{...}}"},
     {false, "[{\"targets\": [\"a:1\"], \"label\": {}}]",
      "sd.json: entry [0].label: unknown key: the keys are targets and labels"},
     {false, "[{\"labels\": {}}]",
@@ -164,8 +166,9 @@ static const struct bad_case bad_cases[] = {
     {true, "- targets: a:1\n",
      "sd.yml:1: entry [0].targets: is a value: write a list such as [\"10.0.0.5:443\"]"},
     {true, "- [a:1]\n", "sd.yml:1: entry [0]: is a list: write a mapping with targets and labels"},
-    {true, "- targets: [a:1\n", "sd.yml:2: not valid YAML: did not find expected ',' or ']' while "
-				"parsing a flow sequence"},
+    {true, "- targets: [a:1\n",
+     "sd.yml:2: not valid YAML: did not find expected ',' or ']' while "
+     "parsing a flow sequence"},
 };
 
 static void test_bad(void **state)
@@ -209,8 +212,9 @@ static void test_bounds(void **state)
 	free(t);
 	len += (size_t)sprintf(buf + len, ",\"10.99.99.1:80\"]}]");
 	assert_int_equal(parse(buf, false, &t, &n, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "sd.json: entry [0].targets[10000]: more than 10000 targets in one "
-				 "file: split it");
+	assert_string_equal(err,
+			    "sd.json: entry [0].targets[10000]: more than 10000 targets in one "
+			    "file: split it");
 	free(buf);
 
 	/* the size bound, before any parsing */
@@ -220,7 +224,8 @@ static void test_bounds(void **state)
 	assert_int_equal(file_sd_parse(buf, FILE_SD_FILE_SIZE_MAX + 1, "big.json", false, &defaults,
 				       &t, &n, err, sizeof(err)),
 			 -EINVAL);
-	assert_string_equal(err, "big.json: larger than 4194304 bytes: split it into several files");
+	assert_string_equal(err,
+			    "big.json: larger than 4194304 bytes: split it into several files");
 	free(buf);
 }
 
@@ -242,9 +247,9 @@ static void test_config_key(void **state)
 	assert_int_equal(cfg.defaults.interval_ms, 5000);
 	serve_config_free(&cfg);
 
-	assert_int_equal(serve_config_parse("file_sd: [a/*/x.json]\n", 22, "s.yaml", &cfg, err,
-					    sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    serve_config_parse("file_sd: [a/*/x.json]\n", 22, "s.yaml", &cfg, err, sizeof(err)),
+	    -EINVAL);
 	assert_string_equal(err, "s.yaml:1: key 'file_sd[0]': 'a/*/x.json' has a wildcard in its "
 				 "directory: put wildcards only in the file name");
 	assert_int_equal(serve_config_parse("file_sd: []\n", 12, "s.yaml", &cfg, err, sizeof(err)),
@@ -271,7 +276,10 @@ static void on_event(void *ctx, enum file_sd_event ev, const char *file, size_t 
 		snprintf(e->error, sizeof(e->error), "%s", error);
 
 	snprintf(e->log + len, sizeof(e->log) - len, "%s %s %zu;",
-		 ev == FILE_SD_READ ? "read" : ev == FILE_SD_FAILED ? "failed" : "gone", base, n);
+		 ev == FILE_SD_READ	? "read"
+		 : ev == FILE_SD_FAILED ? "failed"
+					: "gone",
+		 base, n);
 }
 
 static char dir[64];
@@ -309,10 +317,11 @@ static void test_refresh(void **state)
 
 	snprintf(dir, sizeof(dir), "/tmp/test_file_sd.XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	n = snprintf(yaml, sizeof(yaml),
-		     "checks: [{name: '10.0.0.8:80', target: '10.0.0.9:80'}]\nfile_sd: ['%s/*.json', "
-		     "'%s/*.yml']\n",
-		     dir, dir);
+	n = snprintf(
+	    yaml, sizeof(yaml),
+	    "checks: [{name: '10.0.0.8:80', target: '10.0.0.9:80'}]\nfile_sd: ['%s/*.json', "
+	    "'%s/*.yml']\n",
+	    dir, dir);
 	if (serve_config_parse(yaml, (size_t)n, "s.yaml", &cfg, err, sizeof(err)))
 		fail_msg("%s", err);
 	fsd = file_sd_new(NULL, NULL);
@@ -392,8 +401,8 @@ static void test_refresh(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_json),   cmocka_unit_test(test_yaml),
-	    cmocka_unit_test(test_bad),	   cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_json),       cmocka_unit_test(test_yaml),
+	    cmocka_unit_test(test_bad),	       cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_config_key), cmocka_unit_test(test_refresh),
 	};
 
