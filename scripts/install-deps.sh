@@ -6,8 +6,9 @@ packages=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev   # build
 	libmnl-dev libjson-c-dev libyaml-dev libmicrohttpd-dev libcap-dev        # engine and CLI
 	nettle-dev                                                               # serve --shard (MD5)
+	libgnutls28-dev libcrypt-dev                                             # serve: TLS, bcrypt
 	scdoc                                                                    # man pages
-	libcmocka-dev libnetfilter-queue-dev curl prometheus                     # tests
+	libcmocka-dev libnetfilter-queue-dev curl prometheus openssl             # tests
 	iproute2 nftables iptables tcpdump util-linux procps socat               # tests and demo
 	wireguard-tools                                                          # tests: WireGuard keys
 	jq strace python3 python3-scapy                                          # tests

@@ -99,6 +99,7 @@ struct serve_args {
 	size_t n_probe_allow;
 	bool has_shard; /* --shard given: it wins over the config's shard */
 	struct serve_shard shard;
+	const char *web_config_path; /* --web.config.file, or NULL */
 };
 
 struct serve {
@@ -244,6 +245,11 @@ static void usage(FILE *f)
 	    "                         --listen and none elsewhere; 0.0.0.0/0,::/0 allows all\n"
 	    "      --probe-timeout-max DUR  the longest /probe timeout (default 60s, at most\n"
 	    "                         10m); a longer one asked for is cut to it\n"
+	    "      --web.config.file FILE  TLS and basic auth of the HTTP listener, in the\n"
+	    "                         format of Prometheus' exporter-toolkit (as node_exporter):\n"
+	    "                         tls_server_config (cert_file, key_file, client_ca_file,\n"
+	    "                         client_auth_type, min_version, max_version) and\n"
+	    "                         basic_auth_users (user: bcrypt hash); re-read on change\n"
 	    "  -v, --verbose          libbpf's warnings (-vv: debug)\n"
 	    "  -h, --help             this text\n"
 	    "\n"
@@ -253,7 +259,8 @@ static void usage(FILE *f)
 	    "Examples:\n"
 	    "  synprobe serve -c /etc/synprobe/synprobe.yaml\n"
 	    "  synprobe serve -c synprobe.yaml --listen 0.0.0.0:9123 --probe-allow 10.0.0.0/8\n"
-	    "  curl -s 'http://127.0.0.1:9123/probe?target=10.0.0.5:443&timeout=500ms'\n",
+	    "  curl -s 'http://127.0.0.1:9123/probe?target=10.0.0.5:443&timeout=500ms'\n"
+	    "  synprobe serve -c synprobe.yaml --web.config.file /etc/synprobe/web.yml\n",
 	    DEFAULT_LISTEN, DEFAULT_PIN_DIR, SERVE_HTTP_CONNECTIONS_DEFAULT / 4,
 	    SERVE_HTTP_CONNECTIONS_DEFAULT / 2);
 }
@@ -272,6 +279,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		OPT_PROBE_ALLOW,
 		OPT_PROBE_TIMEOUT_MAX,
 		OPT_SHARD,
+		OPT_WEB_CONFIG,
 	};
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -290,6 +298,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 	    {"probe-allow", required_argument, NULL, OPT_PROBE_ALLOW},
 	    {"probe-timeout-max", required_argument, NULL, OPT_PROBE_TIMEOUT_MAX},
 	    {"shard", required_argument, NULL, OPT_SHARD},
+	    {"web.config.file", required_argument, NULL, OPT_WEB_CONFIG},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -400,6 +409,9 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 				return -EINVAL;
 			}
 			a->has_shard = true;
+			break;
+		case OPT_WEB_CONFIG:
+			a->web_config_path = optarg;
 			break;
 		case 'v':
 			sp_verbose++;
@@ -1307,6 +1319,18 @@ static int run_loop(struct serve *s)
 	return 0;
 }
 
+/* web_server's reloads of --web.config.file, as log lines. */
+static void log_web(void *ctx, bool ok, const char *file, const char *msg)
+{
+	json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "web_config", json_object_new_string(file));
+	if (!ok)
+		json_object_object_add(f, "error", json_object_new_string(msg));
+	log_json(ok ? LOG_INFO : LOG_WARN,
+		 ok ? "web config reloaded" : "web config not reloaded: the old settings stay", f);
+}
+
 int do_serve(int argc, char **argv)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -1329,6 +1353,14 @@ int do_serve(int argc, char **argv)
 	if (serve_config_load(a.config_path, &cfg, msg, sizeof(msg))) {
 		sp_err("%s", msg);
 		return SP_EXIT_USAGE;
+	}
+	if (a.web_config_path) {
+		/* Bad at start: exit 2 with the file and the fault (a bad reload keeps the old). */
+		a.http.web = web_server_new(a.web_config_path, log_web, NULL, msg, sizeof(msg));
+		if (!a.http.web) {
+			sp_err("--web.config.file %s", msg);
+			goto cleanup;
+		}
 	}
 	total = shard_checks(&a, &cfg, &s.shard);
 	if (a.check_config_only) {
@@ -1493,6 +1525,10 @@ int do_serve(int argc, char **argv)
 				      : SERVE_HTTP_PROBE_TIMEOUT_MAX_MS_DEFAULT));
 	json_object_object_add(f, "shard", shard_json(&s.shard));
 	json_object_object_add(f, "config_checks", json_object_new_int64((int64_t)total));
+	json_object_object_add(f, "web_config",
+			       a.web_config_path ? json_object_new_string(a.web_config_path) : NULL);
+	json_object_object_add(f, "tls", json_object_new_boolean(a.http.web &&
+								 web_server_tls(a.http.web)));
 	json_object_object_add(f, "pid", json_object_new_int64(getpid()));
 	log_json(LOG_INFO, "serving", f);
 	s.cfg = cfg; /* the running config from now on */
@@ -1506,6 +1542,7 @@ cleanup:
 	serve_http_stop(s.http);
 	if (a.http.listen_fd > 0)
 		close(a.http.listen_fd);
+	web_server_free(a.http.web);
 	/* Lookups still running are not waited for: SIGTERM does not wait for a hung resolver. */
 	sp_resolver_free(s.resolver);
 	synprobe_close(s.sp);

@@ -12,15 +12,11 @@
 #include <microhttpd.h>
 #include "serve_http.h"
 #include "serve_metrics.h"
+#include "serve_request.h"
 #include "util.h"
 
-#define PROBE_TIMEOUT_DEFAULT_MS 1000
-/* Taken off Prometheus' scrape timeout so that the answer arrives in time, as blackbox_exporter. */
-#define PROBE_TIMEOUT_OFFSET_MS 500
 /* Request line and headers: beyond this MHD answers 431 (or 414) itself. */
 #define CONNECTION_MEMORY_BYTES ((size_t)32 * 1024)
-/* The longest one-line error answer, newline included; echoed input beyond is cut with "...". */
-#define LINE_MAX_BYTES 512
 /* At exit, how long the answers to requests still open may take to go out. */
 #define STOP_GRACE_MS 1000
 
@@ -186,94 +182,21 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
 	return reply_hdr(conn, status, type, body, NULL, NULL);
 }
 
-/*
- * format_line - @fmt formatted into @buf (@len >= 8 bytes) as one line: control characters (of
- * the client's input it may echo) shown as '?', cut with "..." where it does not fit, and ended
- * with exactly one newline. Returns @buf.
- */
-static char *format_line(char *buf, size_t len, const char *fmt, va_list ap)
-{
-	size_t n, i;
-	int w;
-
-	w = vsnprintf(buf, len, fmt, ap);
-	if (w < 0)
-		buf[0] = '\0';
-	n = strlen(buf);
-	if (w >= 0 && (size_t)w > len - 2) {
-		/* Cut: room for "...", the newline and the NUL. */
-		n = len - 5;
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	while (n && buf[n - 1] == '\n')
-		n--;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
-	buf[n++] = '\n';
-	buf[n] = '\0';
-	return buf;
-}
-
-/* A one-line text/plain answer (format_line()), with one more header unless @hdr is NULL. */
+/* A one-line text/plain answer (serve_format_line()), with one more header unless @hdr is NULL. */
 static enum MHD_Result __attribute__((format(printf, 5, 6)))
 reply_line_hdr(struct MHD_Connection *conn, unsigned int status, const char *hdr, const char *val,
 	       const char *fmt, ...)
 {
-	char line[LINE_MAX_BYTES];
+	char line[SERVE_LINE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	format_line(line, sizeof(line), fmt, ap);
+	serve_format_line(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	return reply_hdr(conn, status, text_type, strdup(line), hdr, val);
 }
 
 #define reply_line(conn, status, ...) reply_line_hdr(conn, status, NULL, NULL, __VA_ARGS__)
-
-/*
- * The probe's timeout: ?timeout=, else Prometheus' scrape timeout minus an offset, else 1 s; at
- * most @max_ms. A longer one is cut to @max_ms, not refused: blackbox_exporter does the same
- * with a module's timeout longer than the scrape's, and an answer within the scrape beats a 400
- * that turns the target's every scrape into a failure.
- */
-static int probe_timeout(struct MHD_Connection *conn, __u32 max_ms, __u32 *ms, char *msg,
-			 size_t len)
-{
-	const char *s;
-	double secs;
-	char *end;
-
-	s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "timeout");
-	if (s) {
-		if (sp_parse_duration_ms(s, ms)) {
-			snprintf(msg, len,
-				 "timeout parameter '%.64s%s': give a duration such as 500ms or 2s",
-				 s, strlen(s) > 64 ? "..." : "");
-			return -EINVAL;
-		}
-		if (*ms > max_ms)
-			*ms = max_ms;
-		return 0;
-	}
-	*ms = PROBE_TIMEOUT_DEFAULT_MS;
-	s = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					"X-Prometheus-Scrape-Timeout-Seconds");
-	if (s) {
-		errno = 0;
-		secs = strtod(s, &end);
-		if (!errno && end != s && isfinite(secs) && secs > 0) {
-			secs = secs * 1000 - PROBE_TIMEOUT_OFFSET_MS;
-			if (secs < 100)
-				secs = 100;
-			if (secs > max_ms)
-				secs = max_ms;
-			*ms = (__u32)secs;
-		}
-	}
-	return 0;
-}
 
 /* The answer to /probe in blackbox_exporter's form, plus our RTT. */
 static char *render_probe(const struct serve_req *r, bool resolved)
@@ -460,32 +383,16 @@ static enum MHD_Result run_probe(struct serve_http *h, struct MHD_Connection *co
 	return reply(conn, MHD_HTTP_OK, metrics_type, render_probe(r, resolved));
 }
 
-static enum MHD_Result handle_probe(struct serve_http *h, struct MHD_Connection *conn)
+/* /probe, its target and timeout read (@rt): the slot, then run_probe(). */
+static enum MHD_Result handle_probe(struct serve_http *h, struct MHD_Connection *conn,
+				   const struct serve_route *rt)
 {
 	struct serve_req r = {.tag = SERVE_JOB_PROBE, .kind = SERVE_REQ_PROBE};
 	struct probe_client key, *client = NULL;
-	struct sp_target_spec spec;
-	char msg[SP_ERR_MAX];
 	enum MHD_Result ret;
-	const char *target;
 
-	/* Off: said before anything else, whatever the request. */
-	if (probe_policy(h, NULL, NULL) == SERVE_PROBE_OFF)
-		return reply_line(conn, MHD_HTTP_FORBIDDEN, PROBE_OFF_HINT);
-	target = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "target");
-	if (!target || !*target)
-		return reply_line(conn, MHD_HTTP_BAD_REQUEST,
-				  "target parameter is missing: /probe?target=host:port");
-	if (strlen(target) >= sizeof(r.target))
-		return reply_line(conn, MHD_HTTP_BAD_REQUEST,
-				  "target parameter is longer than %zu characters: give host:port "
-				  "or [ipv6]:port",
-				  sizeof(r.target) - 1);
-	if (probe_timeout(conn, h->opts.probe_timeout_max_ms, &r.timeout_ms, msg, sizeof(msg)))
-		return reply_line(conn, MHD_HTTP_BAD_REQUEST, "%s", msg);
-	if (sp_target_parse(target, 0, &spec, msg, sizeof(msg)))
-		return reply_line(conn, MHD_HTTP_BAD_REQUEST, "%s", msg);
-	snprintf(r.target, sizeof(r.target), "%s", target);
+	r.timeout_ms = rt->timeout_ms;
+	snprintf(r.target, sizeof(r.target), "%s", rt->target);
 	if (!client_key(conn, &key))
 		return reply_line(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				  "cannot tell the client's address");
@@ -505,20 +412,68 @@ static enum MHD_Result handle_probe(struct serve_http *h, struct MHD_Connection 
 	case SLOT_TAKEN:
 		break;
 	}
-	ret = run_probe(h, conn, &r, &spec);
+	ret = run_probe(h, conn, &r, &rt->spec);
 	probe_slot_put(h, client);
 	return ret;
 }
 
-/* The request announces a body: a Content-Length other than 0, or a Transfer-Encoding. */
-static bool has_body(struct MHD_Connection *conn)
+/* The parts of @conn's request serve_request.c looks at. */
+static void request_of(struct MHD_Connection *conn, const char *url, const char *method,
+		       struct serve_request *rq)
 {
-	const char *len, *te;
+	rq->method = method;
+	rq->url = url;
+	rq->content_length =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	rq->transfer_encoding =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	rq->target = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "target");
+	rq->timeout = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "timeout");
+	rq->scrape_timeout = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							 "X-Prometheus-Scrape-Timeout-Seconds");
+}
 
-	len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					 MHD_HTTP_HEADER_TRANSFER_ENCODING);
-	return te || (len && strspn(len, "0") != strlen(len));
+/*
+ * HTTP basic authentication against --web.config.file's basic_auth_users. MHD_YES: go on;
+ * otherwise the answer (401, 503 or 500) is queued and its result returned in *@ret.
+ */
+static bool authenticate(struct serve_http *h, struct MHD_Connection *conn, enum MHD_Result *ret)
+{
+	char *user, *password = NULL;
+	enum web_auth a;
+
+	if (!h->opts.web)
+		return true;
+	web_server_maybe_reload(h->opts.web);
+	if (!web_server_auth_required(h->opts.web))
+		return true;
+	user = MHD_basic_auth_get_username_password(conn, &password);
+	a = web_server_check_auth(h->opts.web, user, password);
+	if (password) {
+		explicit_bzero(password, strlen(password));
+		MHD_free(password);
+	}
+	if (user)
+		MHD_free(user);
+	switch (a) {
+	case WEB_AUTH_OK:
+		return true;
+	case WEB_AUTH_DENIED:
+		*ret = reply_line_hdr(conn, MHD_HTTP_UNAUTHORIZED, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				      "Basic realm=\"synprobe\"",
+				      "unauthorized: give a user and password of basic_auth_users "
+				      "(HTTP basic authentication)");
+		return false;
+	case WEB_AUTH_BUSY:
+		*ret = reply_line_hdr(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				      MHD_HTTP_HEADER_RETRY_AFTER, "1",
+				      "too many password checks in flight; retry later");
+		return false;
+	case WEB_AUTH_ERROR:
+		break;
+	}
+	*ret = reply_line(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot check the password");
+	return false;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -528,24 +483,28 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	static int first_call_marker;
 	struct serve_http *h = cls;
 	struct serve_req r = {};
+	struct serve_request rq;
+	struct serve_route rt;
+	enum MHD_Result ret;
 
+	request_of(conn, url, method, &rq);
 	if (!*con_cls) {
 		/*
 		 * The first call has the headers only. Every endpoint is GET (or HEAD) without a
 		 * body: anything else is answered now, from the headers, so that a body is never
 		 * waited for (MHD discards the rest and closes the connection after the answer).
+		 * Authentication comes first, as in exporter-toolkit: nothing is said to a
+		 * client without the password.
 		 */
 		*con_cls = &first_call_marker;
 		pthread_mutex_lock(&h->lock);
 		h->requests++;
 		pthread_mutex_unlock(&h->lock);
-		if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-			return reply_line_hdr(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-					      MHD_HTTP_HEADER_ALLOW, "GET, HEAD",
-					      "method %.32s not allowed: only GET (and HEAD)", method);
-		if (has_body(conn))
-			return reply_line(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-					  "request body not accepted: send GET without a body");
+		if (!authenticate(h, conn, &ret))
+			return ret;
+		serve_request_headers(&rq, &rt);
+		if (rt.kind == SERVE_ROUTE_ANSWER)
+			return reply_line_hdr(conn, rt.status, rt.hdr, rt.hdr_val, "%s", rt.line);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -553,27 +512,61 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (!strcmp(url, "/metrics")) {
+	/* /probe off: said before anything else, whatever the request. */
+	if (!strcmp(url, "/probe") && probe_policy(h, NULL, NULL) == SERVE_PROBE_OFF)
+		return reply_line(conn, MHD_HTTP_FORBIDDEN, PROBE_OFF_HINT);
+	serve_request_route(&rq, h->opts.probe_timeout_max_ms, &rt);
+	switch (rt.kind) {
+	case SERVE_ROUTE_METRICS:
 		r.kind = SERVE_REQ_METRICS;
 		if (!ask_main_thread(h, &r))
 			return reply_line(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
 		return reply(conn, r.status, metrics_type, r.body);
-	}
-	if (!strcmp(url, "/healthz")) {
+	case SERVE_ROUTE_HEALTH:
 		r.kind = SERVE_REQ_HEALTH;
 		if (!ask_main_thread(h, &r))
 			return reply_line(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
 		return reply(conn, r.status, text_type, r.body);
-	}
-	if (!strcmp(url, "/probe"))
-		return handle_probe(h, conn);
-	if (!strcmp(url, "/"))
+	case SERVE_ROUTE_PROBE:
+		return handle_probe(h, conn, &rt);
+	case SERVE_ROUTE_INDEX:
 		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
 			     strdup("<html><head><title>synprobe</title></head><body>"
 				    "<h1>synprobe serve</h1><p><a href=\"/metrics\">/metrics</a> "
 				    "<a href=\"/healthz\">/healthz</a> "
 				    "/probe?target=host:port&amp;timeout=1s</p></body></html>\n"));
-	return reply_line(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics, /probe or /healthz");
+	case SERVE_ROUTE_ANSWER:
+	case SERVE_ROUTE_NEXT:
+		break;
+	}
+	return reply_line_hdr(conn, rt.status ? rt.status : MHD_HTTP_INTERNAL_SERVER_ERROR,
+			      rt.hdr, rt.hdr_val, "%s", rt.line);
+}
+
+/*
+ * MHD_OPTION_NOTIFY_CONNECTION: with TLS, each session gets the current web settings before its
+ * handshake (MHD has made the session and not started the handshake yet), and gives them back
+ * when the connection closes.
+ */
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			      enum MHD_ConnectionNotificationCode toe)
+{
+	struct serve_http *h = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (!h->opts.web || !web_server_tls(h->opts.web))
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		web_server_session_end(*socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	*socket_context = NULL;
+	web_server_maybe_reload(h->opts.web);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	/* On failure the session keeps MHD's credentials, whose callback refuses the handshake. */
+	if (ci && ci->tls_session)
+		web_server_session_start(h->opts.web, ci->tls_session, socket_context);
 }
 
 /* MHD_OPTION_NOTIFY_COMPLETED: the request's answer is sent (or its connection failed). */
@@ -602,6 +595,7 @@ struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen
 	    {MHD_OPTION_END, 0, NULL},
 	};
 	struct serve_http *h;
+	bool tls;
 	int err;
 
 	h = calloc(1, sizeof(*h));
@@ -623,6 +617,9 @@ struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen
 	h->policy = SERVE_PROBE_OFF;
 	if (addr->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	tls = h->opts.web && web_server_tls(h->opts.web);
+	if (tls)
+		flags |= MHD_USE_TLS;
 	/*
 	 * MHD_OPTION_SOCK_ADDR ignores the port argument; errno tells why it failed. A thread per
 	 * connection: a /probe blocks only its own. /probe requests in flight stay far below the
@@ -637,7 +634,11 @@ struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen
 	    h->opts.max_connections / 2 ? h->opts.max_connections / 2 : 1,
 	    MHD_OPTION_CONNECTION_TIMEOUT, h->opts.idle_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_BYTES,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+	    notify_connection, h,
+	    /* With TLS, MHD wants a certificate: its callback is never used (see above). */
+	    tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, web_server_cert_callback,
+	    MHD_OPTION_END);
 	if (!h->daemon) {
 		err = errno ? errno : EADDRINUSE;
 		pthread_mutex_destroy(&h->lock);

@@ -19,6 +19,7 @@
 #include "libsynprobe.h"
 #include "serve_config.h"
 #include "target.h"
+#include "web_server.h"
 
 enum serve_req_kind {
 	SERVE_REQ_METRICS, /* the main thread renders /metrics into body */
@@ -87,6 +88,8 @@ struct serve_http_opts {
 	int listen_fd; /* > 0: a listening socket to serve on instead of binding the address (made
 			* before a privilege drop), owned by the server once started
 			* (serve_http_stop() closes it); 0: bind the address */
+	struct web_server *web;		   /* --web.config.file: TLS and basic auth; NULL: plain
+					    * HTTP, no auth. Not owned; outlives the server */
 };
 
 /* Which /probe targets are checked. */
