@@ -47,6 +47,16 @@ FUZZ_ARGS_fuzz_file_sd := -max_len=4096 -dict=tests/fuzz/file_sd.dict
 FUZZ_SRCS_fuzz_cescape := user/cescape.c
 FUZZ_ARGS_fuzz_cescape := -max_len=512
 
+# serve's --web.config.file (exporter-toolkit's format), parsed from memory (web_config_parse()).
+FUZZ_SRCS_fuzz_web_config := user/web_config.c user/util.c
+FUZZ_LIBS_fuzz_web_config := $(shell $(PKG_CONFIG) --libs yaml-0.1)
+FUZZ_ARGS_fuzz_web_config := -max_len=4096 -dict=tests/fuzz/web_config.dict
+
+# serve's HTTP request logic apart from the connection: method, path, /probe's parameters.
+FUZZ_SRCS_fuzz_serve_request := user/serve_request.c user/target.c user/util.c
+FUZZ_LIBS_fuzz_serve_request := -lm
+FUZZ_ARGS_fuzz_serve_request := -max_len=1024 -dict=tests/fuzz/serve_request.dict
+
 FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_HARNESSES))
 
