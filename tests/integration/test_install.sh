@@ -75,13 +75,13 @@ check "man -M finds synprobe-check(8)" grep -q 'synprobe-check - half-open' \
 # --- the long options of --help, the man page and the completion are the same
 # help_opts ARGS...: the long options --help defines (the option lines, not the prose).
 help_opts() {
-	"$SYNPROBE" "$@" --help | grep -oE '^ {2,6}(-[A-Za-z0-9], )?--[a-z0-9][a-z0-9-]*' |
-		grep -oE -- '--[a-z0-9-]+' | sort -u
+	"$SYNPROBE" "$@" --help | grep -oE '^ {2,6}(-[A-Za-z0-9], )?--[a-z0-9][a-z0-9.-]*' |
+		grep -oE -- '--[a-z0-9.-]+' | sort -u
 }
 # man_opts PAGE: the long options its option lists define (lines at the list's indent).
 man_opts() {
 	MANWIDTH=200 man -l "$dest/usr/share/man/man8/$1.8" 2>/dev/null | col -b |
-		grep -oE '^ {7}(-[A-Za-z0-9], )?--[a-z0-9][a-z0-9-]*' | grep -oE -- '--[a-z0-9-]+' |
+		grep -oE '^ {7}(-[A-Za-z0-9], )?--[a-z0-9][a-z0-9.-]*' | grep -oE -- '--[a-z0-9.-]+' |
 		sort -u
 }
 # comp_opts WORDS...: what the completion offers after "synprobe WORDS... --".
