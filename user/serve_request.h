@@ -35,9 +35,9 @@ enum serve_route_kind {
 
 struct serve_route {
 	enum serve_route_kind kind;
-	unsigned int status;	 /* SERVE_ROUTE_ANSWER: an HTTP status, 4xx */
-	const char *hdr;	 /* SERVE_ROUTE_ANSWER: one more header (static), or NULL */
-	const char *hdr_val;	 /* its value (static) */
+	unsigned int status;	   /* SERVE_ROUTE_ANSWER: an HTTP status, 4xx */
+	const char *hdr;	   /* SERVE_ROUTE_ANSWER: one more header (static), or NULL */
+	const char *hdr_val;	   /* its value (static) */
 	char line[SERVE_LINE_MAX]; /* SERVE_ROUTE_ANSWER: one line, ending with '\n' */
 	char target[SERVE_TARGET_MAX];
 	struct sp_target_spec spec;
@@ -47,12 +47,12 @@ struct serve_route {
 /* The parts of a request the functions below look at; NULL: absent. */
 struct serve_request {
 	const char *method;
-	const char *url; /* the path, without the query */
-	const char *content_length;	/* header Content-Length */
-	const char *transfer_encoding;	/* header Transfer-Encoding */
-	const char *target;		/* ?target= */
-	const char *timeout;		/* ?timeout= */
-	const char *scrape_timeout;	/* header X-Prometheus-Scrape-Timeout-Seconds */
+	const char *url;	       /* the path, without the query */
+	const char *content_length;    /* header Content-Length */
+	const char *transfer_encoding; /* header Transfer-Encoding */
+	const char *target;	       /* ?target= */
+	const char *timeout;	       /* ?timeout= */
+	const char *scrape_timeout;    /* header X-Prometheus-Scrape-Timeout-Seconds */
 };
 
 /*

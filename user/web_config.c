@@ -18,13 +18,20 @@ struct parse_ctx {
 
 static const char *const top_keys[] = {"tls_server_config", "basic_auth_users", NULL};
 static const char *const tls_keys[] = {
-    "cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version",
-    NULL,
+    "cert_file",   "key_file", "client_ca_file", "client_auth_type", "min_version",
+    "max_version", NULL,
 };
 /* exporter-toolkit's keys synprobe does not implement: named as such in the error. */
 static const char *const unsupported_keys[] = {
-    "cert",	    "key",	 "client_ca",	      "cipher_suites", "curve_preferences",
-    "prefer_server_cipher_suites", "client_allowed_sans", "http_server_config", "rate_limit",
+    "cert",
+    "key",
+    "client_ca",
+    "cipher_suites",
+    "curve_preferences",
+    "prefer_server_cipher_suites",
+    "client_allowed_sans",
+    "http_server_config",
+    "rate_limit",
     NULL,
 };
 
@@ -128,9 +135,10 @@ static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
 		if (!allowed[i]) {
 			for (i = 0; unsupported_keys[i]; i++)
 				if (!strcmp(unsupported_keys[i], name))
-					return fail(c, k, key,
-						    "not supported by synprobe: remove it (see "
-						    "'synprobe serve --help' for the keys it reads)");
+					return fail(
+					    c, k, key,
+					    "not supported by synprobe: remove it (see "
+					    "'synprobe serve --help' for the keys it reads)");
 			list[0] = '\0';
 			for (i = 0, n = 0; allowed[i] && n < sizeof(list); i++)
 				n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",

@@ -25,14 +25,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define WEB_PATH_MAX	  4096
-#define WEB_USER_MAX	  256
-#define WEB_USERS_MAX	  1024
+#define WEB_PATH_MAX  4096
+#define WEB_USER_MAX  256
+#define WEB_USERS_MAX 1024
 /* A bcrypt hash: "$2b$" cost "$" 22 characters of salt and 31 of hash. */
-#define WEB_BCRYPT_LEN	  60
-#define WEB_ERR_MAX	  512
+#define WEB_BCRYPT_LEN 60
+#define WEB_ERR_MAX    512
 /* The file's size limit: it holds a few paths and hashes. */
-#define WEB_FILE_MAX	  (256 * 1024)
+#define WEB_FILE_MAX (256 * 1024)
 
 /* Go's tls.ClientAuthType, by exporter-toolkit's names. */
 enum web_client_auth {
@@ -57,7 +57,7 @@ struct web_user {
 };
 
 struct web_config {
-	bool tls; /* tls_server_config with a cert_file: serve HTTPS */
+	bool tls;			   /* tls_server_config with a cert_file: serve HTTPS */
 	char cert_file[WEB_PATH_MAX];	   /* resolved against the file's directory */
 	char key_file[WEB_PATH_MAX];	   /* idem */
 	char client_ca_file[WEB_PATH_MAX]; /* idem; "" when not given */

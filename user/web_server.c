@@ -17,8 +17,8 @@
 struct web_gen {
 	int refs; /* __atomic */
 	struct web_config cfg;
-	gnutls_certificate_credentials_t cred; /* NULL without TLS */
-	gnutls_priority_t prio;		       /* NULL without TLS */
+	gnutls_certificate_credentials_t cred;	    /* NULL without TLS */
+	gnutls_priority_t prio;			    /* NULL without TLS */
 	char dummy_hash[CRYPT_GENSALT_OUTPUT_SIZE]; /* checked against for unknown users */
 	unsigned char salt[16]; /* random: the cache's keys are of no use outside the process */
 	pthread_mutex_t lock;	/* the cache */
@@ -49,7 +49,7 @@ struct web_server {
 	struct file_sig failed[SIG_FILES]; /* of the files of the last refused reload */
 	bool has_failed;
 	unsigned long long last_check_ns;
-	unsigned int verifying; /* bcrypt runs in flight */
+	unsigned int verifying;	     /* bcrypt runs in flight */
 	pthread_mutex_t reload_lock; /* one reload at a time */
 };
 
@@ -287,8 +287,10 @@ void web_server_maybe_reload(struct web_server *ws)
 
 	g = gen_load(ws->path, sigs, err, sizeof(err));
 	if (g && g->cfg.tls != ws->tls) {
-		snprintf(err, sizeof(err), "%s: tls_server_config: turning TLS %s needs a restart of "
-			 "serve; the old settings stay", ws->path, g->cfg.tls ? "on" : "off");
+		snprintf(err, sizeof(err),
+			 "%s: tls_server_config: turning TLS %s needs a restart of "
+			 "serve; the old settings stay",
+			 ws->path, g->cfg.tls ? "on" : "off");
 		gen_put(g);
 		g = NULL;
 	}
@@ -382,8 +384,8 @@ void web_server_session_end(void *ctx)
 	gen_put(ctx);
 }
 
-int web_server_cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn,
-			     int nreqs, const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+int web_server_cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+			     const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
 			     gnutls_pcert_st **pcert, unsigned int *pcert_length,
 			     gnutls_privkey_t *pkey)
 {
@@ -417,8 +419,7 @@ static int cache_key(const struct web_gen *g, const char *user, const char *pass
 	return 0;
 }
 
-enum web_auth web_server_check_auth(struct web_server *ws, const char *user,
-				    const char *password)
+enum web_auth web_server_check_auth(struct web_server *ws, const char *user, const char *password)
 {
 	unsigned char key[SHA256_LEN];
 	struct crypt_data *data = NULL;

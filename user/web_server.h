@@ -29,7 +29,7 @@
 #define WEB_AUTH_CACHE	    64
 #define WEB_AUTH_VERIFY_MAX 1
 /* The file and the files it names are looked at (stat) at most this often. */
-#define WEB_RELOAD_MIN_MS   1000
+#define WEB_RELOAD_MIN_MS 1000
 
 struct web_server;
 
@@ -76,15 +76,14 @@ enum web_auth {
  * web_server_check_auth - HTTP basic authentication (RFC 7617) of @user and @password (NULL:
  * none sent) against the current basic_auth_users.
  */
-enum web_auth web_server_check_auth(struct web_server *ws, const char *user,
-				    const char *password);
+enum web_auth web_server_check_auth(struct web_server *ws, const char *user, const char *password);
 
 /*
  * web_server_cert_callback - for MHD_OPTION_HTTPS_CERT_CALLBACK: refuses every handshake. It is
  * only called for a session web_server_session_start() did not set up, which must not happen.
  */
-int web_server_cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn,
-			     int nreqs, const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+int web_server_cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+			     const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
 			     gnutls_pcert_st **pcert, unsigned int *pcert_length,
 			     gnutls_privkey_t *pkey);
 

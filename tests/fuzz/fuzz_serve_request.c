@@ -26,10 +26,10 @@
 #include <string.h>
 #include "serve_request.h"
 
-#define CHECK(cond)                \
-	do {                       \
-		if (!(cond))       \
-			abort();   \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			abort();                                                                   \
 	} while (0)
 
 #define FIELDS 7
@@ -89,8 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rt.kind == SERVE_ROUTE_ANSWER) {
 		check_line(&rt);
 		CHECK(rt.status == 405 || rt.status == 413);
-		CHECK((rt.status == 405) == !(rq.method && (!strcmp(rq.method, "GET") ||
-							    !strcmp(rq.method, "HEAD"))));
+		CHECK((rt.status == 405) ==
+		      !(rq.method && (!strcmp(rq.method, "GET") || !strcmp(rq.method, "HEAD"))));
 		if (rt.status == 405)
 			CHECK(rt.hdr && !strcmp(rt.hdr, "Allow") && rt.hdr_val);
 	}

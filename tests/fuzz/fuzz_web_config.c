@@ -23,10 +23,10 @@
 #include <string.h>
 #include "web_config.h"
 
-#define CHECK(cond)                \
-	do {                       \
-		if (!(cond))       \
-			abort();   \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			abort();                                                                   \
 	} while (0)
 
 #define FILE_NAME "etc/web.yml"
@@ -55,7 +55,8 @@ static void check_hash(const char *h)
 	CHECK((h[4] - '0') * 10 + (h[5] - '0') >= 4 && (h[4] - '0') * 10 + (h[5] - '0') <= 31);
 	for (i = 7; i < WEB_BCRYPT_LEN; i++)
 		CHECK(strchr("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-			     h[i]) && h[i]);
+			     h[i]) &&
+		      h[i]);
 }
 
 static void check_config(const struct web_config *c)
@@ -127,7 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(web_config_parse(buf, size, FILE_NAME, &again, err2, WEB_ERR_MAX) == rc);
 	if (!rc) {
 		CHECK(again.tls == cfg.tls && again.n_users == cfg.n_users &&
-		      again.client_auth == cfg.client_auth && !strcmp(again.cert_file, cfg.cert_file));
+		      again.client_auth == cfg.client_auth &&
+		      !strcmp(again.cert_file, cfg.cert_file));
 		for (i = 0; i < cfg.n_users; i++)
 			CHECK(!strcmp(again.users[i].hash, cfg.users[i].hash));
 	} else {

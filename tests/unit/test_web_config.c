@@ -20,7 +20,7 @@
 #include "web_server.h"
 
 #define FILE_NAME "etc/web.yml"
-#define HASH "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"
+#define HASH	  "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"
 
 static int parse(const char *yaml, struct web_config *cfg, char *err, size_t errlen)
 {
@@ -76,7 +76,7 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
     {"tls: 1\n", FILE_NAME ":1: key 'tls': unknown key: the keys here are tls_server_config, "
-		 "basic_auth_users"},
+			   "basic_auth_users"},
     {"tls_server_config:\n  cipher_suites: [a]\n",
      FILE_NAME ":2: key 'tls_server_config.cipher_suites': not supported by synprobe"},
     {"tls_server_config:\n  key_file: k\n",
@@ -102,7 +102,8 @@ static const struct bad_case bad_cases[] = {
      FILE_NAME ":2: key 'tls_server_config.cert_file': is a list"},
     {"tls_server_config:\n  cert_file: c\n  cert_file: d\n",
      FILE_NAME ":3: key 'tls_server_config.cert_file': given twice (first on line 2)"},
-    {"basic_auth_users:\n  p: secret\n", FILE_NAME ":2: key 'basic_auth_users.p': not a bcrypt hash"},
+    {"basic_auth_users:\n  p: secret\n",
+     FILE_NAME ":2: key 'basic_auth_users.p': not a bcrypt hash"},
     {"basic_auth_users:\n  p: $2y$03$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi\n",
      FILE_NAME ":2: key 'basic_auth_users.p': not a bcrypt hash"},
     {"basic_auth_users:\n  p: $1$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi\n",
