@@ -170,8 +170,13 @@ n401=$(grep -c '^401$' "$SP_TMP/flood") n503=$(grep -c '^503$' "$SP_TMP/flood")
 diag "flood: $n401 answered 401 and $n503 503 of $(wc -l <"$SP_TMP/flood"); /metrics: $n_ok of $n_all 200, the slowest in $metrics_max_s s"
 check "during a flood of wrong passwords, /metrics with verified credentials: all 200 ($n_ok of $n_all)" \
 	[ "$n_all" -gt 0 -a "$n_ok" -eq "$n_all" ]
-check "the flood's password checks are bounded: some answered 503, some 401 ($n503, $n401)" \
-	[ "$n503" -gt 0 -a "$n401" -gt 0 ]
+check "the flood's password checks are bounded: some answered 503 ($n503)" [ "$n503" -gt 0 ]
+# On an emulated CPU one bcrypt run of cost 10 can outlast curl's 5 s: no 401 is then seen.
+if sp_emulated; then
+	skip "the flood's wrong passwords answered 401 ($n401)" "emulated CPU: bcrypt outlasts curl's 5 s"
+else
+	check "the flood's wrong passwords answered 401 ($n401)" [ "$n401" -gt 0 ]
+fi
 check "the flood got no 200" [ "$(grep -c '^200$' "$SP_TMP/flood")" -eq 0 ]
 
 # Re-read on change.
