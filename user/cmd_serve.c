@@ -1073,7 +1073,7 @@ static int apply_config(struct serve *s, const struct serve_config *cfg, size_t 
 	struct serve_check **checks, *c;
 	bool *reused = NULL;
 	__u64 now = mono_ms();
-	size_t i, j, k, hint = 0;
+	size_t i, j = 0, k, hint = 0;
 	int err = 0;
 
 	*kept = 0;
