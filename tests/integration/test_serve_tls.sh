@@ -251,6 +251,8 @@ kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"
 rc=$?
 check "SIGTERM: exit 0 (status $rc)" [ $rc -eq 0 ]
+check "no sanitizer report in serve's log" \
+	eval '! grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$LOG"'
 
 # Bad files at start: one line naming the file, exit 2, before anything is attached.
 bad_start() { # NAME: serve with $W, expects exit 2 and one line naming $W
