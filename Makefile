@@ -15,7 +15,7 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/pp
 VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-LIBS_PKG := libbpf libmnl json-c yaml-0.1 libmicrohttpd nettle libcap gnutls libxcrypt
+LIBS_PKG := libbpf libmnl json-c yaml-0.1 libmicrohttpd nettle libcap gnutls libxcrypt libpcre2-8
 LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG)) -lm
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG))
 

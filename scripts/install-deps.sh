@@ -7,6 +7,7 @@ packages=(
 	libmnl-dev libjson-c-dev libyaml-dev libmicrohttpd-dev libcap-dev        # engine and CLI
 	nettle-dev                                                               # serve --shard (MD5)
 	libgnutls28-dev libcrypt-dev                                             # serve: TLS, bcrypt
+	libpcre2-dev                                                             # send/expect checks (PCRE2)
 	scdoc                                                                    # man pages
 	libcmocka-dev libnetfilter-queue-dev curl prometheus openssl             # tests
 	iproute2 nftables iptables tcpdump util-linux procps socat               # tests and demo

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * test_expect.c - send/expect steps (expect.c): the order of sends and receives, a match split
+ * over reads, a reply carried over to the next step, NUL bytes in a reply, mismatch at EOF and
+ * when the bounded buffer fills, a bad pattern, too many steps, the mismatch's one-line reason.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+#include "expect.h"
+
+#define S(str) (const __u8 *)(str), sizeof(str) - 1
+
+static void test_send_then_expect(void **state)
+{
+	struct sp_exchange *x = sp_exchange_new();
+	const __u8 *data;
+	char err[256];
+	size_t len;
+
+	assert_non_null(x);
+	assert_int_equal(sp_exchange_add(x, S("PING\r\n"), "^\\+PONG\\r$", err, sizeof(err)), 0);
+	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_SEND);
+	assert_int_equal(len, 6);
+	assert_memory_equal(data, "PING\r\n", 6);
+	sp_exchange_sent(x, 2); /* a short write */
+	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_SEND);
+	assert_int_equal(len, 4);
+	assert_memory_equal(data, "NG\r\n", 4);
+	sp_exchange_sent(x, 4);
+	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_RECV);
+	/* The match comes in three reads. */
+	assert_int_equal(sp_exchange_received(x, S("+PO"), false), SP_XCHG_RECV);
+	assert_int_equal(sp_exchange_received(x, S("NG\r"), false), SP_XCHG_RECV);
+	assert_int_equal(sp_exchange_matched(x), 0);
+	assert_int_equal(sp_exchange_received(x, S("\n"), false), SP_XCHG_DONE);
+	assert_int_equal(sp_exchange_matched(x), 1);
+	assert_string_equal(sp_exchange_reason(x), "");
+	sp_exchange_free(x);
+}
+
+/* A banner first (no send), then a command; the second reply came with the first read. */
+static void test_banner_and_carry_over(void **state)
+{
+	struct sp_exchange *x = sp_exchange_new();
+	const __u8 *data;
+	char err[256];
+	size_t len;
+
+	assert_int_equal(sp_exchange_add(x, NULL, 0, "^220 ", err, sizeof(err)), 0);
+	assert_int_equal(sp_exchange_add(x, S("QUIT\r\n"), "^221", err, sizeof(err)), 0);
+	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_RECV);
+	/* "220 " matches; "hi\r\n221 bye" stays for step 2, which has to send first. */
+	assert_int_equal(sp_exchange_received(x, S("220 hi\r\n221 bye\r\n"), false), SP_XCHG_SEND);
+	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_SEND);
+	assert_memory_equal(data, "QUIT\r\n", 6);
+	sp_exchange_sent(x, len);
+	assert_int_equal(sp_exchange_received(x, NULL, 0, false), SP_XCHG_DONE);
+	assert_int_equal(sp_exchange_matched(x), 2);
+	sp_exchange_free(x);
+}
+
+/* Binary replies: a NUL byte before the match does not end the subject. */
+static void test_binary(void **state)
+{
+	struct sp_exchange *x = sp_exchange_new();
+	char err[256];
+
+	assert_int_equal(sp_exchange_add(x, S("\x00\x01"), "\\x00\\xffOK", err, sizeof(err)), 0);
+	sp_exchange_sent(x, 2);
+	assert_int_equal(sp_exchange_received(x, S("\x00\x00\xffO"), false), SP_XCHG_RECV);
+	assert_int_equal(sp_exchange_received(x, S("K"), false), SP_XCHG_DONE);
+	sp_exchange_free(x);
+}
+
+static void test_mismatch_at_eof(void **state)
+{
+	struct sp_exchange *x = sp_exchange_new();
+	char err[256];
+
+	assert_int_equal(sp_exchange_add(x, NULL, 0, "^220", err, sizeof(err)), 0);
+	assert_int_equal(sp_exchange_received(x, S("SSH-2.0-OpenSSH_9.2\r\n"), false),
+			 SP_XCHG_RECV);
+	assert_int_equal(sp_exchange_received(x, NULL, 0, true), SP_XCHG_MISMATCH);
+	assert_string_equal(sp_exchange_reason(x),
+			    "step 1: expect '^220' did not match the 21 bytes read before the end: "
+			    "'SSH-2.0-OpenSSH_9.2\\r\\n'");
+	/* It stays a mismatch. */
+	assert_int_equal(sp_exchange_received(x, S("220 late\r\n"), false), SP_XCHG_MISMATCH);
+	assert_int_equal(sp_exchange_matched(x), 0);
+	sp_exchange_free(x);
+}
+
+/* A reply that fills the buffer with no match is a mismatch, whatever follows. */
+static void test_bounded(void **state)
+{
+	struct sp_exchange *x = sp_exchange_new();
+	static __u8 junk[SP_EXPECT_BUF_MAX + 100];
+	char err[256];
+
+	memset(junk, 'a', sizeof(junk));
+	assert_int_equal(sp_exchange_add(x, NULL, 0, "OK", err, sizeof(err)), 0);
+	assert_int_equal(sp_exchange_received(x, junk, SP_EXPECT_BUF_MAX - 1, false), SP_XCHG_RECV);
+	assert_int_equal(sp_exchange_received(x, junk, 100, false), SP_XCHG_MISMATCH);
+	assert_non_null(strstr(sp_exchange_reason(x), "in the first 4096 bytes read: 'aaaa"));
+	assert_null(strchr(sp_exchange_reason(x), '\n'));
+	sp_exchange_free(x);
+}
+
+static void test_bad_input(void **state)
+{
+	struct sp_exchange *x = sp_exchange_new();
+	char err[256] = "", big[SP_EXPECT_PATTERN_MAX + 2];
+	const __u8 *data;
+	size_t len;
+	int i;
+
+	assert_int_equal(sp_exchange_add(x, NULL, 0, "(unclosed", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "expect '(unclosed': missing closing parenthesis at offset 9"));
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(sp_exchange_add(x, NULL, 0, big, err, sizeof(err)), -E2BIG);
+	/* No steps: done at once. */
+	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_DONE);
+	for (i = 0; i < SP_EXPECT_STEPS_MAX; i++)
+		assert_int_equal(sp_exchange_add(x, S("x"), NULL, err, sizeof(err)), 0);
+	assert_int_equal(sp_exchange_add(x, S("x"), NULL, err, sizeof(err)), -E2BIG);
+	/* Sends only: one after the other, then done without reading. */
+	for (i = 0; i < SP_EXPECT_STEPS_MAX; i++) {
+		assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_SEND);
+		sp_exchange_sent(x, len);
+	}
+	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_DONE);
+	sp_exchange_free(x);
+	sp_exchange_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_send_then_expect), cmocka_unit_test(test_banner_and_carry_over),
+		cmocka_unit_test(test_binary),		 cmocka_unit_test(test_mismatch_at_eof),
+		cmocka_unit_test(test_bounded),		 cmocka_unit_test(test_bad_input),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* expect.c - send/expect steps with PCRE2 on a bounded buffer (expect.h). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pcre2.h>
+#include "expect.h"
+
+struct sp_step {
+	__u8 *send;
+	size_t send_len;
+	pcre2_code *re;	   /* NULL: nothing expected */
+	char *pattern;	   /* as given, for messages */
+};
+
+struct sp_exchange {
+	struct sp_step steps[SP_EXPECT_STEPS_MAX];
+	size_t n_steps;
+	size_t step; /* the current one */
+	size_t sent; /* bytes of its send written */
+	bool mismatch;
+	unsigned int matched;
+	pcre2_match_data *md;
+	__u8 buf[SP_EXPECT_BUF_MAX];
+	size_t len;
+	char reason[512];
+};
+
+struct sp_exchange *sp_exchange_new(void)
+{
+	struct sp_exchange *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		errno = ENOMEM;
+	return x;
+}
+
+void sp_exchange_free(struct sp_exchange *x)
+{
+	size_t i;
+
+	if (!x)
+		return;
+	for (i = 0; i < x->n_steps; i++) {
+		free(x->steps[i].send);
+		free(x->steps[i].pattern);
+		pcre2_code_free(x->steps[i].re);
+	}
+	pcre2_match_data_free(x->md);
+	free(x);
+}
+
+int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len,
+		    const char *pattern, char *err, size_t errlen)
+{
+	struct sp_step *s;
+	PCRE2_UCHAR msg[160];
+	PCRE2_SIZE off;
+	int code;
+
+	if (x->n_steps == SP_EXPECT_STEPS_MAX) {
+		snprintf(err, errlen, "more than %d send/expect steps: use fewer",
+			 SP_EXPECT_STEPS_MAX);
+		return -E2BIG;
+	}
+	if (pattern && strlen(pattern) > SP_EXPECT_PATTERN_MAX) {
+		snprintf(err, errlen, "expect pattern longer than %d characters: shorten it",
+			 SP_EXPECT_PATTERN_MAX);
+		return -E2BIG;
+	}
+	s = &x->steps[x->n_steps];
+	memset(s, 0, sizeof(*s));
+	if (pattern) {
+		s->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_MULTILINE,
+				      &code, &off, NULL);
+		if (!s->re) {
+			pcre2_get_error_message(code, msg, sizeof(msg));
+			snprintf(err, errlen, "expect '%.64s%s': %s at offset %zu: fix the regular expression (PCRE2 syntax)",
+				 pattern, strlen(pattern) > 64 ? "..." : "", (char *)msg,
+				 (size_t)off);
+			return -EINVAL;
+		}
+		s->pattern = strdup(pattern);
+		if (!s->pattern)
+			goto nomem;
+		if (!x->md) {
+			x->md = pcre2_match_data_create(1, NULL);
+			if (!x->md)
+				goto nomem;
+		}
+	}
+	if (send_len) {
+		s->send = malloc(send_len);
+		if (!s->send)
+			goto nomem;
+		memcpy(s->send, send, send_len);
+		s->send_len = send_len;
+	}
+	x->n_steps++;
+	return 0;
+
+nomem:
+	free(s->send);
+	free(s->pattern);
+	pcre2_code_free(s->re);
+	memset(s, 0, sizeof(*s));
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+/* The current step has been sent and needs nothing (more): on to the next. */
+static void skip_done_steps(struct sp_exchange *x)
+{
+	while (x->step < x->n_steps && x->sent == x->steps[x->step].send_len &&
+	       !x->steps[x->step].re) {
+		x->step++;
+		x->sent = 0;
+	}
+}
+
+enum sp_xchg_state sp_exchange_next(struct sp_exchange *x, const __u8 **data, size_t *len)
+{
+	struct sp_step *s;
+
+	if (x->mismatch)
+		return SP_XCHG_MISMATCH;
+	skip_done_steps(x);
+	if (x->step == x->n_steps)
+		return SP_XCHG_DONE;
+	s = &x->steps[x->step];
+	if (x->sent < s->send_len) {
+		*data = s->send + x->sent;
+		*len = s->send_len - x->sent;
+		return SP_XCHG_SEND;
+	}
+	return SP_XCHG_RECV;
+}
+
+void sp_exchange_sent(struct sp_exchange *x, size_t n)
+{
+	struct sp_step *s;
+
+	if (x->step == x->n_steps)
+		return;
+	s = &x->steps[x->step];
+	x->sent = x->sent + n > s->send_len ? s->send_len : x->sent + n;
+}
+
+/* @n bytes of @p, C-escaped and cut, into @out. */
+static void escape(const __u8 *p, size_t n, char *out, size_t size)
+{
+	size_t i, o = 0;
+	int w;
+
+	for (i = 0; i < n && o + 8 < size; i++) {
+		if (p[i] == '\r')
+			w = snprintf(out + o, size - o, "\\r");
+		else if (p[i] == '\n')
+			w = snprintf(out + o, size - o, "\\n");
+		else if (p[i] == '\\' || p[i] == '\'')
+			w = snprintf(out + o, size - o, "\\%c", p[i]);
+		else if (p[i] < 0x20 || p[i] >= 0x7f)
+			w = snprintf(out + o, size - o, "\\x%02x", p[i]);
+		else
+			w = snprintf(out + o, size - o, "%c", p[i]);
+		o += (size_t)w;
+	}
+	if (i < n && o + 4 < size)
+		snprintf(out + o, size - o, "...");
+}
+
+static enum sp_xchg_state mismatch(struct sp_exchange *x, const char *why)
+{
+	char seen[160];
+
+	escape(x->buf, x->len > 48 ? 48 : x->len, seen, sizeof(seen));
+	if (x->len > 48)
+		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "...");
+	snprintf(x->reason, sizeof(x->reason), "step %zu: expect '%.64s' did not match %s: '%s'",
+		 x->step + 1, x->steps[x->step].pattern, why, seen);
+	x->mismatch = true;
+	return SP_XCHG_MISMATCH;
+}
+
+enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data, size_t len,
+					bool eof)
+{
+	const __u8 *dummy;
+	size_t room, dummy_len, end;
+	PCRE2_SIZE *ov;
+	struct sp_step *s;
+	char why[96];
+	int rc;
+
+	if (x->mismatch)
+		return SP_XCHG_MISMATCH;
+	room = sizeof(x->buf) - x->len;
+	if (len > room)
+		len = room; /* what does not fit is never looked at: the buffer is full below */
+	memcpy(x->buf + x->len, data, len);
+	x->len += len;
+	for (;;) {
+		if (sp_exchange_next(x, &dummy, &dummy_len) != SP_XCHG_RECV)
+			return sp_exchange_next(x, &dummy, &dummy_len);
+		s = &x->steps[x->step];
+		rc = pcre2_match(s->re, x->buf, x->len, 0, PCRE2_PARTIAL_HARD, x->md, NULL);
+		if (rc >= 0) {
+			ov = pcre2_get_ovector_pointer(x->md);
+			end = ov[1] > x->len ? x->len : ov[1];
+			memmove(x->buf, x->buf + end, x->len - end);
+			x->len -= end;
+			x->matched++;
+			x->step++;
+			x->sent = 0;
+			continue;
+		}
+		if (rc != PCRE2_ERROR_NOMATCH && rc != PCRE2_ERROR_PARTIAL) {
+			snprintf(why, sizeof(why), "(PCRE2 error %d)", rc);
+			return mismatch(x, why);
+		}
+		if (x->len == sizeof(x->buf)) {
+			snprintf(why, sizeof(why), "in the first %zu bytes read", sizeof(x->buf));
+			return mismatch(x, why);
+		}
+		if (eof) {
+			snprintf(why, sizeof(why), "the %zu bytes read before the end", x->len);
+			return mismatch(x, why);
+		}
+		return SP_XCHG_RECV;
+	}
+}
+
+unsigned int sp_exchange_matched(const struct sp_exchange *x)
+{
+	return x->matched;
+}
+
+const char *sp_exchange_reason(const struct sp_exchange *x)
+{
+	return x->mismatch ? x->reason : "";
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * expect.h - the send/expect steps of a check (--send STR --expect REGEX, serve's
+ * query_response: list), as a state machine that does no I/O itself: the caller writes what it
+ * is told to send and hands in what it reads, over a plain socket or a TLS session alike.
+ *
+ * Each step sends its bytes (may be none), then waits until its pattern (may be none) matches
+ * what has been read since the previous step's match. Patterns are PCRE2 (Perl-compatible,
+ * Debian's libpcre2-8) with PCRE2_MULTILINE, so ^ and $ match at line starts and ends (as
+ * blackbox_exporter's query_response matches a line); they run on the bytes as read (NUL bytes
+ * included), of which at most SP_EXPECT_BUF_MAX are kept: a reply that fills them without a match
+ * is a mismatch. PCRE2_PARTIAL_HARD tells "no match yet" (wait for more) from "the end of the
+ * reply came without a match" (EOF).
+ */
+#ifndef __SP_EXPECT_H
+#define __SP_EXPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#define SP_EXPECT_BUF_MAX   4096 /* bytes of reply a pattern is matched against */
+#define SP_EXPECT_STEPS_MAX 16	 /* steps of one check */
+#define SP_EXPECT_PATTERN_MAX 1024
+
+struct sp_exchange;
+
+/* What the caller does next (sp_exchange_next()). */
+enum sp_xchg_state {
+	SP_XCHG_SEND,	  /* write the bytes given, then sp_exchange_sent() */
+	SP_XCHG_RECV,	  /* read, then sp_exchange_received() */
+	SP_XCHG_DONE,	  /* every step passed */
+	SP_XCHG_MISMATCH, /* a reply did not match: sp_exchange_reason() says how */
+};
+
+/* sp_exchange_new - an empty exchange (no steps: DONE at once). NULL with errno ENOMEM. */
+struct sp_exchange *sp_exchange_new(void);
+
+/* sp_exchange_free - frees @x and its compiled patterns; NULL is accepted. */
+void sp_exchange_free(struct sp_exchange *x);
+
+/*
+ * sp_exchange_add - append a step: send @send_len bytes of @send (may be 0; copied), then expect
+ * @pattern (NULL: none). Returns 0, or -EINVAL (the pattern does not compile: one line in @err
+ * with PCRE2's message and the offset), -E2BIG (more than SP_EXPECT_STEPS_MAX steps, or a pattern
+ * longer than SP_EXPECT_PATTERN_MAX), -ENOMEM.
+ */
+int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len,
+		    const char *pattern, char *err, size_t errlen);
+
+/*
+ * sp_exchange_next - what to do now. For SP_XCHG_SEND, *@data and *@len are the bytes still to
+ * write (valid until the next call).
+ */
+enum sp_xchg_state sp_exchange_next(struct sp_exchange *x, const __u8 **data, size_t *len);
+
+/* sp_exchange_sent - @n of the bytes sp_exchange_next() gave were written. */
+void sp_exchange_sent(struct sp_exchange *x, size_t n);
+
+/*
+ * sp_exchange_received - @len bytes were read (@eof: the peer closed, or the deadline came and
+ * nothing more will be read). Returns the new state: the current step's pattern matched (the
+ * bytes up to the match's end are consumed, the rest stay for the next step) and the next step
+ * is due; or RECV for more; or MISMATCH at EOF, or when SP_EXPECT_BUF_MAX bytes hold no match.
+ */
+enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data, size_t len,
+					bool eof);
+
+/* sp_exchange_matched - how many patterns matched so far. */
+unsigned int sp_exchange_matched(const struct sp_exchange *x);
+
+/*
+ * sp_exchange_reason - one line on a mismatch: the step, its pattern, and the start of what was
+ * read, escaped (e.g. "step 1: expect '^220' did not match the 19 bytes read:
+ * 'SSH-2.0-OpenSSH_9.2\r\n'"). "" otherwise.
+ */
+const char *sp_exchange_reason(const struct sp_exchange *x);
+
+#endif
