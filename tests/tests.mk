@@ -15,6 +15,8 @@ $(OUTPUT)/libsynprobe-cli.a: $(CLI_LIB_OBJS)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/test_*.c))
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(wildcard tests/helpers/*.c))
+# Helpers that drive modules of user/: linked with them (the rest are one file each).
+MODULE_HELPERS := $(OUTPUT)/tests/sp_l7_client
 
 $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -27,9 +29,13 @@ $(BPF_TESTS): $(OUTPUT)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(SKELS
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) -Itests/bpf $< $(OUTPUT)/libsynprobe.a $(LIBS) $(CMOCKA_LIBS) -o $@
 
-$(TEST_HELPERS): $(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
+$(filter-out $(MODULE_HELPERS),$(TEST_HELPERS)): $(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(NFQ_LIBS) -o $@
+
+$(MODULE_HELPERS): $(OUTPUT)/tests/%: tests/helpers/%.c $(OUTPUT)/libsynprobe-cli.a | $(OUTPUT)/tests
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libsynprobe-cli.a $(LIBS) -o $@
 
 tests-build: $(OUTPUT)/synprobe $(UNIT_TESTS) $(BPF_TESTS) $(TEST_HELPERS)
 

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* tls_client.c - the TLS step of a check, with GnuTLS (tls_client.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include "tls_client.h"
+
+#define ALPN_MAX 8
+
+struct sp_tls {
+	gnutls_session_t session;
+	gnutls_certificate_credentials_t cred;
+	bool started, done;
+	bool insecure;
+	__u64 start_ns, end_ns;
+	char error[512];
+};
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static bool is_ip(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* ALPN "a,b" into gnutls datums pointing into @copy. Returns the count, or -1 if a name is bad. */
+static int alpn_split(char *copy, gnutls_datum_t *out)
+{
+	char *tok, *save = NULL;
+	int n = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == ALPN_MAX || !*tok || strlen(tok) > 255)
+			return -1;
+		out[n].data = (unsigned char *)tok;
+		out[n].size = (unsigned int)strlen(tok);
+		n++;
+	}
+	return n ? n : -1;
+}
+
+struct sp_tls *sp_tls_new(int fd, const struct sp_tls_opts *o, char *err, size_t errlen)
+{
+	const char *name = o->sni ? o->sni : o->host;
+	gnutls_datum_t protos[ALPN_MAX];
+	char alpn[256];
+	struct sp_tls *t;
+	int rc, n;
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->insecure = o->insecure;
+	rc = gnutls_certificate_allocate_credentials(&t->cred);
+	if (rc < 0)
+		goto fail_gnutls;
+	if (!o->insecure) {
+		if (o->ca_file) {
+			rc = gnutls_certificate_set_x509_trust_file(t->cred, o->ca_file,
+								    GNUTLS_X509_FMT_PEM);
+			if (rc <= 0) {
+				snprintf(err, errlen,
+					 "--ca %s: %s: give a readable file of PEM certificates",
+					 o->ca_file, rc < 0 ? gnutls_strerror(rc) : "no certificate in it");
+				goto fail;
+			}
+		} else {
+			rc = gnutls_certificate_set_x509_system_trust(t->cred);
+			if (rc < 0)
+				goto fail_gnutls;
+		}
+	}
+	rc = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+	if (rc < 0)
+		goto fail_gnutls;
+	rc = gnutls_set_default_priority(t->session);
+	if (!rc)
+		rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
+	if (rc < 0)
+		goto fail_gnutls;
+	if (name && *name && !is_ip(name)) {
+		rc = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, name, strlen(name));
+		if (rc < 0)
+			goto fail_gnutls;
+	}
+	if (!o->insecure && name && *name)
+		gnutls_session_set_verify_cert(t->session, name, 0);
+	if (o->alpn) {
+		if (strlen(o->alpn) >= sizeof(alpn)) {
+			snprintf(err, errlen, "--alpn '%.40s...' is too long", o->alpn);
+			goto fail;
+		}
+		strcpy(alpn, o->alpn);
+		n = alpn_split(alpn, protos);
+		if (n < 0) {
+			snprintf(err, errlen,
+				 "--alpn '%s': give at most %d protocol names, comma-separated, e.g. h2,http/1.1",
+				 o->alpn, ALPN_MAX);
+			goto fail;
+		}
+		rc = gnutls_alpn_set_protocols(t->session, protos, (unsigned int)n, 0);
+		if (rc < 0)
+			goto fail_gnutls;
+	}
+	gnutls_transport_set_int(t->session, fd);
+	gnutls_handshake_set_timeout(t->session, 0); /* the check's deadline rules */
+	return t;
+
+fail_gnutls:
+	snprintf(err, errlen, "TLS set-up failed: %s", gnutls_strerror(rc));
+fail:
+	sp_tls_free(t);
+	errno = EINVAL;
+	return NULL;
+}
+
+/* The verification's words in one line: GnuTLS's sentences, newlines made spaces. */
+static void verify_reason(struct sp_tls *t)
+{
+	unsigned int status = gnutls_session_get_verify_cert_status(t->session);
+	gnutls_datum_t out = {};
+	char *p;
+
+	if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) < 0) {
+		snprintf(t->error, sizeof(t->error), "certificate not verified (status 0x%x)", status);
+		return;
+	}
+	snprintf(t->error, sizeof(t->error), "certificate not verified: %s", (char *)out.data);
+	for (p = t->error; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	while (p > t->error && p[-1] == ' ')
+		*--p = '\0';
+	gnutls_free(out.data);
+}
+
+int sp_tls_handshake(struct sp_tls *t)
+{
+	int rc;
+
+	if (t->done)
+		return 0;
+	if (!t->started) {
+		t->started = true;
+		t->start_ns = mono_ns();
+	}
+	do {
+		rc = gnutls_handshake(t->session);
+	} while (rc < 0 && !gnutls_error_is_fatal(rc) && rc != GNUTLS_E_AGAIN &&
+		 rc != GNUTLS_E_INTERRUPTED);
+	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
+		return -EAGAIN;
+	t->end_ns = mono_ns();
+	if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+		verify_reason(t);
+		return -EPROTO;
+	}
+	if (rc < 0) {
+		snprintf(t->error, sizeof(t->error), "handshake failed: %s", gnutls_strerror(rc));
+		if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
+			snprintf(t->error + strlen(t->error), sizeof(t->error) - strlen(t->error),
+				 " (%s)", gnutls_alert_get_name(gnutls_alert_get(t->session)));
+		return -EPROTO;
+	}
+	t->done = true;
+	return 0;
+}
+
+bool sp_tls_wants_write(const struct sp_tls *t)
+{
+	return gnutls_record_get_direction(t->session) == 1;
+}
+
+ssize_t sp_tls_send(struct sp_tls *t, const void *buf, size_t len)
+{
+	ssize_t n = gnutls_record_send(t->session, buf, len);
+
+	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+		return -EAGAIN;
+	if (n < 0) {
+		snprintf(t->error, sizeof(t->error), "TLS send failed: %s", gnutls_strerror((int)n));
+		return -EPROTO;
+	}
+	return n;
+}
+
+ssize_t sp_tls_recv(struct sp_tls *t, void *buf, size_t len)
+{
+	ssize_t n = gnutls_record_recv(t->session, buf, len);
+
+	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+		return -EAGAIN;
+	/* A peer that closes without close_notify has still ended its reply. */
+	if (n == GNUTLS_E_PREMATURE_TERMINATION)
+		return 0;
+	if (n < 0) {
+		snprintf(t->error, sizeof(t->error), "TLS receive failed: %s",
+			 gnutls_strerror((int)n));
+		return -EPROTO;
+	}
+	return n;
+}
+
+/* A distinguished name of @crt (issuer or subject) as RFC 4514 text into @out. */
+static void dn_of(gnutls_x509_crt_t crt, bool issuer, char *out, size_t len)
+{
+	gnutls_datum_t d = {};
+	int rc;
+
+	rc = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) :
+		      gnutls_x509_crt_get_dn3(crt, &d, 0);
+	if (rc < 0) {
+		out[0] = '\0';
+		return;
+	}
+	snprintf(out, len, "%.*s", (int)d.size, (char *)d.data);
+	gnutls_free(d.data);
+}
+
+void sp_tls_get_info(const struct sp_tls *t, struct sp_tls_info *info)
+{
+	const gnutls_datum_t *certs;
+	unsigned int n = 0, i;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t proto;
+	const char *s;
+	time_t na;
+	char *suite;
+
+	memset(info, 0, sizeof(*info));
+	if (t->started && t->end_ns)
+		info->handshake_ns = t->end_ns - t->start_ns;
+	s = gnutls_protocol_get_name(gnutls_protocol_get_version(t->session));
+	snprintf(info->version, sizeof(info->version), "%s", s ? s : "");
+	suite = (char *)gnutls_ciphersuite_get(t->session);
+	snprintf(info->cipher, sizeof(info->cipher), "%s", suite ? suite : "");
+	if (gnutls_alpn_get_selected_protocol(t->session, &proto) == 0)
+		snprintf(info->alpn, sizeof(info->alpn), "%.*s", (int)proto.size,
+			 (char *)proto.data);
+	/* With verification on, a handshake that ended passed it (else it fails). */
+	info->verified = t->done && !t->insecure;
+	certs = gnutls_certificate_get_peers(t->session, &n);
+	for (i = 0; certs && i < n; i++) {
+		if (gnutls_x509_crt_init(&crt) < 0)
+			break;
+		if (gnutls_x509_crt_import(crt, &certs[i], GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(crt);
+			continue;
+		}
+		na = gnutls_x509_crt_get_expiration_time(crt);
+		if (i == 0) {
+			info->has_cert = true;
+			info->not_after = na;
+			info->earliest_not_after = na;
+			dn_of(crt, false, info->subject, sizeof(info->subject));
+			dn_of(crt, true, info->issuer, sizeof(info->issuer));
+		} else if (na < info->earliest_not_after) {
+			info->earliest_not_after = na;
+		}
+		info->chain_len++;
+		gnutls_x509_crt_deinit(crt);
+	}
+}
+
+const char *sp_tls_error(const struct sp_tls *t)
+{
+	return t->error;
+}
+
+void sp_tls_free(struct sp_tls *t)
+{
+	if (!t)
+		return;
+	if (t->session)
+		gnutls_deinit(t->session);
+	if (t->cred)
+		gnutls_certificate_free_credentials(t->cred);
+	free(t);
+}
+
+void sp_rfc3339(__s64 t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "%s", "");
+}
