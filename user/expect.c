@@ -23,10 +23,13 @@ struct sp_exchange {
 	bool mismatch;
 	unsigned int matched;
 	pcre2_match_data *md;
+	pcre2_match_context *mc; /* the match limit */
 	__u8 buf[SP_EXPECT_BUF_MAX];
 	size_t len;
 	char reason[512];
 };
+
+static void escape(const __u8 *p, size_t n, char *out, size_t size);
 
 struct sp_exchange *sp_exchange_new(void)
 {
@@ -49,6 +52,7 @@ void sp_exchange_free(struct sp_exchange *x)
 		pcre2_code_free(x->steps[i].re);
 	}
 	pcre2_match_data_free(x->md);
+	pcre2_match_context_free(x->mc);
 	free(x);
 }
 
@@ -57,6 +61,7 @@ int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len,
 {
 	struct sp_step *s;
 	PCRE2_UCHAR msg[160];
+	char shown[160];
 	PCRE2_SIZE off;
 	int code;
 
@@ -77,8 +82,10 @@ int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len,
 				      &code, &off, NULL);
 		if (!s->re) {
 			pcre2_get_error_message(code, msg, sizeof(msg));
-			snprintf(err, errlen, "expect '%.64s%s': %s at offset %zu: fix the regular expression (PCRE2 syntax)",
-				 pattern, strlen(pattern) > 64 ? "..." : "", (char *)msg,
+			escape((const __u8 *)pattern, strlen(pattern) > 64 ? 64 : strlen(pattern),
+			       shown, sizeof(shown));
+			snprintf(err, errlen, "expect '%s%s': %s at offset %zu: fix the regular expression (PCRE2 syntax)",
+				 shown, strlen(pattern) > 64 ? "..." : "", (char *)msg,
 				 (size_t)off);
 			return -EINVAL;
 		}
@@ -87,8 +94,12 @@ int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len,
 			goto nomem;
 		if (!x->md) {
 			x->md = pcre2_match_data_create(1, NULL);
-			if (!x->md)
+			x->mc = pcre2_match_context_create(NULL);
+			if (!x->md || !x->mc)
 				goto nomem;
+			/* A pattern that backtracks without end fails the step, not the thread. */
+			pcre2_set_match_limit(x->mc, SP_EXPECT_MATCH_LIMIT);
+			pcre2_set_depth_limit(x->mc, SP_EXPECT_MATCH_LIMIT / 10);
 		}
 	}
 	if (send_len) {
@@ -173,13 +184,19 @@ static void escape(const __u8 *p, size_t n, char *out, size_t size)
 
 static enum sp_xchg_state mismatch(struct sp_exchange *x, const char *why)
 {
-	char seen[160];
+	const char *pat = x->steps[x->step].pattern;
+	char seen[160], shown[160];
+	size_t plen = strlen(pat);
 
+	/* Both escaped: a pattern or a reply with a newline must not break the line. */
 	escape(x->buf, x->len > 48 ? 48 : x->len, seen, sizeof(seen));
 	if (x->len > 48)
 		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "...");
-	snprintf(x->reason, sizeof(x->reason), "step %zu: expect '%.64s' did not match %s: '%s'",
-		 x->step + 1, x->steps[x->step].pattern, why, seen);
+	escape((const __u8 *)pat, plen > 64 ? 64 : plen, shown, sizeof(shown));
+	if (plen > 64)
+		snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), "...");
+	snprintf(x->reason, sizeof(x->reason), "step %zu: expect '%s' did not match %s: '%s'",
+		 x->step + 1, shown, why, seen);
 	x->mismatch = true;
 	return SP_XCHG_MISMATCH;
 }
@@ -191,7 +208,7 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 	size_t room, dummy_len, end;
 	PCRE2_SIZE *ov;
 	struct sp_step *s;
-	char why[96];
+	char why[128];
 	int rc;
 
 	if (x->mismatch)
@@ -205,7 +222,7 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 		if (sp_exchange_next(x, &dummy, &dummy_len) != SP_XCHG_RECV)
 			return sp_exchange_next(x, &dummy, &dummy_len);
 		s = &x->steps[x->step];
-		rc = pcre2_match(s->re, x->buf, x->len, 0, PCRE2_PARTIAL_HARD, x->md, NULL);
+		rc = pcre2_match(s->re, x->buf, x->len, 0, PCRE2_PARTIAL_HARD, x->md, x->mc);
 		if (rc >= 0) {
 			ov = pcre2_get_ovector_pointer(x->md);
 			end = ov[1] > x->len ? x->len : ov[1];
@@ -217,7 +234,10 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 			continue;
 		}
 		if (rc != PCRE2_ERROR_NOMATCH && rc != PCRE2_ERROR_PARTIAL) {
-			snprintf(why, sizeof(why), "(PCRE2 error %d)", rc);
+			PCRE2_UCHAR msg[64];
+
+			pcre2_get_error_message(rc, msg, sizeof(msg));
+			snprintf(why, sizeof(why), "(%s) in the %zu bytes read", (char *)msg, x->len);
 			return mismatch(x, why);
 		}
 		if (x->len == sizeof(x->buf)) {

@@ -9,7 +9,8 @@
  * Debian's libpcre2-8) with PCRE2_MULTILINE, so ^ and $ match at line starts and ends (as
  * blackbox_exporter's query_response matches a line); they run on the bytes as read (NUL bytes
  * included), of which at most SP_EXPECT_BUF_MAX are kept: a reply that fills them without a match
- * is a mismatch. PCRE2_PARTIAL_HARD tells "no match yet" (wait for more) from "the end of the
+ * is a mismatch, and so is a pattern that backtracks beyond SP_EXPECT_MATCH_LIMIT (the reason
+ * says so). PCRE2_PARTIAL_HARD tells "no match yet" (wait for more) from "the end of the
  * reply came without a match" (EOF).
  */
 #ifndef __SP_EXPECT_H
@@ -22,6 +23,7 @@
 #define SP_EXPECT_BUF_MAX   4096 /* bytes of reply a pattern is matched against */
 #define SP_EXPECT_STEPS_MAX 16	 /* steps of one check */
 #define SP_EXPECT_PATTERN_MAX 1024
+#define SP_EXPECT_MATCH_LIMIT 1000000 /* pcre2_set_match_limit(): backtracking steps per match */
 
 struct sp_exchange;
 

@@ -57,6 +57,11 @@ FUZZ_SRCS_fuzz_serve_request := user/serve_request.c user/target.c user/util.c
 FUZZ_LIBS_fuzz_serve_request := -lm
 FUZZ_ARGS_fuzz_serve_request := -max_len=1024 -dict=tests/fuzz/serve_request.dict
 
+# --expect patterns (PCRE2) and hostile replies, cut into reads.
+FUZZ_SRCS_fuzz_expect := user/expect.c
+FUZZ_LIBS_fuzz_expect := $(shell $(PKG_CONFIG) --libs libpcre2-8)
+FUZZ_ARGS_fuzz_expect := -max_len=2048
+
 FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_HARNESSES))
 

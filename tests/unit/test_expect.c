@@ -111,6 +111,21 @@ static void test_bounded(void **state)
 	sp_exchange_free(x);
 }
 
+/* A pattern that backtracks without end meets the match limit: a mismatch that says so. */
+static void test_match_limit(void **state)
+{
+	struct sp_exchange *x = sp_exchange_new();
+	static __u8 as[64];
+	char err[256];
+
+	memset(as, 'a', sizeof(as));
+	assert_int_equal(sp_exchange_add(x, NULL, 0, "^(a+)+$", err, sizeof(err)), 0);
+	assert_int_equal(sp_exchange_received(x, as, sizeof(as), false), SP_XCHG_RECV);
+	assert_int_equal(sp_exchange_received(x, S("b"), false), SP_XCHG_MISMATCH);
+	assert_non_null(strstr(sp_exchange_reason(x), "limit"));
+	sp_exchange_free(x);
+}
+
 static void test_bad_input(void **state)
 {
 	struct sp_exchange *x = sp_exchange_new();
@@ -145,6 +160,7 @@ int main(void)
 		cmocka_unit_test(test_send_then_expect), cmocka_unit_test(test_banner_and_carry_over),
 		cmocka_unit_test(test_binary),		 cmocka_unit_test(test_mismatch_at_eof),
 		cmocka_unit_test(test_bounded),		 cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_match_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
