@@ -91,6 +91,15 @@ for fam in 4 6; do
 	run_case "IPv$fam --bind-interface $B_C" $fam B $b_src --bind-interface "$B_C"
 done
 
+# Method connect (no BPF: a full handshake, here to a listener of its own) leaves alike.
+sp_listen srvc $S4 $((PORT + 1)) || not_ok "listener on $S4:$((PORT + 1))"
+for args in "--mark $MARK" "--bind-interface $B_C"; do
+	# shellcheck disable=SC2086
+	out=$(in_c "$SYNPROBE" check --json -m connect $args $S4:$((PORT + 1)) 2>&1)
+	check "method connect $args: open from $CB4" \
+		jqt '.method == "connect" and .outcome == "open" and .source_address == "'$CB4'"' <<<"$out"
+done
+
 out=$(in_c "$SYNPROBE" ping -c 2 -i 100ms --json --mark $MARK $S4:$PORT 2>&1); rc=$?
 check "ping --mark $MARK: exit 0, both probes open from $CB4" \
 	test $rc -eq 0 -a "$(jq -s '[.[] | select(.seq and .outcome == "open" and .source_address == "'$CB4'")] | length' <<<"$out")" = 2
