@@ -47,8 +47,7 @@ static int simple_escape(char c)
 	return -1;
 }
 
-int sp_cescape_parse(const char *in, __u8 *out, size_t cap, size_t *len, char *err,
-		     size_t errlen)
+int sp_cescape_parse(const char *in, __u8 *out, size_t cap, size_t *len, char *err, size_t errlen)
 {
 	size_t n = 0, i = 0, at;
 	int v, d, k;
@@ -74,9 +73,10 @@ int sp_cescape_parse(const char *in, __u8 *out, size_t cap, size_t *len, char *e
 			i++;
 			v = hex_digit(in[i]);
 			if (v < 0) {
-				snprintf(err, errlen,
-					 "'\\x' at %zu has no hex digit after it: write \\x00 to \\xff",
-					 at);
+				snprintf(
+				    err, errlen,
+				    "'\\x' at %zu has no hex digit after it: write \\x00 to \\xff",
+				    at);
 				return -EINVAL;
 			}
 			i++;
@@ -94,7 +94,8 @@ int sp_cescape_parse(const char *in, __u8 *out, size_t cap, size_t *len, char *e
 				v = v * 8 + (in[i++] - '0');
 			if (v > 0xff) {
 				snprintf(err, errlen,
-					 "octal escape at %zu is above \\377: write at most 3 digits up to \\377",
+					 "octal escape at %zu is above \\377: write at most 3 "
+					 "digits up to \\377",
 					 at);
 				return -EINVAL;
 			}
@@ -105,11 +106,13 @@ int sp_cescape_parse(const char *in, __u8 *out, size_t cap, size_t *len, char *e
 		if (v < 0) {
 			if ((unsigned char)in[i] >= 0x20 && (unsigned char)in[i] < 0x7f)
 				snprintf(err, errlen,
-					 "unknown escape '\\%c' at %zu: use \\r \\n \\t \\0 \\\\ \\xHH or \\NNN (octal)",
+					 "unknown escape '\\%c' at %zu: use \\r \\n \\t \\0 \\\\ "
+					 "\\xHH or \\NNN (octal)",
 					 in[i], at);
 			else
 				snprintf(err, errlen,
-					 "unknown escape at %zu: use \\r \\n \\t \\0 \\\\ \\xHH or \\NNN (octal)",
+					 "unknown escape at %zu: use \\r \\n \\t \\0 \\\\ \\xHH or "
+					 "\\NNN (octal)",
 					 at);
 			return -EINVAL;
 		}

@@ -23,7 +23,6 @@
  * an octal escape above \377) or -E2BIG (more than @cap bytes), with one line in @err (@errlen
  * bytes) that names the escape, its position (1-based) and the fix. *@len is then 0.
  */
-int sp_cescape_parse(const char *in, __u8 *out, size_t cap, size_t *len, char *err,
-		     size_t errlen);
+int sp_cescape_parse(const char *in, __u8 *out, size_t cap, size_t *len, char *err, size_t errlen);
 
 #endif

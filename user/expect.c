@@ -11,8 +11,8 @@
 struct sp_step {
 	__u8 *send;
 	size_t send_len;
-	pcre2_code *re;	   /* NULL: nothing expected */
-	char *pattern;	   /* as given, for messages */
+	pcre2_code *re; /* NULL: nothing expected */
+	char *pattern;	/* as given, for messages */
 };
 
 struct sp_exchange {
@@ -56,8 +56,8 @@ void sp_exchange_free(struct sp_exchange *x)
 	free(x);
 }
 
-int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len,
-		    const char *pattern, char *err, size_t errlen)
+int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len, const char *pattern,
+		    char *err, size_t errlen)
 {
 	struct sp_step *s;
 	PCRE2_UCHAR msg[160];
@@ -84,7 +84,9 @@ int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len,
 			pcre2_get_error_message(code, msg, sizeof(msg));
 			escape((const __u8 *)pattern, strlen(pattern) > 64 ? 64 : strlen(pattern),
 			       shown, sizeof(shown));
-			snprintf(err, errlen, "expect '%s%s': %s at offset %zu: fix the regular expression (PCRE2 syntax)",
+			snprintf(err, errlen,
+				 "expect '%s%s': %s at offset %zu: fix the regular expression "
+				 "(PCRE2 syntax)",
 				 shown, strlen(pattern) > 64 ? "..." : "", (char *)msg,
 				 (size_t)off);
 			return -EINVAL;
@@ -237,7 +239,8 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 			PCRE2_UCHAR msg[64];
 
 			pcre2_get_error_message(rc, msg, sizeof(msg));
-			snprintf(why, sizeof(why), "(%s) in the %zu bytes read", (char *)msg, x->len);
+			snprintf(why, sizeof(why), "(%s) in the %zu bytes read", (char *)msg,
+				 x->len);
 			return mismatch(x, why);
 		}
 		if (x->len == sizeof(x->buf)) {

@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#define SP_EXPECT_BUF_MAX   4096 /* bytes of reply a pattern is matched against */
-#define SP_EXPECT_STEPS_MAX 16	 /* steps of one check */
+#define SP_EXPECT_BUF_MAX     4096 /* bytes of reply a pattern is matched against */
+#define SP_EXPECT_STEPS_MAX   16   /* steps of one check */
 #define SP_EXPECT_PATTERN_MAX 1024
 #define SP_EXPECT_MATCH_LIMIT 1000000 /* pcre2_set_match_limit(): backtracking steps per match */
 
@@ -47,8 +47,8 @@ void sp_exchange_free(struct sp_exchange *x);
  * with PCRE2's message and the offset), -E2BIG (more than SP_EXPECT_STEPS_MAX steps, or a pattern
  * longer than SP_EXPECT_PATTERN_MAX), -ENOMEM.
  */
-int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len,
-		    const char *pattern, char *err, size_t errlen);
+int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len, const char *pattern,
+		    char *err, size_t errlen);
 
 /*
  * sp_exchange_next - what to do now. For SP_XCHG_SEND, *@data and *@len are the bytes still to

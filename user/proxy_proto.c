@@ -69,8 +69,8 @@ int sp_proxy_header(enum sp_proxy_version version, const struct sockaddr *src,
 	if (cap < n)
 		return -ENOSPC;
 	memcpy(buf, SP_PROXY_V2_SIG, SP_PROXY_V2_SIG_LEN);
-	buf[12] = 0x21;					    /* version 2, command PROXY */
-	buf[13] = es.family == AF_INET ? 0x11 : 0x21;	    /* TCP over IPv4 / IPv6 */
+	buf[12] = 0x21;				      /* version 2, command PROXY */
+	buf[13] = es.family == AF_INET ? 0x11 : 0x21; /* TCP over IPv4 / IPv6 */
 	buf[14] = (__u8)((2 * alen + 4) >> 8);
 	buf[15] = (__u8)((2 * alen + 4) & 0xff);
 	memcpy(buf + 16, es.addr, alen);

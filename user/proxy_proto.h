@@ -15,14 +15,15 @@
 enum sp_proxy_version {
 	SP_PROXY_NONE = 0,
 	SP_PROXY_V1 = 1, /* "PROXY TCP4 src dst sport dport\r\n" */
-	SP_PROXY_V2 = 2, /* 12-byte signature, version/command, family/protocol, length, addresses */
+	SP_PROXY_V2 =
+	    2, /* 12-byte signature, version/command, family/protocol, length, addresses */
 };
 
 /* The longest header built: v1's 107 bytes (spec 2.1); v2 with IPv6 is 16 + 36 = 52. */
 #define SP_PROXY_HEADER_MAX 108
 
 /* The v2 signature (spec 2.2): \r\n\r\n\0\r\nQUIT\n. */
-#define SP_PROXY_V2_SIG "\x0d\x0a\x0d\x0a\x00\x0d\x0a\x51\x55\x49\x54\x0a"
+#define SP_PROXY_V2_SIG	    "\x0d\x0a\x0d\x0a\x00\x0d\x0a\x51\x55\x49\x54\x0a"
 #define SP_PROXY_V2_SIG_LEN 12
 
 /*

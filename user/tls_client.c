@@ -77,7 +77,8 @@ struct sp_tls *sp_tls_new(int fd, const struct sp_tls_opts *o, char *err, size_t
 			if (rc <= 0) {
 				snprintf(err, errlen,
 					 "--ca %s: %s: give a readable file of PEM certificates",
-					 o->ca_file, rc < 0 ? gnutls_strerror(rc) : "no certificate in it");
+					 o->ca_file,
+					 rc < 0 ? gnutls_strerror(rc) : "no certificate in it");
 				goto fail;
 			}
 		} else {
@@ -110,7 +111,8 @@ struct sp_tls *sp_tls_new(int fd, const struct sp_tls_opts *o, char *err, size_t
 		n = alpn_split(alpn, protos);
 		if (n < 0) {
 			snprintf(err, errlen,
-				 "--alpn '%s': give at most %d protocol names, comma-separated, e.g. h2,http/1.1",
+				 "--alpn '%s': give at most %d protocol names, comma-separated, "
+				 "e.g. h2,http/1.1",
 				 o->alpn, ALPN_MAX);
 			goto fail;
 		}
@@ -138,7 +140,8 @@ static void verify_reason(struct sp_tls *t)
 	char *p;
 
 	if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) < 0) {
-		snprintf(t->error, sizeof(t->error), "certificate not verified (status 0x%x)", status);
+		snprintf(t->error, sizeof(t->error), "certificate not verified (status 0x%x)",
+			 status);
 		return;
 	}
 	snprintf(t->error, sizeof(t->error), "certificate not verified: %s", (char *)out.data);
@@ -194,7 +197,8 @@ ssize_t sp_tls_send(struct sp_tls *t, const void *buf, size_t len)
 	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
 		return -EAGAIN;
 	if (n < 0) {
-		snprintf(t->error, sizeof(t->error), "TLS send failed: %s", gnutls_strerror((int)n));
+		snprintf(t->error, sizeof(t->error), "TLS send failed: %s",
+			 gnutls_strerror((int)n));
 		return -EPROTO;
 	}
 	return n;
@@ -223,8 +227,8 @@ static void dn_of(gnutls_x509_crt_t crt, bool issuer, char *out, size_t len)
 	gnutls_datum_t d = {};
 	int rc;
 
-	rc = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) :
-		      gnutls_x509_crt_get_dn3(crt, &d, 0);
+	rc = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0)
+		    : gnutls_x509_crt_get_dn3(crt, &d, 0);
 	if (rc < 0) {
 		out[0] = '\0';
 		return;

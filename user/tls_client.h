@@ -33,17 +33,17 @@ struct sp_tls_opts {
 
 /* What the handshake told (sp_tls_get_info()). Strings are "" when unknown. */
 struct sp_tls_info {
-	__u64 handshake_ns;   /* first ClientHello write to the handshake's end, CLOCK_MONOTONIC */
-	char version[16];     /* "TLS1.3", "TLS1.2" */
-	char cipher[64];      /* the IANA name, "TLS_AES_256_GCM_SHA384" */
-	char alpn[32];	      /* the protocol the server chose */
-	bool has_cert;	      /* the server sent a certificate: the fields below are set */
-	__s64 not_after;      /* leaf's notAfter, UNIX seconds */
+	__u64 handshake_ns; /* first ClientHello write to the handshake's end, CLOCK_MONOTONIC */
+	char version[16];   /* "TLS1.3", "TLS1.2" */
+	char cipher[64];    /* the IANA name, "TLS_AES_256_GCM_SHA384" */
+	char alpn[32];	    /* the protocol the server chose */
+	bool has_cert;	    /* the server sent a certificate: the fields below are set */
+	__s64 not_after;    /* leaf's notAfter, UNIX seconds */
 	__s64 earliest_not_after; /* the earliest notAfter of the certificates sent */
 	unsigned int chain_len;	  /* certificates sent */
 	char subject[SP_TLS_DN_MAX];
 	char issuer[SP_TLS_DN_MAX];
-	bool verified;		/* chain and name verified (false with insecure) */
+	bool verified; /* chain and name verified (false with insecure) */
 };
 
 /*

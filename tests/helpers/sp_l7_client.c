@@ -42,7 +42,7 @@ static __u64 now_ns(void)
 /* Waits until @fd is readable or writable (@write), or the deadline: 0, or -ETIMEDOUT. */
 static int wait_fd(int fd, bool write, __u64 deadline)
 {
-	struct pollfd p = { .fd = fd, .events = write ? POLLOUT : POLLIN };
+	struct pollfd p = {.fd = fd, .events = write ? POLLOUT : POLLIN};
 	__u64 now = now_ns();
 	int rc;
 
@@ -60,21 +60,26 @@ static void add_str(json_object *o, const char *k, const char *v)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'H' },   { "tls", no_argument, NULL, 'T' },
-		{ "sni", required_argument, NULL, 'S' },    { "ca", required_argument, NULL, 'C' },
-		{ "insecure", no_argument, NULL, 'k' },	    { "alpn", required_argument, NULL, 'A' },
-		{ "proxy-protocol", required_argument, NULL, 'P' },
-		{ "send", required_argument, NULL, 's' },   { "expect", required_argument, NULL, 'e' },
-		{ NULL, 0, NULL, 0 },
+	    {"host", required_argument, NULL, 'H'},
+	    {"tls", no_argument, NULL, 'T'},
+	    {"sni", required_argument, NULL, 'S'},
+	    {"ca", required_argument, NULL, 'C'},
+	    {"insecure", no_argument, NULL, 'k'},
+	    {"alpn", required_argument, NULL, 'A'},
+	    {"proxy-protocol", required_argument, NULL, 'P'},
+	    {"send", required_argument, NULL, 's'},
+	    {"expect", required_argument, NULL, 'e'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct sp_tls_opts topts = {};
 	enum sp_proxy_version pv = SP_PROXY_NONE;
-	const char *outcome = "open", *sends[SP_EXPECT_STEPS_MAX] = {}, *expects[SP_EXPECT_STEPS_MAX] = {};
+	const char *outcome = "open", *sends[SP_EXPECT_STEPS_MAX] = {},
+		   *expects[SP_EXPECT_STEPS_MAX] = {};
 	struct sockaddr_storage ss = {}, local;
 	struct sp_exchange *x = NULL;
 	struct sp_tls *tls = NULL;
 	struct sp_tls_info info = {};
-	struct linger lg = { 1, 0 };
+	struct linger lg = {1, 0};
 	__u8 send_buf[SP_SEND_MAX], hdr[SP_PROXY_HEADER_MAX], rbuf[2048];
 	char err[512] = "", when[40];
 	__u64 start, deadline, connect_ns = 0, first_byte_ns = 0;
@@ -111,7 +116,8 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			if (sp_proxy_version_parse(optarg, &pv)) {
-				fprintf(stderr, "Error: --proxy-protocol '%s': give v1 or v2\n", optarg);
+				fprintf(stderr, "Error: --proxy-protocol '%s': give v1 or v2\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -119,7 +125,8 @@ int main(int argc, char **argv)
 		case 'e':
 			if (opt == 's' || n_steps == 0 || expects[n_steps - 1]) {
 				if (n_steps == SP_EXPECT_STEPS_MAX) {
-					fprintf(stderr, "Error: more than %d steps\n", SP_EXPECT_STEPS_MAX);
+					fprintf(stderr, "Error: more than %d steps\n",
+						SP_EXPECT_STEPS_MAX);
 					return 2;
 				}
 				n_steps++;
@@ -141,11 +148,13 @@ int main(int argc, char **argv)
 	if (inet_pton(AF_INET, argv[optind], &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		ss.ss_family = AF_INET;
 		((struct sockaddr_in *)&ss)->sin_port = htons(atoi(argv[optind + 1]));
-	} else if (inet_pton(AF_INET6, argv[optind], &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+	} else if (inet_pton(AF_INET6, argv[optind], &((struct sockaddr_in6 *)&ss)->sin6_addr) ==
+		   1) {
 		ss.ss_family = AF_INET6;
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(atoi(argv[optind + 1]));
 	} else {
-		fprintf(stderr, "Error: address '%s': give an IPv4 or IPv6 address\n", argv[optind]);
+		fprintf(stderr, "Error: address '%s': give an IPv4 or IPv6 address\n",
+			argv[optind]);
 		return 2;
 	}
 	if (!topts.host)
@@ -153,8 +162,8 @@ int main(int argc, char **argv)
 	x = sp_exchange_new();
 	for (i = 0; steps && i < n_steps; i++) {
 		len = 0;
-		if (sends[i] &&
-		    sp_cescape_parse(sends[i], send_buf, sizeof(send_buf), &len, err, sizeof(err))) {
+		if (sends[i] && sp_cescape_parse(sends[i], send_buf, sizeof(send_buf), &len, err,
+						 sizeof(err))) {
 			fprintf(stderr, "Error: --send '%s': %s\n", sends[i], err);
 			return 2;
 		}
@@ -207,7 +216,8 @@ int main(int argc, char **argv)
 		while ((rc = sp_tls_handshake(tls)) == -EAGAIN)
 			if (wait_fd(fd, sp_tls_wants_write(tls), deadline)) {
 				outcome = "timeout";
-				snprintf(err, sizeof(err), "TLS handshake not done in %d ms", timeout_ms);
+				snprintf(err, sizeof(err), "TLS handshake not done in %d ms",
+					 timeout_ms);
 				goto out;
 			}
 		if (rc) {
@@ -257,7 +267,7 @@ int main(int argc, char **argv)
 			first_byte_ns = now_ns() - start;
 		sp_exchange_received(x, rbuf, n > 0 ? (size_t)n : 0, n <= 0);
 		continue;
-late:
+	late:
 		/* The deadline: what was read is all there is. */
 		sp_exchange_received(x, NULL, 0, true);
 	}
@@ -265,11 +275,13 @@ out:
 	o = json_object_new_object();
 	add_str(o, "outcome", outcome);
 	add_str(o, "error", err);
-	json_object_object_add(o, "connect_ns", connect_ns ? json_object_new_int64((int64_t)connect_ns) : NULL);
+	json_object_object_add(o, "connect_ns",
+			       connect_ns ? json_object_new_int64((int64_t)connect_ns) : NULL);
 	if (tls) {
 		sp_tls_get_info(tls, &info);
-		json_object_object_add(o, "tls_handshake_ns",
-				       info.handshake_ns ? json_object_new_int64((int64_t)info.handshake_ns) : NULL);
+		json_object_object_add(
+		    o, "tls_handshake_ns",
+		    info.handshake_ns ? json_object_new_int64((int64_t)info.handshake_ns) : NULL);
 		add_str(o, "tls_version", info.version);
 		add_str(o, "tls_cipher", info.cipher);
 		add_str(o, "tls_alpn", info.alpn);
@@ -279,13 +291,16 @@ out:
 		add_str(o, "tls_cert_earliest_not_after", info.has_cert ? when : NULL);
 		add_str(o, "tls_cert_subject", info.subject);
 		add_str(o, "tls_cert_issuer", info.issuer);
-		json_object_object_add(o, "tls_cert_chain_len", json_object_new_int(info.chain_len));
+		json_object_object_add(o, "tls_cert_chain_len",
+				       json_object_new_int(info.chain_len));
 		json_object_object_add(o, "tls_verified", json_object_new_boolean(info.verified));
 	}
 	if (steps)
 		json_object_object_add(o, "expect_matched",
 				       json_object_new_int(sp_exchange_matched(x)));
-	json_object_object_add(o, "first_byte_ns", first_byte_ns ? json_object_new_int64((int64_t)first_byte_ns) : NULL);
+	json_object_object_add(o, "first_byte_ns",
+			       first_byte_ns ? json_object_new_int64((int64_t)first_byte_ns)
+					     : NULL);
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);

@@ -26,8 +26,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-static const unsigned char sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-				       0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+static const unsigned char sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+				      0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
 
 static int read_full(int fd, unsigned char *buf, size_t len)
 {
@@ -128,7 +128,8 @@ static int parse(int fd, char *json, size_t jlen, char *why, size_t wlen)
 		return -1;
 	}
 	buf[n - 2] = '\0';
-	if (sscanf((char *)buf, "PROXY %7s %63s %63s %u %u", proto, src, dst, &sport, &dport) != 5 ||
+	if (sscanf((char *)buf, "PROXY %7s %63s %63s %u %u", proto, src, dst, &sport, &dport) !=
+		5 ||
 	    (strcmp(proto, "TCP4") && strcmp(proto, "TCP6")) || sport > 65535 || dport > 65535) {
 		snprintf(why, wlen, "bad v1 line '%s'", (char *)buf);
 		return -1;
@@ -143,7 +144,7 @@ static int parse(int fd, char *json, size_t jlen, char *why, size_t wlen)
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss = {}, peer, local;
-	struct timeval tv = { .tv_sec = 5 };
+	struct timeval tv = {.tv_sec = 5};
 	char json[512], why[256], p[64], l[64];
 	unsigned pport, lport;
 	socklen_t len;
@@ -189,11 +190,13 @@ int main(int argc, char **argv)
 		addr_str(&peer, p, sizeof(p), &pport);
 		addr_str(&local, l, sizeof(l), &lport);
 		if (parse(c, json, sizeof(json), why, sizeof(why)) == 0) {
-			printf("{%s,\"peer\":\"%s\",\"peer_port\":%u,\"local\":\"%s\",\"local_port\":%u}\n",
+			printf("{%s,\"peer\":\"%s\",\"peer_port\":%u,\"local\":\"%s\",\"local_"
+			       "port\":%u}\n",
 			       json, p, pport, l, lport);
 			(void)!write(c, "OK PROXY\r\n", 10);
 		} else {
-			printf("{\"error\":\"%s\",\"peer\":\"%s\",\"peer_port\":%u}\n", why, p, pport);
+			printf("{\"error\":\"%s\",\"peer\":\"%s\",\"peer_port\":%u}\n", why, p,
+			       pport);
 			(void)!write(c, "BAD\r\n", 5);
 		}
 		fflush(stdout);

@@ -17,24 +17,27 @@ struct good_case {
 };
 
 static const struct good_case good_cases[] = {
-	{ "", "", 0 },
-	{ "PING", "PING", 4 },
-	{ "PING\\r\\n", "PING\r\n", 6 },
-	{ "a\\tb\\\\c\\\"d\\'e", "a\tb\\c\"d'e", 9 },
-	{ "\\a\\b\\e\\f\\v\\?", "\a\b\x1b\f\v?", 6 },
-	{ "\\x00", "\0", 1 },
-	{ "\\x0", "\0", 1 },
-	{ "\\xff\\xFF\\xaB", "\xff\xff\xab", 3 },
-	{ "\\x41B", "AB", 2 },		/* two hex digits at most */
-	{ "\\x4g", "\x04g", 2 },
-	{ "\\0", "\0", 1 },
-	{ "a\\0b", "a\0b", 3 },
-	{ "\\101\\60", "A0", 2 },
-	{ "\\1234", "S4", 2 },		/* three octal digits at most */
-	{ "\\377", "\xff", 1 },
-	{ "\\08", "\0" "8", 2 },
-	{ "\\r\\n\\r\\n", "\r\n\r\n", 4 },
-	{ "\xc3\xa9", "\xc3\xa9", 2 },	/* bytes pass through as they are */
+    {"", "", 0},
+    {"PING", "PING", 4},
+    {"PING\\r\\n", "PING\r\n", 6},
+    {"a\\tb\\\\c\\\"d\\'e", "a\tb\\c\"d'e", 9},
+    {"\\a\\b\\e\\f\\v\\?", "\a\b\x1b\f\v?", 6},
+    {"\\x00", "\0", 1},
+    {"\\x0", "\0", 1},
+    {"\\xff\\xFF\\xaB", "\xff\xff\xab", 3},
+    {"\\x41B", "AB", 2}, /* two hex digits at most */
+    {"\\x4g", "\x04g", 2},
+    {"\\0", "\0", 1},
+    {"a\\0b", "a\0b", 3},
+    {"\\101\\60", "A0", 2},
+    {"\\1234", "S4", 2}, /* three octal digits at most */
+    {"\\377", "\xff", 1},
+    {"\\08",
+     "\0"
+     "8",
+     2},
+    {"\\r\\n\\r\\n", "\r\n\r\n", 4},
+    {"\xc3\xa9", "\xc3\xa9", 2}, /* bytes pass through as they are */
 };
 
 static void test_good(void **state)
@@ -61,12 +64,12 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{ "abc\\", -EINVAL, "a '\\' ends the text (at 4)" },
-	{ "\\q", -EINVAL, "unknown escape '\\q' at 1" },
-	{ "ab\\x", -EINVAL, "'\\x' at 3 has no hex digit" },
-	{ "\\xg", -EINVAL, "'\\x' at 1 has no hex digit" },
-	{ "\\400", -EINVAL, "octal escape at 1 is above \\377" },
-	{ "\\\x01", -EINVAL, "unknown escape at 1" },
+    {"abc\\", -EINVAL, "a '\\' ends the text (at 4)"},
+    {"\\q", -EINVAL, "unknown escape '\\q' at 1"},
+    {"ab\\x", -EINVAL, "'\\x' at 3 has no hex digit"},
+    {"\\xg", -EINVAL, "'\\x' at 1 has no hex digit"},
+    {"\\400", -EINVAL, "octal escape at 1 is above \\377"},
+    {"\\\x01", -EINVAL, "unknown escape at 1"},
 };
 
 static void test_bad(void **state)
@@ -112,9 +115,9 @@ static void test_bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),
-		cmocka_unit_test(test_bad),
-		cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_good),
+	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

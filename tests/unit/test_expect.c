@@ -157,10 +157,10 @@ static void test_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_send_then_expect), cmocka_unit_test(test_banner_and_carry_over),
-		cmocka_unit_test(test_binary),		 cmocka_unit_test(test_mismatch_at_eof),
-		cmocka_unit_test(test_bounded),		 cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_match_limit),
+	    cmocka_unit_test(test_send_then_expect), cmocka_unit_test(test_banner_and_carry_over),
+	    cmocka_unit_test(test_binary),	     cmocka_unit_test(test_mismatch_at_eof),
+	    cmocka_unit_test(test_bounded),	     cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_match_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

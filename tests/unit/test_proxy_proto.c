@@ -63,22 +63,22 @@ static void test_v1(void **state)
 	assert_int_equal(n, 104);
 	assert_true(n <= 107);
 	/* One byte short: -ENOSPC, never a cut line. */
-	assert_int_equal(sp_proxy_header(SP_PROXY_V1, (struct sockaddr *)&s6,
-					 (struct sockaddr *)&d6, buf, 104),
-			 -ENOSPC);
+	assert_int_equal(
+	    sp_proxy_header(SP_PROXY_V1, (struct sockaddr *)&s6, (struct sockaddr *)&d6, buf, 104),
+	    -ENOSPC);
 }
 
 static void test_v2_ipv4(void **state)
 {
 	static const __u8 want[] = {
-		0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, /* sig */
-		0x21,			/* version 2, PROXY */
-		0x11,			/* AF_INET, STREAM */
-		0x00, 0x0c,		/* 12 bytes follow */
-		10, 77, 0, 1,		/* src */
-		10, 77, 0, 2,		/* dst */
-		0xdb, 0xc4,		/* 56260 */
-		0x1f, 0x90,		/* 8080 */
+	    0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, /* sig */
+	    0x21,		 /* version 2, PROXY */
+	    0x11,		 /* AF_INET, STREAM */
+	    0x00, 0x0c,		 /* 12 bytes follow */
+	    10,	  77,	0,    1, /* src */
+	    10,	  77,	0,    2, /* dst */
+	    0xdb, 0xc4,		 /* 56260 */
+	    0x1f, 0x90,		 /* 8080 */
 	};
 	struct sockaddr_storage s = v4("10.77.0.1", 56260), d = v4("10.77.0.2", 8080);
 	__u8 buf[SP_PROXY_HEADER_MAX];
@@ -147,10 +147,10 @@ static void test_bad(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v1),
-		cmocka_unit_test(test_v2_ipv4),
-		cmocka_unit_test(test_v2_ipv6),
-		cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_v1),
+	    cmocka_unit_test(test_v2_ipv4),
+	    cmocka_unit_test(test_v2_ipv6),
+	    cmocka_unit_test(test_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
