@@ -15,15 +15,20 @@ struct sp_step {
 	char *pattern;	/* as given, for messages */
 };
 
-struct sp_exchange {
+/* Read-only once built: compiled patterns and the match context are shared by every run. */
+struct sp_steps {
 	struct sp_step steps[SP_EXPECT_STEPS_MAX];
 	size_t n_steps;
+	pcre2_match_context *mc; /* the match limit */
+};
+
+struct sp_exchange {
+	const struct sp_steps *s;
 	size_t step; /* the current one */
 	size_t sent; /* bytes of its send written */
 	bool mismatch;
 	unsigned int matched;
-	pcre2_match_data *md;
-	pcre2_match_context *mc; /* the match limit */
+	pcre2_match_data *md; /* written by each match: one per run */
 	__u8 buf[SP_EXPECT_BUF_MAX];
 	size_t len;
 	char reason[512];
@@ -31,33 +36,48 @@ struct sp_exchange {
 
 static void escape(const __u8 *p, size_t n, char *out, size_t size);
 
-struct sp_exchange *sp_exchange_new(void)
+struct sp_steps *sp_steps_new(void)
 {
-	struct sp_exchange *x = calloc(1, sizeof(*x));
+	struct sp_steps *s = calloc(1, sizeof(*s));
 
-	if (!x)
+	if (!s) {
 		errno = ENOMEM;
-	return x;
+		return NULL;
+	}
+	s->mc = pcre2_match_context_create(NULL);
+	if (!s->mc) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* A pattern that backtracks without end fails the step, not the thread. */
+	pcre2_set_match_limit(s->mc, SP_EXPECT_MATCH_LIMIT);
+	pcre2_set_depth_limit(s->mc, SP_EXPECT_MATCH_LIMIT / 10);
+	return s;
 }
 
-void sp_exchange_free(struct sp_exchange *x)
+void sp_steps_free(struct sp_steps *s)
 {
 	size_t i;
 
-	if (!x)
+	if (!s)
 		return;
-	for (i = 0; i < x->n_steps; i++) {
-		free(x->steps[i].send);
-		free(x->steps[i].pattern);
-		pcre2_code_free(x->steps[i].re);
+	for (i = 0; i < s->n_steps; i++) {
+		free(s->steps[i].send);
+		free(s->steps[i].pattern);
+		pcre2_code_free(s->steps[i].re);
 	}
-	pcre2_match_data_free(x->md);
-	pcre2_match_context_free(x->mc);
-	free(x);
+	pcre2_match_context_free(s->mc);
+	free(s);
 }
 
-int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len, const char *pattern,
-		    char *err, size_t errlen)
+unsigned int sp_steps_count(const struct sp_steps *s)
+{
+	return (unsigned int)s->n_steps;
+}
+
+int sp_steps_add(struct sp_steps *x, const __u8 *send, size_t send_len, const char *pattern,
+		 char *err, size_t errlen)
 {
 	struct sp_step *s;
 	PCRE2_UCHAR msg[160];
@@ -73,6 +93,11 @@ int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len, co
 	if (pattern && strlen(pattern) > SP_EXPECT_PATTERN_MAX) {
 		snprintf(err, errlen, "expect pattern longer than %d characters: shorten it",
 			 SP_EXPECT_PATTERN_MAX);
+		return -E2BIG;
+	}
+	if (send_len > SP_EXPECT_SEND_MAX) {
+		snprintf(err, errlen, "send of %zu bytes: at most %d", send_len,
+			 SP_EXPECT_SEND_MAX);
 		return -E2BIG;
 	}
 	s = &x->steps[x->n_steps];
@@ -94,15 +119,6 @@ int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len, co
 		s->pattern = strdup(pattern);
 		if (!s->pattern)
 			goto nomem;
-		if (!x->md) {
-			x->md = pcre2_match_data_create(1, NULL);
-			x->mc = pcre2_match_context_create(NULL);
-			if (!x->md || !x->mc)
-				goto nomem;
-			/* A pattern that backtracks without end fails the step, not the thread. */
-			pcre2_set_match_limit(x->mc, SP_EXPECT_MATCH_LIMIT);
-			pcre2_set_depth_limit(x->mc, SP_EXPECT_MATCH_LIMIT / 10);
-		}
 	}
 	if (send_len) {
 		s->send = malloc(send_len);
@@ -123,11 +139,37 @@ nomem:
 	return -ENOMEM;
 }
 
+struct sp_exchange *sp_exchange_new(const struct sp_steps *steps)
+{
+	struct sp_exchange *x = calloc(1, sizeof(*x));
+
+	if (!x) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	x->s = steps;
+	x->md = pcre2_match_data_create(1, NULL);
+	if (!x->md) {
+		free(x);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return x;
+}
+
+void sp_exchange_free(struct sp_exchange *x)
+{
+	if (!x)
+		return;
+	pcre2_match_data_free(x->md);
+	free(x);
+}
+
 /* The current step has been sent and needs nothing (more): on to the next. */
 static void skip_done_steps(struct sp_exchange *x)
 {
-	while (x->step < x->n_steps && x->sent == x->steps[x->step].send_len &&
-	       !x->steps[x->step].re) {
+	while (x->step < x->s->n_steps && x->sent == x->s->steps[x->step].send_len &&
+	       !x->s->steps[x->step].re) {
 		x->step++;
 		x->sent = 0;
 	}
@@ -135,14 +177,14 @@ static void skip_done_steps(struct sp_exchange *x)
 
 enum sp_xchg_state sp_exchange_next(struct sp_exchange *x, const __u8 **data, size_t *len)
 {
-	struct sp_step *s;
+	const struct sp_step *s;
 
 	if (x->mismatch)
 		return SP_XCHG_MISMATCH;
 	skip_done_steps(x);
-	if (x->step == x->n_steps)
+	if (x->step == x->s->n_steps)
 		return SP_XCHG_DONE;
-	s = &x->steps[x->step];
+	s = &x->s->steps[x->step];
 	if (x->sent < s->send_len) {
 		*data = s->send + x->sent;
 		*len = s->send_len - x->sent;
@@ -153,11 +195,11 @@ enum sp_xchg_state sp_exchange_next(struct sp_exchange *x, const __u8 **data, si
 
 void sp_exchange_sent(struct sp_exchange *x, size_t n)
 {
-	struct sp_step *s;
+	const struct sp_step *s;
 
-	if (x->step == x->n_steps)
+	if (x->step == x->s->n_steps)
 		return;
-	s = &x->steps[x->step];
+	s = &x->s->steps[x->step];
 	x->sent = x->sent + n > s->send_len ? s->send_len : x->sent + n;
 }
 
@@ -186,7 +228,7 @@ static void escape(const __u8 *p, size_t n, char *out, size_t size)
 
 static enum sp_xchg_state mismatch(struct sp_exchange *x, const char *why)
 {
-	const char *pat = x->steps[x->step].pattern;
+	const char *pat = x->s->steps[x->step].pattern;
 	char seen[160], shown[160];
 	size_t plen = strlen(pat);
 
@@ -209,7 +251,7 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 	const __u8 *dummy;
 	size_t room, dummy_len, end;
 	PCRE2_SIZE *ov;
-	struct sp_step *s;
+	const struct sp_step *s;
 	char why[128];
 	int rc;
 
@@ -223,8 +265,8 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 	for (;;) {
 		if (sp_exchange_next(x, &dummy, &dummy_len) != SP_XCHG_RECV)
 			return sp_exchange_next(x, &dummy, &dummy_len);
-		s = &x->steps[x->step];
-		rc = pcre2_match(s->re, x->buf, x->len, 0, PCRE2_PARTIAL_HARD, x->md, x->mc);
+		s = &x->s->steps[x->step];
+		rc = pcre2_match(s->re, x->buf, x->len, 0, PCRE2_PARTIAL_HARD, x->md, x->s->mc);
 		if (rc >= 0) {
 			ov = pcre2_get_ovector_pointer(x->md);
 			end = ov[1] > x->len ? x->len : ov[1];

@@ -23,8 +23,15 @@
 #define SP_EXPECT_BUF_MAX     4096 /* bytes of reply a pattern is matched against */
 #define SP_EXPECT_STEPS_MAX   16   /* steps of one check */
 #define SP_EXPECT_PATTERN_MAX 1024
+#define SP_EXPECT_SEND_MAX    4096    /* bytes one step sends */
 #define SP_EXPECT_MATCH_LIMIT 1000000 /* pcre2_set_match_limit(): backtracking steps per match */
 
+/*
+ * struct sp_steps: the steps as configured, compiled once; read-only after the last
+ * sp_steps_add(), so any number of runs (checks, threads) may share them.
+ * struct sp_exchange: one run of the steps on one connection: where it is, what it read.
+ */
+struct sp_steps;
 struct sp_exchange;
 
 /* What the caller does next (sp_exchange_next()). */
@@ -35,20 +42,32 @@ enum sp_xchg_state {
 	SP_XCHG_MISMATCH, /* a reply did not match: sp_exchange_reason() says how */
 };
 
-/* sp_exchange_new - an empty exchange (no steps: DONE at once). NULL with errno ENOMEM. */
-struct sp_exchange *sp_exchange_new(void);
+/* sp_steps_new - no steps yet (a run of none is DONE at once). NULL with errno ENOMEM. */
+struct sp_steps *sp_steps_new(void);
 
-/* sp_exchange_free - frees @x and its compiled patterns; NULL is accepted. */
-void sp_exchange_free(struct sp_exchange *x);
+/* sp_steps_free - frees @s and its compiled patterns (after every run of them); NULL ok. */
+void sp_steps_free(struct sp_steps *s);
 
 /*
- * sp_exchange_add - append a step: send @send_len bytes of @send (may be 0; copied), then expect
+ * sp_steps_add - append a step: send @send_len bytes of @send (may be 0; copied), then expect
  * @pattern (NULL: none). Returns 0, or -EINVAL (the pattern does not compile: one line in @err
- * with PCRE2's message and the offset), -E2BIG (more than SP_EXPECT_STEPS_MAX steps, or a pattern
- * longer than SP_EXPECT_PATTERN_MAX), -ENOMEM.
+ * with PCRE2's message and the offset), -E2BIG (more than SP_EXPECT_STEPS_MAX steps, a pattern
+ * longer than SP_EXPECT_PATTERN_MAX, a send longer than SP_EXPECT_SEND_MAX), -ENOMEM.
  */
-int sp_exchange_add(struct sp_exchange *x, const __u8 *send, size_t send_len, const char *pattern,
-		    char *err, size_t errlen);
+int sp_steps_add(struct sp_steps *s, const __u8 *send, size_t send_len, const char *pattern,
+		 char *err, size_t errlen);
+
+/* sp_steps_count - how many steps @s has. */
+unsigned int sp_steps_count(const struct sp_steps *s);
+
+/*
+ * sp_exchange_new - a run of @steps (not copied: they must outlive it), at its start. NULL with
+ * errno ENOMEM. About 4.5 KiB (the reply buffer).
+ */
+struct sp_exchange *sp_exchange_new(const struct sp_steps *steps);
+
+/* sp_exchange_free - frees the run @x (not its steps); NULL is accepted. */
+void sp_exchange_free(struct sp_exchange *x);
 
 /*
  * sp_exchange_next - what to do now. For SP_XCHG_SEND, *@data and *@len are the bytes still to

@@ -12,9 +12,18 @@
 
 #define ALPN_MAX 8
 
+/* Read-only once made: credentials (the CA loaded once) shared by every session. */
+struct sp_tls_config {
+	gnutls_certificate_credentials_t cred;
+	bool insecure;
+	char *sni;
+	char alpn[256]; /* the names, NUL-separated in place by alpn_split() */
+	gnutls_datum_t protos[ALPN_MAX];
+	unsigned int n_protos;
+};
+
 struct sp_tls {
 	gnutls_session_t session;
-	gnutls_certificate_credentials_t cred;
 	bool started, done;
 	bool insecure;
 	__u64 start_ns, end_ns;
@@ -52,27 +61,31 @@ static int alpn_split(char *copy, gnutls_datum_t *out)
 	return n ? n : -1;
 }
 
-struct sp_tls *sp_tls_new(int fd, const struct sp_tls_opts *o, char *err, size_t errlen)
+struct sp_tls_config *sp_tls_config_new(const struct sp_tls_opts *o, char *err, size_t errlen)
 {
-	const char *name = o->sni ? o->sni : o->host;
-	gnutls_datum_t protos[ALPN_MAX];
-	char alpn[256];
-	struct sp_tls *t;
+	struct sp_tls_config *c;
 	int rc, n;
 
-	t = calloc(1, sizeof(*t));
-	if (!t) {
+	c = calloc(1, sizeof(*c));
+	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
-	t->insecure = o->insecure;
-	rc = gnutls_certificate_allocate_credentials(&t->cred);
+	c->insecure = o->insecure;
+	if (o->sni) {
+		c->sni = strdup(o->sni);
+		if (!c->sni) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	rc = gnutls_certificate_allocate_credentials(&c->cred);
 	if (rc < 0)
 		goto fail_gnutls;
 	if (!o->insecure) {
 		if (o->ca_file) {
-			rc = gnutls_certificate_set_x509_trust_file(t->cred, o->ca_file,
+			rc = gnutls_certificate_set_x509_trust_file(c->cred, o->ca_file,
 								    GNUTLS_X509_FMT_PEM);
 			if (rc <= 0) {
 				snprintf(err, errlen,
@@ -82,33 +95,18 @@ struct sp_tls *sp_tls_new(int fd, const struct sp_tls_opts *o, char *err, size_t
 				goto fail;
 			}
 		} else {
-			rc = gnutls_certificate_set_x509_system_trust(t->cred);
+			rc = gnutls_certificate_set_x509_system_trust(c->cred);
 			if (rc < 0)
 				goto fail_gnutls;
 		}
 	}
-	rc = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
-	if (rc < 0)
-		goto fail_gnutls;
-	rc = gnutls_set_default_priority(t->session);
-	if (!rc)
-		rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
-	if (rc < 0)
-		goto fail_gnutls;
-	if (name && *name && !is_ip(name)) {
-		rc = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, name, strlen(name));
-		if (rc < 0)
-			goto fail_gnutls;
-	}
-	if (!o->insecure && name && *name)
-		gnutls_session_set_verify_cert(t->session, name, 0);
 	if (o->alpn) {
-		if (strlen(o->alpn) >= sizeof(alpn)) {
+		if (strlen(o->alpn) >= sizeof(c->alpn)) {
 			snprintf(err, errlen, "--alpn '%.40s...' is too long", o->alpn);
 			goto fail;
 		}
-		strcpy(alpn, o->alpn);
-		n = alpn_split(alpn, protos);
+		strcpy(c->alpn, o->alpn);
+		n = alpn_split(c->alpn, c->protos);
 		if (n < 0) {
 			snprintf(err, errlen,
 				 "--alpn '%s': give at most %d protocol names, comma-separated, "
@@ -116,7 +114,59 @@ struct sp_tls *sp_tls_new(int fd, const struct sp_tls_opts *o, char *err, size_t
 				 o->alpn, ALPN_MAX);
 			goto fail;
 		}
-		rc = gnutls_alpn_set_protocols(t->session, protos, (unsigned int)n, 0);
+		c->n_protos = (unsigned int)n;
+	}
+	return c;
+
+fail_gnutls:
+	snprintf(err, errlen, "TLS set-up failed: %s", gnutls_strerror(rc));
+fail:
+	sp_tls_config_free(c);
+	errno = EINVAL;
+	return NULL;
+}
+
+void sp_tls_config_free(struct sp_tls_config *c)
+{
+	if (!c)
+		return;
+	if (c->cred)
+		gnutls_certificate_free_credentials(c->cred);
+	free(c->sni);
+	free(c);
+}
+
+struct sp_tls *sp_tls_new(int fd, const struct sp_tls_config *c, const char *host, char *err,
+			  size_t errlen)
+{
+	const char *name = c->sni ? c->sni : host;
+	struct sp_tls *t;
+	int rc;
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->insecure = c->insecure;
+	rc = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+	if (rc < 0)
+		goto fail_gnutls;
+	rc = gnutls_set_default_priority(t->session);
+	if (!rc)
+		rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, c->cred);
+	if (rc < 0)
+		goto fail_gnutls;
+	if (name && *name && !is_ip(name)) {
+		rc = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, name, strlen(name));
+		if (rc < 0)
+			goto fail_gnutls;
+	}
+	if (!c->insecure && name && *name)
+		gnutls_session_set_verify_cert(t->session, name, 0);
+	if (c->n_protos) {
+		rc = gnutls_alpn_set_protocols(t->session, c->protos, c->n_protos, 0);
 		if (rc < 0)
 			goto fail_gnutls;
 	}
@@ -126,7 +176,6 @@ struct sp_tls *sp_tls_new(int fd, const struct sp_tls_opts *o, char *err, size_t
 
 fail_gnutls:
 	snprintf(err, errlen, "TLS set-up failed: %s", gnutls_strerror(rc));
-fail:
 	sp_tls_free(t);
 	errno = EINVAL;
 	return NULL;
@@ -293,8 +342,6 @@ void sp_tls_free(struct sp_tls *t)
 		return;
 	if (t->session)
 		gnutls_deinit(t->session);
-	if (t->cred)
-		gnutls_certificate_free_credentials(t->cred);
 	free(t);
 }
 

@@ -21,11 +21,16 @@
 
 #define SP_TLS_DN_MAX 256 /* subject and issuer, RFC 4514 strings, cut beyond */
 
+/*
+ * struct sp_tls_config: what the options set up once (the CA file loaded, ALPN names): shared,
+ * read-only, by every session of every check configured alike (GnuTLS credentials may be shared
+ * by sessions in several threads). struct sp_tls: one session on one connection.
+ */
+struct sp_tls_config;
 struct sp_tls;
 
 struct sp_tls_opts {
-	const char *host;    /* the target's host name or address, as given; required */
-	const char *sni;     /* the name to send and verify instead of host; NULL: host */
+	const char *sni;     /* the name to send and verify instead of the target's; NULL: its */
 	const char *ca_file; /* PEM CA bundle; NULL: the system's trust store */
 	bool insecure;	     /* no verification: the handshake passes whatever the certificate */
 	const char *alpn;    /* ALPN protocols, comma-separated ("h2,http/1.1"); NULL: none */
@@ -47,11 +52,22 @@ struct sp_tls_info {
 };
 
 /*
- * sp_tls_new - a TLS client session on the connected socket @fd (not owned: the caller closes
- * it). Returns the session, or NULL with one line in @err (an unreadable or empty CA file names
- * the file) and errno set.
+ * sp_tls_config_new - load what @opts name (copied). Returns the config, or NULL with one line
+ * in @err (an unreadable or empty CA file names the file; a bad ALPN list) and errno set.
  */
-struct sp_tls *sp_tls_new(int fd, const struct sp_tls_opts *opts, char *err, size_t errlen);
+struct sp_tls_config *sp_tls_config_new(const struct sp_tls_opts *opts, char *err, size_t errlen);
+
+/* sp_tls_config_free - after every session made from it is freed; NULL is accepted. */
+void sp_tls_config_free(struct sp_tls_config *c);
+
+/*
+ * sp_tls_new - a TLS client session of config @c (not copied: it must outlive the session) on
+ * the connected socket @fd (not owned: the caller closes it), for the target's @host (its name
+ * or address as given: the name sent and verified unless the config has an SNI name). Returns
+ * the session, or NULL with one line in @err and errno set.
+ */
+struct sp_tls *sp_tls_new(int fd, const struct sp_tls_config *c, const char *host, char *err,
+			  size_t errlen);
 
 /*
  * sp_tls_handshake - go on with the handshake. Returns 0 when it is done, -EAGAIN when it waits

@@ -24,7 +24,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nul = memchr(data, 0, size), *reply;
-	struct sp_exchange *x;
+	struct sp_exchange *x = NULL;
+	struct sp_steps *sts;
 	enum sp_xchg_state st = SP_XCHG_RECV;
 	size_t plen, rlen, off = 0, cut;
 	unsigned int steps = 1;
@@ -42,18 +43,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pattern[plen] = '\0';
 	reply = nul + 1;
 	rlen = size - plen - 1;
-	x = sp_exchange_new();
-	CHECK(x);
+	sts = sp_steps_new();
+	CHECK(sts);
 	err[0] = '\0';
-	rc = sp_exchange_add(x, NULL, 0, pattern, err, sizeof(err));
+	rc = sp_steps_add(sts, NULL, 0, pattern, err, sizeof(err));
 	if (rc) {
 		CHECK((rc == -EINVAL || rc == -E2BIG) && err[0] && !strchr(err, '\n'));
 		goto out;
 	}
 	if (rlen && (reply[0] & 1)) {
-		CHECK(sp_exchange_add(x, (const __u8 *)"x", 1, pattern, err, sizeof(err)) == 0);
+		CHECK(sp_steps_add(sts, (const __u8 *)"x", 1, pattern, err, sizeof(err)) == 0);
 		steps = 2;
 	}
+	x = sp_exchange_new(sts);
+	CHECK(x);
 	while (off <= rlen) {
 		st = sp_exchange_next(x, &d, &dl);
 		if (st == SP_XCHG_SEND) {
@@ -77,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 out:
 	sp_exchange_free(x);
+	sp_steps_free(sts);
 	free(pattern);
 	return 0;
 }

@@ -77,7 +77,10 @@ int main(int argc, char **argv)
 		   *expects[SP_EXPECT_STEPS_MAX] = {};
 	struct sockaddr_storage ss = {}, local;
 	struct sp_exchange *x = NULL;
+	struct sp_steps *sts = NULL;
 	struct sp_tls *tls = NULL;
+	struct sp_tls_config *tcfg = NULL;
+	const char *host = NULL;
 	struct sp_tls_info info = {};
 	struct linger lg = {1, 0};
 	__u8 send_buf[SP_SEND_MAX], hdr[SP_PROXY_HEADER_MAX], rbuf[2048];
@@ -97,7 +100,7 @@ int main(int argc, char **argv)
 			timeout_ms = atoi(optarg);
 			break;
 		case 'H':
-			topts.host = optarg;
+			host = optarg;
 			break;
 		case 'T':
 			use_tls = true;
@@ -157,9 +160,16 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return 2;
 	}
-	if (!topts.host)
-		topts.host = argv[optind];
-	x = sp_exchange_new();
+	if (!host)
+		host = argv[optind];
+	if (use_tls) {
+		tcfg = sp_tls_config_new(&topts, err, sizeof(err));
+		if (!tcfg) {
+			fprintf(stderr, "Error: %s\n", err);
+			return 2;
+		}
+	}
+	sts = sp_steps_new();
 	for (i = 0; steps && i < n_steps; i++) {
 		len = 0;
 		if (sends[i] && sp_cescape_parse(sends[i], send_buf, sizeof(send_buf), &len, err,
@@ -167,11 +177,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "Error: --send '%s': %s\n", sends[i], err);
 			return 2;
 		}
-		if (sp_exchange_add(x, send_buf, len, expects[i], err, sizeof(err))) {
+		if (sp_steps_add(sts, send_buf, len, expects[i], err, sizeof(err))) {
 			fprintf(stderr, "Error: %s\n", err);
 			return 2;
 		}
 	}
+	x = sp_exchange_new(sts);
 
 	start = now_ns();
 	deadline = start + (__u64)timeout_ms * 1000000ULL;
@@ -208,7 +219,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (use_tls) {
-		tls = sp_tls_new(fd, &topts, err, sizeof(err));
+		tls = sp_tls_new(fd, tcfg, host, err, sizeof(err));
 		if (!tls) {
 			fprintf(stderr, "Error: %s\n", err);
 			return 2;
@@ -305,7 +316,9 @@ out:
 							     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	sp_tls_free(tls);
+	sp_tls_config_free(tcfg);
 	sp_exchange_free(x);
+	sp_steps_free(sts);
 	if (fd >= 0)
 		close(fd); /* SO_LINGER {1, 0}: RST */
 	return strcmp(outcome, "open") ? 1 : 0;

@@ -17,13 +17,16 @@
 
 static void test_send_then_expect(void **state)
 {
-	struct sp_exchange *x = sp_exchange_new();
+	struct sp_steps *st = sp_steps_new();
+	struct sp_exchange *x;
 	const __u8 *data;
 	char err[256];
 	size_t len;
 
+	assert_non_null(st);
+	assert_int_equal(sp_steps_add(st, S("PING\r\n"), "^\\+PONG\\r$", err, sizeof(err)), 0);
+	x = sp_exchange_new(st);
 	assert_non_null(x);
-	assert_int_equal(sp_exchange_add(x, S("PING\r\n"), "^\\+PONG\\r$", err, sizeof(err)), 0);
 	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_SEND);
 	assert_int_equal(len, 6);
 	assert_memory_equal(data, "PING\r\n", 6);
@@ -41,18 +44,21 @@ static void test_send_then_expect(void **state)
 	assert_int_equal(sp_exchange_matched(x), 1);
 	assert_string_equal(sp_exchange_reason(x), "");
 	sp_exchange_free(x);
+	sp_steps_free(st);
 }
 
 /* A banner first (no send), then a command; the second reply came with the first read. */
 static void test_banner_and_carry_over(void **state)
 {
-	struct sp_exchange *x = sp_exchange_new();
+	struct sp_steps *st = sp_steps_new();
+	struct sp_exchange *x;
 	const __u8 *data;
 	char err[256];
 	size_t len;
 
-	assert_int_equal(sp_exchange_add(x, NULL, 0, "^220 ", err, sizeof(err)), 0);
-	assert_int_equal(sp_exchange_add(x, S("QUIT\r\n"), "^221", err, sizeof(err)), 0);
+	assert_int_equal(sp_steps_add(st, NULL, 0, "^220 ", err, sizeof(err)), 0);
+	assert_int_equal(sp_steps_add(st, S("QUIT\r\n"), "^221", err, sizeof(err)), 0);
+	x = sp_exchange_new(st);
 	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_RECV);
 	/* "220 " matches; "hi\r\n221 bye" stays for step 2, which has to send first. */
 	assert_int_equal(sp_exchange_received(x, S("220 hi\r\n221 bye\r\n"), false), SP_XCHG_SEND);
@@ -62,27 +68,33 @@ static void test_banner_and_carry_over(void **state)
 	assert_int_equal(sp_exchange_received(x, NULL, 0, false), SP_XCHG_DONE);
 	assert_int_equal(sp_exchange_matched(x), 2);
 	sp_exchange_free(x);
+	sp_steps_free(st);
 }
 
 /* Binary replies: a NUL byte before the match does not end the subject. */
 static void test_binary(void **state)
 {
-	struct sp_exchange *x = sp_exchange_new();
+	struct sp_steps *st = sp_steps_new();
+	struct sp_exchange *x;
 	char err[256];
 
-	assert_int_equal(sp_exchange_add(x, S("\x00\x01"), "\\x00\\xffOK", err, sizeof(err)), 0);
+	assert_int_equal(sp_steps_add(st, S("\x00\x01"), "\\x00\\xffOK", err, sizeof(err)), 0);
+	x = sp_exchange_new(st);
 	sp_exchange_sent(x, 2);
 	assert_int_equal(sp_exchange_received(x, S("\x00\x00\xffO"), false), SP_XCHG_RECV);
 	assert_int_equal(sp_exchange_received(x, S("K"), false), SP_XCHG_DONE);
 	sp_exchange_free(x);
+	sp_steps_free(st);
 }
 
 static void test_mismatch_at_eof(void **state)
 {
-	struct sp_exchange *x = sp_exchange_new();
+	struct sp_steps *st = sp_steps_new();
+	struct sp_exchange *x;
 	char err[256];
 
-	assert_int_equal(sp_exchange_add(x, NULL, 0, "^220", err, sizeof(err)), 0);
+	assert_int_equal(sp_steps_add(st, NULL, 0, "^220", err, sizeof(err)), 0);
+	x = sp_exchange_new(st);
 	assert_int_equal(sp_exchange_received(x, S("SSH-2.0-OpenSSH_9.2\r\n"), false),
 			 SP_XCHG_RECV);
 	assert_int_equal(sp_exchange_received(x, NULL, 0, true), SP_XCHG_MISMATCH);
@@ -93,57 +105,101 @@ static void test_mismatch_at_eof(void **state)
 	assert_int_equal(sp_exchange_received(x, S("220 late\r\n"), false), SP_XCHG_MISMATCH);
 	assert_int_equal(sp_exchange_matched(x), 0);
 	sp_exchange_free(x);
+	sp_steps_free(st);
 }
 
 /* A reply that fills the buffer with no match is a mismatch, whatever follows. */
 static void test_bounded(void **state)
 {
-	struct sp_exchange *x = sp_exchange_new();
+	struct sp_steps *st = sp_steps_new();
+	struct sp_exchange *x;
 	static __u8 junk[SP_EXPECT_BUF_MAX + 100];
 	char err[256];
 
 	memset(junk, 'a', sizeof(junk));
-	assert_int_equal(sp_exchange_add(x, NULL, 0, "OK", err, sizeof(err)), 0);
+	assert_int_equal(sp_steps_add(st, NULL, 0, "OK", err, sizeof(err)), 0);
+	x = sp_exchange_new(st);
 	assert_int_equal(sp_exchange_received(x, junk, SP_EXPECT_BUF_MAX - 1, false), SP_XCHG_RECV);
 	assert_int_equal(sp_exchange_received(x, junk, 100, false), SP_XCHG_MISMATCH);
 	assert_non_null(strstr(sp_exchange_reason(x), "in the first 4096 bytes read: 'aaaa"));
 	assert_null(strchr(sp_exchange_reason(x), '\n'));
 	sp_exchange_free(x);
+	sp_steps_free(st);
 }
 
 /* A pattern that backtracks without end meets the match limit: a mismatch that says so. */
 static void test_match_limit(void **state)
 {
-	struct sp_exchange *x = sp_exchange_new();
+	struct sp_steps *st = sp_steps_new();
+	struct sp_exchange *x;
 	static __u8 as[64];
 	char err[256];
 
 	memset(as, 'a', sizeof(as));
-	assert_int_equal(sp_exchange_add(x, NULL, 0, "^(a+)+$", err, sizeof(err)), 0);
+	assert_int_equal(sp_steps_add(st, NULL, 0, "^(a+)+$", err, sizeof(err)), 0);
+	x = sp_exchange_new(st);
 	assert_int_equal(sp_exchange_received(x, as, sizeof(as), false), SP_XCHG_RECV);
 	assert_int_equal(sp_exchange_received(x, S("b"), false), SP_XCHG_MISMATCH);
 	assert_non_null(strstr(sp_exchange_reason(x), "limit"));
 	sp_exchange_free(x);
+	sp_steps_free(st);
+}
+
+/* Two runs of the same steps at once: each keeps its own place and bytes. */
+static void test_shared_steps(void **state)
+{
+	struct sp_steps *st = sp_steps_new();
+	struct sp_exchange *a, *b;
+	const __u8 *data;
+	char err[256];
+	size_t len;
+
+	assert_int_equal(sp_steps_add(st, S("HELO\r\n"), "^250 ", err, sizeof(err)), 0);
+	a = sp_exchange_new(st);
+	b = sp_exchange_new(st);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(sp_exchange_next(a, &data, &len), SP_XCHG_SEND);
+	sp_exchange_sent(a, len);
+	assert_int_equal(sp_exchange_received(a, S("25"), false), SP_XCHG_RECV);
+	/* b has sent nothing yet, whatever a did. */
+	assert_int_equal(sp_exchange_next(b, &data, &len), SP_XCHG_SEND);
+	assert_int_equal(len, 6);
+	sp_exchange_sent(b, len);
+	assert_int_equal(sp_exchange_received(b, S("550 no\r\n"), true), SP_XCHG_MISMATCH);
+	assert_int_equal(sp_exchange_received(a, S("0 ok\r\n"), false), SP_XCHG_DONE);
+	assert_int_equal(sp_exchange_matched(a), 1);
+	assert_int_equal(sp_exchange_matched(b), 0);
+	sp_exchange_free(a);
+	sp_exchange_free(b);
+	sp_steps_free(st);
 }
 
 static void test_bad_input(void **state)
 {
-	struct sp_exchange *x = sp_exchange_new();
+	struct sp_steps *st = sp_steps_new();
+	struct sp_exchange *x;
 	char err[256] = "", big[SP_EXPECT_PATTERN_MAX + 2];
 	const __u8 *data;
 	size_t len;
 	int i;
 
-	assert_int_equal(sp_exchange_add(x, NULL, 0, "(unclosed", err, sizeof(err)), -EINVAL);
+	assert_int_equal(sp_steps_add(st, NULL, 0, "(unclosed", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "expect '(unclosed': missing closing parenthesis at offset 9"));
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(sp_exchange_add(x, NULL, 0, big, err, sizeof(err)), -E2BIG);
+	assert_int_equal(sp_steps_add(st, NULL, 0, big, err, sizeof(err)), -E2BIG);
+	assert_int_equal(sp_steps_add(st, NULL, SP_EXPECT_SEND_MAX + 1, NULL, err, sizeof(err)),
+			 -E2BIG);
 	/* No steps: done at once. */
+	x = sp_exchange_new(st);
 	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_DONE);
+	sp_exchange_free(x);
 	for (i = 0; i < SP_EXPECT_STEPS_MAX; i++)
-		assert_int_equal(sp_exchange_add(x, S("x"), NULL, err, sizeof(err)), 0);
-	assert_int_equal(sp_exchange_add(x, S("x"), NULL, err, sizeof(err)), -E2BIG);
+		assert_int_equal(sp_steps_add(st, S("x"), NULL, err, sizeof(err)), 0);
+	assert_int_equal(sp_steps_add(st, S("x"), NULL, err, sizeof(err)), -E2BIG);
+	assert_int_equal(sp_steps_count(st), SP_EXPECT_STEPS_MAX);
+	x = sp_exchange_new(st);
 	/* Sends only: one after the other, then done without reading. */
 	for (i = 0; i < SP_EXPECT_STEPS_MAX; i++) {
 		assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_SEND);
@@ -151,7 +207,9 @@ static void test_bad_input(void **state)
 	}
 	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_DONE);
 	sp_exchange_free(x);
+	sp_steps_free(st);
 	sp_exchange_free(NULL);
+	sp_steps_free(NULL);
 }
 
 int main(void)
@@ -160,7 +218,7 @@ int main(void)
 	    cmocka_unit_test(test_send_then_expect), cmocka_unit_test(test_banner_and_carry_over),
 	    cmocka_unit_test(test_binary),	     cmocka_unit_test(test_mismatch_at_eof),
 	    cmocka_unit_test(test_bounded),	     cmocka_unit_test(test_bad_input),
-	    cmocka_unit_test(test_match_limit),
+	    cmocka_unit_test(test_match_limit),	     cmocka_unit_test(test_shared_steps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
