@@ -15,6 +15,7 @@ packages=(
 	jq strace python3 python3-scapy                                          # tests
 	man-db bsdextrautils systemd                                             # test_install
 	debhelper build-essential fakeroot lintian                               # the .deb (CI)
+	dnsmasq-base                                                             # tests: a DNS server (no service)
 	qemu-system-x86 busybox-static kmod cpio xz-utils file                   # make test-kernels
 	libclang-rt-14-dev                                                       # make fuzz (libFuzzer)
 	iperf3 gnuplot-nox time                                                  # make bench

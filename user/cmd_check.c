@@ -2,19 +2,27 @@
 /* cmd_check.c - `synprobe check`: a thin client of the engine (libsynprobe.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include "libsynprobe.h"
 #include "main.h"
 #include "output.h"
+#include "resolver.h"
 #include "target.h"
 #include "targets_file.h"
+#include "targets_stream.h"
 #include "util.h"
 
 #define ADDRS_PER_TARGET_MAX 16
@@ -26,6 +34,29 @@
  * (often 128) before SYN cookies and "Possible SYN flooding" start; 32 stays well below.
  */
 #define DEFAULT_PER_TARGET 32
+
+/*
+ * -f streams: lines read ahead of the event loop (a thread reads them), lines resolved or being
+ * resolved ahead of a free slot, name lookups at once (resolver threads), and how often the
+ * progress line is redrawn. Memory follows these and -c, not the file's length.
+ */
+#define STREAM_READ_AHEAD 1024
+#define STREAM_START_AHEAD 512
+#define STREAM_RESOLVERS 32
+#define PROGRESS_INTERVAL_MS 250
+/* Wakes the event loop when the reader or a resolver thread has something for it. */
+#define WAKE_SIGNAL SIGUSR1
+
+/* -f: one line of the file while its checks run; freed with its last result. */
+struct stream_line {
+	char *text;		  /* the target as written */
+	unsigned int line;
+	unsigned int pending;	  /* checks started and not delivered yet */
+	struct stream_line *next; /* the ready list: resolved, waiting for a free slot */
+	struct stream_line *live_prev, *live_next; /* every line held, for the clean-up */
+	int n_addrs;
+	struct sp_address addrs[]; /* n_addrs, once resolved */
+};
 
 /* One address of one target: a check. */
 struct job {
@@ -65,6 +96,13 @@ struct run_ctx {
 	int target_w, addr_w;
 	unsigned long outcomes[SYNPROBE_UNREACHABLE + 1];
 	unsigned long socket_evidence;
+	/* -f only */
+	unsigned long lines_done;  /* lines whose every check is in (bad lines too) */
+	unsigned long bad_lines;
+	bool progress;		   /* draw the status line (stderr is a terminal, no -q) */
+	bool progress_shown;	   /* it is on the screen now */
+	bool stdout_tty;
+	struct stream_line *live; /* every line held (resolving, ready or in flight) */
 };
 
 static volatile sig_atomic_t exiting;
@@ -377,11 +415,11 @@ int sp_parse_method(const char *arg, enum method_choice *choice)
 }
 
 /*
- * Parses and resolves every TARGET before anything is loaded: bad input attaches nothing.
- * @texts: the targets as written; @lines: their line in @file (NULL for arguments).
+ * Parses and resolves every TARGET argument before anything is loaded: bad input attaches
+ * nothing. @texts: the targets as written.
  */
-static int build_jobs(char **texts, const unsigned int *lines, size_t n_targets, const char *file,
-		      const struct check_args *a, struct job **jobs_out, size_t *n_jobs)
+static int build_jobs(char **texts, size_t n_targets, const struct check_args *a,
+		      struct job **jobs_out, size_t *n_jobs)
 {
 	struct sp_address addrs[ADDRS_PER_TARGET_MAX];
 	struct sp_target_spec spec;
@@ -396,10 +434,7 @@ static int build_jobs(char **texts, const unsigned int *lines, size_t n_targets,
 			rc = sp_target_resolve(&spec, a->family, a->all_addresses, addrs,
 					       ADDRS_PER_TARGET_MAX, err, sizeof(err));
 		if (rc < 0) {
-			if (lines)
-				sp_err("%s:%u: %s", file, lines[i], err);
-			else
-				sp_err("%s", err);
+			sp_err("%s", err);
 			goto cleanup;
 		}
 		if (n + rc > alloc) {
@@ -428,6 +463,47 @@ cleanup:
 	return rc;
 }
 
+/* Takes the progress line off the screen before a result or an error is printed under it. */
+static void progress_clear(struct run_ctx *run)
+{
+	if (!run->progress_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	run->progress_shown = false;
+}
+
+static void stream_line_free(struct run_ctx *run, struct stream_line *l)
+{
+	if (l->live_prev)
+		l->live_prev->live_next = l->live_next;
+	else
+		run->live = l->live_next;
+	if (l->live_next)
+		l->live_next->live_prev = l->live_prev;
+	free(l->text);
+	free(l);
+}
+
+/* -f: a check's result as it completes; its line is freed with its last one. */
+static void on_stream_result(const struct synprobe_result *res, struct run_ctx *run)
+{
+	struct stream_line *l = res->user;
+
+	if (!run->quiet) {
+		if (run->stdout_tty)
+			progress_clear(run);
+		if (sp_json_output)
+			sp_print_json(stdout, l->text, res, run->method);
+		else
+			sp_print_human(stdout, l->text, res, run->method, run->target_w,
+				       run->addr_w, sp_verbose);
+	}
+	if (--l->pending)
+		return;
+	run->lines_done++;
+	stream_line_free(run, l);
+}
+
 static void on_result(const struct synprobe_result *res, void *ctx)
 {
 	struct run_ctx *run = ctx;
@@ -436,17 +512,11 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 	run->outcomes[res->outcome]++;
 	if (res->evidence == SYNPROBE_EVIDENCE_SOCKET)
 		run->socket_evidence++;
-	job->done = true;
 	if (run->stream) {
-		if (run->quiet)
-			return;
-		if (sp_json_output)
-			sp_print_json(stdout, job->target, res, run->method);
-		else
-			sp_print_human(stdout, job->target, res, run->method, run->target_w,
-				       run->addr_w, sp_verbose);
+		on_stream_result(res, run);
 		return;
 	}
+	job->done = true;
 	job->res = *res;
 	if (res->flow) {
 		job->flow = *res->flow;
@@ -620,12 +690,15 @@ static void print_summary(struct synprobe *sp, const struct run_ctx *run, size_t
 	fprintf(stderr,
 		"synprobe: %zu checks: %lu open, %lu closed, %lu unreachable, %lu timeout, %lu error; "
 		"%llu waits for a local port, %llu for a file descriptor, %lu answered from the socket "
-		"(%llu beyond the BPF map)\n",
+		"(%llu beyond the BPF map)",
 		n_jobs, run->outcomes[SYNPROBE_OPEN], run->outcomes[SYNPROBE_CLOSED],
 		run->outcomes[SYNPROBE_UNREACHABLE], run->outcomes[SYNPROBE_TIMEOUT],
 		run->outcomes[SYNPROBE_ERROR], (unsigned long long)es.port_waits,
 		(unsigned long long)es.fd_waits, run->socket_evidence,
 		(unsigned long long)es.untracked);
+	if (run->bad_lines)
+		fprintf(stderr, "; %lu bad lines skipped", run->bad_lines);
+	fputc('\n', stderr);
 }
 
 static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *a,
@@ -709,104 +782,547 @@ static void print_results(const struct job *jobs, size_t n_jobs, const struct ru
 	fflush(stdout);
 }
 
-/* Reads -f FILE into @list and the arrays build_jobs() takes. */
-static int read_targets_file(const struct check_args *a, struct sp_target_list *list,
-			     char ***texts, unsigned int **lines)
-{
-	char err[SP_ERR_MAX];
-	FILE *f = stdin;
-	size_t i;
-	int rc;
+/* -f: the state of a streamed run, beside the engine. */
+struct stream_run {
+	const struct check_args *a;
+	struct run_ctx *run;
+	struct synprobe *sp;
+	struct sp_targets_stream *in;
+	struct sp_resolver *resolver; /* started with the first name */
+	struct stream_line *ready, *ready_tail;
+	unsigned int n_ready, n_resolving;
+	unsigned long targets;	      /* good lines taken */
+	bool read_error;	      /* the reader stopped on an error: exit 2 */
+	bool setup_error;	      /* a check could not be started: exit 2 */
+	__u64 start_ms, progress_ms;
+	int cols;		      /* the terminal's width, for the progress line */
+};
 
-	if (strcmp(a->file, "-")) {
-		f = fopen(a->file, "r");
-		if (!f) {
-			sp_err("targets file '%s': %s", a->file, strerror(errno));
-			return -errno;
+static pthread_t main_thread;
+
+static void wake_handler(int sig)
+{
+	/* Nothing to do: the interrupted wait is the point. */
+}
+
+static void wake_main(void *ctx)
+{
+	pthread_kill(main_thread, WAKE_SIGNAL);
+}
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+/* A line whose name did not resolve (or a literal of the wrong family): an error result. */
+static void print_lookup_error(struct run_ctx *run, const char *target, const char *msg)
+{
+	struct synprobe_result res = { .outcome = SYNPROBE_ERROR };
+	json_object *obj;
+
+	run->outcomes[SYNPROBE_ERROR]++;
+	if (run->quiet)
+		return;
+	if (run->stdout_tty)
+		progress_clear(run);
+	if (!sp_json_output) {
+		fprintf(stdout, "%-*s  %-*s  %-11s  %-7s  %s\n", run->target_w, target, run->addr_w,
+			"-", synprobe_outcome_str(SYNPROBE_ERROR), run->method, msg);
+		return;
+	}
+	res.timeout_ms = 0;
+	obj = sp_result_json(target, &res, run->method);
+	json_object_object_add(obj, "address", NULL);
+	json_object_object_add(obj, "port", NULL);
+	json_object_object_add(obj, "family", NULL);
+	json_object_object_add(obj, "timeout_ms", NULL);
+	json_object_object_add(obj, "error", json_object_new_string(msg));
+	fprintf(stdout, "%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+}
+
+static bool is_ip_literal(const struct sp_target_spec *spec)
+{
+	struct in_addr a4;
+
+	return spec->ipv6_literal || inet_pton(AF_INET, spec->host, &a4) == 1;
+}
+
+static void ready_push(struct stream_run *st, struct stream_line *l)
+{
+	l->next = NULL;
+	if (st->ready_tail)
+		st->ready_tail->next = l;
+	else
+		st->ready = l;
+	st->ready_tail = l;
+	st->n_ready++;
+}
+
+/*
+ * A line with room for @n addresses (copied from @addrs if not NULL), on the live list; @text is
+ * taken on success. NULL without memory.
+ */
+static struct stream_line *line_new(struct run_ctx *run, char *text, unsigned int line,
+				    const struct sp_address *addrs, int n)
+{
+	struct stream_line *l;
+
+	l = calloc(1, sizeof(*l) + (size_t)n * sizeof(l->addrs[0]));
+	if (!l)
+		return NULL;
+	l->text = text;
+	l->line = line;
+	l->n_addrs = n;
+	if (addrs && n)
+		memcpy(l->addrs, addrs, (size_t)n * sizeof(l->addrs[0]));
+	l->live_next = run->live;
+	if (run->live)
+		run->live->live_prev = l;
+	run->live = l;
+	return l;
+}
+
+/* One line from the reader: a bad line is reported, a literal resolved here, a name queued. */
+static int take_line(struct stream_run *st, const struct sp_stream_item *item)
+{
+	struct sp_address addrs[ADDRS_PER_TARGET_MAX];
+	const struct check_args *a = st->a;
+	struct run_ctx *run = st->run;
+	char err[SP_ERR_MAX], *text;
+	struct stream_line *l;
+	int n;
+
+	if (item->rc < 0) {
+		progress_clear(run);
+		sp_err("%s", item->err);
+		if (item->rc == -EINVAL) {
+			run->bad_lines++;
+			run->lines_done++;
+		} else {
+			st->read_error = true;
+		}
+		return 0;
+	}
+	text = item->t.text;
+	st->targets++;
+	if (is_ip_literal(&item->t.spec)) {
+		n = sp_target_resolve(&item->t.spec, a->family, a->all_addresses, addrs,
+				      ADDRS_PER_TARGET_MAX, err, sizeof(err));
+		if (n < 0) {
+			print_lookup_error(run, text, err);
+			run->lines_done++;
+			free(text);
+			return 0;
+		}
+		l = line_new(run, text, item->t.line, addrs, n);
+		if (!l)
+			goto nomem;
+		ready_push(st, l);
+		return 0;
+	}
+	if (!st->resolver) {
+		st->resolver = sp_resolver_new(STREAM_RESOLVERS, STREAM_START_AHEAD, wake_main, NULL);
+		if (!st->resolver) {
+			sp_err("cannot start the resolver threads: %s", strerror(errno));
+			free(text);
+			return -ENOMEM;
 		}
 	}
-	rc = sp_targets_file_read(f, strcmp(a->file, "-") ? a->file : "stdin", a->port, list, err,
-				  sizeof(err));
-	if (f != stdin)
-		fclose(f);
-	if (rc) {
-		sp_err("%s", err);
-		return rc;
+	l = line_new(run, text, item->t.line, NULL, 0);
+	if (!l)
+		goto nomem;
+	n = sp_resolver_submit(st->resolver, &item->t.spec, a->family, a->all_addresses, l);
+	if (n) {
+		/* Cannot happen: no more lookups are queued than STREAM_START_AHEAD. */
+		snprintf(err, sizeof(err), "cannot resolve '%s' now: %s", item->t.spec.host,
+			 strerror(-n));
+		print_lookup_error(run, text, err);
+		run->lines_done++;
+		stream_line_free(run, l);
+		return 0;
 	}
-	if (!list->n) {
-		sp_err("targets file '%s' has no targets: write one host:port a line", a->file);
-		return -EINVAL;
+	st->n_resolving++;
+	return 0;
+
+nomem:
+	free(text);
+	sp_err("out of memory at %s line %u", a->file, item->t.line);
+	return -ENOMEM;
+}
+
+/* The lookups that ended: each line with its addresses to the ready list, or an error result. */
+static int collect_lookups(struct stream_run *st)
+{
+	struct sp_resolve_job *j, *next;
+	struct stream_line *l, *resolved;
+	int err = 0;
+
+	if (!st->resolver)
+		return 0;
+	for (j = sp_resolver_collect(st->resolver); j; j = next) {
+		next = j->next;
+		l = j->user;
+		st->n_resolving--;
+		if (j->n < 0) {
+			print_lookup_error(st->run, l->text, j->err);
+			st->run->lines_done++;
+			stream_line_free(st->run, l);
+		} else {
+			resolved = line_new(st->run, l->text, l->line, j->addrs, j->n);
+			if (resolved) {
+				l->text = NULL;
+				ready_push(st, resolved);
+			} else {
+				err = -ENOMEM;
+			}
+			stream_line_free(st->run, l);
+		}
+		free(j);
 	}
-	*texts = calloc(list->n, sizeof(**texts));
-	*lines = calloc(list->n, sizeof(**lines));
-	if (!*texts || !*lines) {
-		sp_err("out of memory for %zu targets", list->n);
-		return -ENOMEM;
-	}
-	for (i = 0; i < list->n; i++) {
-		(*texts)[i] = list->items[i].text;
-		(*lines)[i] = list->items[i].line;
+	if (err)
+		sp_err("out of memory for resolved targets");
+	return err;
+}
+
+/* Starts every check of the ready list's first line. */
+static int start_line(struct stream_run *st)
+{
+	struct stream_line *l = st->ready;
+	int i, err;
+
+	st->ready = l->next;
+	if (!st->ready)
+		st->ready_tail = NULL;
+	st->n_ready--;
+	l->pending = (unsigned int)l->n_addrs;
+	for (i = 0; i < l->n_addrs; i++) {
+		err = synprobe_start(st->sp, (struct sockaddr *)&l->addrs[i].addr,
+				     l->addrs[i].addrlen, st->a->timeout_ms, l);
+		if (!err)
+			continue;
+		progress_clear(st->run);
+		if (err == -EPFNOSUPPORT)
+			sp_err("the route to '%s' leaves by an interface of a link type synprobe cannot parse: it follows Ethernet, veth, VLAN, loopback and L3 devices (tun, WireGuard, GRE, IPIP); pick one with -i",
+			       l->text);
+		else
+			sp_err("cannot attach to the interface of the route to '%s' (%s): %s",
+			       l->text, strerror(-err),
+			       err == -EPERM ? "run as root" : "check it with 'ip route get'");
+		/* The line, and its checks already started, are ended by the clean-up. */
+		st->setup_error = true;
+		return err;
 	}
 	return 0;
 }
 
-int do_check(int argc, char **argv)
+/*
+ * Starts what fits under -c, and takes lines from the reader while fewer than STREAM_START_AHEAD
+ * are resolved or resolving: the file is never read further ahead than that.
+ */
+static int feed(struct stream_run *st)
+{
+	const struct sp_stream_item *item;
+	bool progress = true;
+	int err;
+
+	while (progress && !exiting) {
+		progress = false;
+		while (st->ready && synprobe_in_flight(st->sp) < st->a->concurrency) {
+			err = start_line(st);
+			if (err)
+				return err;
+			progress = true;
+		}
+		while (st->n_ready + st->n_resolving < STREAM_START_AHEAD && !st->read_error &&
+		       (item = sp_targets_stream_peek(st->in))) {
+			err = take_line(st, item);
+			sp_targets_stream_pop(st->in);
+			if (err)
+				return err;
+			progress = true;
+		}
+	}
+	return 0;
+}
+
+/* "1h02m", "3m05s", "42s". */
+static void format_eta(unsigned long s, char *buf, size_t len)
+{
+	if (s >= 3600)
+		snprintf(buf, len, "%luh%02lum", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(buf, len, "%lum%02lus", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%lus", s);
+}
+
+/* The status line on a terminal: at most every PROGRESS_INTERVAL_MS, cut to the terminal's width. */
+static void progress_draw(struct stream_run *st)
+{
+	const struct run_ctx *run = st->run;
+	__u64 now = now_ms(), elapsed_ms;
+	unsigned long checks = 0;
+	char buf[512], eta[32];
+	long total;
+	double rate;
+	int len, i;
+
+	if (!run->progress || now - st->progress_ms < PROGRESS_INTERVAL_MS)
+		return;
+	st->progress_ms = now;
+	elapsed_ms = now - st->start_ms;
+	for (i = 0; i <= SYNPROBE_UNREACHABLE; i++)
+		checks += run->outcomes[i];
+	rate = elapsed_ms ? checks * 1000.0 / elapsed_ms : 0;
+	total = sp_targets_stream_total(st->in);
+	if (total >= 0 && (unsigned long)total >= run->lines_done)
+		len = snprintf(buf, sizeof(buf), "synprobe: %lu/%ld targets (%lu%%)", run->lines_done,
+			       total, total ? run->lines_done * 100 / total : 100);
+	else
+		len = snprintf(buf, sizeof(buf), "synprobe: %lu targets", run->lines_done);
+	len += snprintf(buf + len, sizeof(buf) - len,
+			", %u in flight, %.0f checks/s: %lu open, %lu closed, %lu unreachable, %lu timeout, %lu error",
+			synprobe_in_flight(st->sp), rate, run->outcomes[SYNPROBE_OPEN],
+			run->outcomes[SYNPROBE_CLOSED], run->outcomes[SYNPROBE_UNREACHABLE],
+			run->outcomes[SYNPROBE_TIMEOUT], run->outcomes[SYNPROBE_ERROR]);
+	if (total >= 0 && (unsigned long)total > run->lines_done && run->lines_done && elapsed_ms) {
+		format_eta((unsigned long)((total - run->lines_done) *
+					   (elapsed_ms / 1000.0 / run->lines_done)) + 1,
+			   eta, sizeof(eta));
+		snprintf(buf + len, sizeof(buf) - len, ", ETA %s", eta);
+	}
+	if (st->cols > 1 && strlen(buf) >= (size_t)st->cols)
+		buf[st->cols - 1] = '\0';
+	fprintf(stderr, "\r%s\033[K", buf);
+	st->run->progress_shown = true;
+}
+
+struct first_batch {
+	bool all;
+	unsigned long targets;
+	int target_w, addr_w;
+};
+
+/* Widths of the human columns and the count, from the lines read before the engine opens. */
+static void scan_first(const struct sp_stream_item *item, void *ctx)
+{
+	struct first_batch *fb = ctx;
+	int w;
+
+	if (item->rc != 1)
+		return;
+	fb->targets++;
+	w = (int)strlen(item->t.text);
+	fb->target_w = w > fb->target_w ? w : fb->target_w;
+	w = is_ip_literal(&item->t.spec) ? (int)strlen(item->t.spec.host) : 15;
+	fb->addr_w = w > fb->addr_w ? w : fb->addr_w;
+}
+
+/*
+ * Waits for the reader's first lines (a regular file: until it is read STREAM_READ_AHEAD lines
+ * ahead or to its end, so a short file sizes the BPF map as before), reporting bad lines, until
+ * there is a target to start. Returns 1 with a target, 0 at the end without one, or -EINTR.
+ */
+static int wait_first_target(struct stream_run *st, bool regular)
+{
+	const struct sp_stream_item *item;
+	unsigned int n;
+	bool ended;
+
+	for (;;) {
+		if (exiting)
+			return -EINTR;
+		while ((item = sp_targets_stream_peek(st->in)) && item->rc < 0) {
+			take_line(st, item);
+			sp_targets_stream_pop(st->in);
+		}
+		n = sp_targets_stream_queued(st->in, &ended);
+		if ((n && (!regular || ended || n == STREAM_READ_AHEAD)) || (!n && ended))
+			return n ? 1 : 0;
+		sigsuspend(&wait_mask);
+	}
+}
+
+/*
+ * -f: targets are read, resolved and started as slots free up (memory follows what is in flight,
+ * not the file's length); each result is printed as it completes. Returns 0, or -1 after a
+ * set-up error that was reported.
+ */
+static int run_stream(const struct check_args *a, struct run_ctx *run)
+{
+	struct synprobe_opts opts = {
+		.ifindexes = a->n_ifindexes ? a->ifindexes : NULL,
+		.n_ifindexes = a->n_ifindexes,
+		.on_result = on_result,
+		.ctx = run,
+		.close_delay_ms = a->close_delay_ms,
+		.force_clsact = a->force_clsact,
+		.wait_sigmask = &wait_mask,
+		.max_flows = a->map_size,
+		.max_in_flight = a->concurrency,
+		.per_target_max = a->per_target,
+		.rate_per_sec = a->rate_per_sec,
+		.source = a->source,
+	};
+	struct stream_run st = { .a = a, .run = run };
+	bool is_stdin = !strcmp(a->file, "-"), regular = false, ended, flush;
+	struct first_batch fb = { .all = a->all_addresses };
+	struct stream_line *l;
+	struct winsize ws;
+	struct stat sb;
+	unsigned long n;
+	FILE *f = stdin;
+	int err = -1, rc;
+
+	if (!is_stdin) {
+		f = fopen(a->file, "r");
+		if (!f) {
+			sp_err("targets file '%s': %s", a->file, strerror(errno));
+			return -1;
+		}
+	}
+	regular = !fstat(fileno(f), &sb) && S_ISREG(sb.st_mode);
+	run->stdout_tty = isatty(STDOUT_FILENO);
+	run->progress = !a->quiet && isatty(STDERR_FILENO);
+	st.cols = run->progress && !ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) ? ws.ws_col : 0;
+	st.in = sp_targets_stream_open(f, is_stdin ? "stdin" : a->file, a->port, STREAM_READ_AHEAD,
+				       run->progress && regular && !is_stdin ? a->file : NULL,
+				       wake_main, NULL);
+	if (!st.in) {
+		sp_err("cannot start reading '%s': %s", a->file, strerror(errno));
+		return -1;
+	}
+	rc = wait_first_target(&st, regular);
+	if (rc <= 0) {
+		if (!rc && !run->bad_lines && !st.read_error)
+			sp_err("targets file '%s' has no targets: write one host:port a line", a->file);
+		goto cleanup;
+	}
+	sp_targets_stream_scan(st.in, scan_first, &fb);
+	(void)sp_targets_stream_queued(st.in, &ended);
+	/* As before for a file that fits the read-ahead: a map no bigger than its checks. */
+	n = fb.targets * (a->all_addresses ? ADDRS_PER_TARGET_MAX : 1);
+	if (!opts.max_flows && ended && n < a->concurrency)
+		opts.max_flows = n > 64 ? n : 64;
+	run->target_w = fb.target_w;
+	run->addr_w = fb.addr_w;
+
+	st.sp = sp_open_engine(a->method, opts, &run->method);
+	if (!st.sp)
+		goto cleanup;
+	st.start_ms = st.progress_ms = now_ms();
+	flush = !regular; /* a pipe's reader wants each result as it comes */
+	for (;;) {
+		if (collect_lookups(&st) || feed(&st))
+			goto cleanup;
+		if (exiting)
+			break;
+		n = sp_targets_stream_queued(st.in, &ended);
+		if ((ended || st.read_error) && !n && !st.ready && !st.n_resolving &&
+		    !synprobe_in_flight(st.sp))
+			break;
+		if (flush)
+			fflush(stdout);
+		progress_draw(&st);
+		rc = synprobe_poll(st.sp, run->progress ? PROGRESS_INTERVAL_MS : -1);
+		if (rc < 0 && rc != -EINTR) {
+			progress_clear(run);
+			sp_err("event loop failed: %s", strerror(-rc));
+			goto cleanup;
+		}
+	}
+	progress_clear(run);
+	fflush(stdout);
+	if (sp_verbose)
+		fprintf(stderr, "synprobe: %lu targets read\n", st.targets);
+	if (!a->quiet)
+		print_summary(st.sp, run, run->outcomes[SYNPROBE_OPEN] +
+				 run->outcomes[SYNPROBE_CLOSED] + run->outcomes[SYNPROBE_TIMEOUT] +
+				 run->outcomes[SYNPROBE_ERROR] + run->outcomes[SYNPROBE_UNREACHABLE]);
+	if (sp_verbose && !strcmp(run->method, "bpf"))
+		print_verbose_footer(st.sp);
+	err = st.read_error ? -1 : 0;
+cleanup:
+	progress_clear(run);
+	/* Lines still held are freed after the engine and the resolver, which hold them. */
+	synprobe_close(st.sp);
+	/* Lookups still running are not waited for (a hung DNS server does not delay the exit). */
+	sp_resolver_free(st.resolver);
+	sp_targets_stream_free(st.in);
+	while ((l = run->live))
+		stream_line_free(run, l);
+	return err;
+}
+
+/*
+ * No SA_RESTART, and the signals are only unblocked inside the wait (epoll_pwait): one that
+ * comes while checks start or results are handled ends the next wait with -EINTR. Blocked before
+ * any thread starts, so that they all reach this one.
+ */
+static void setup_signals(void)
 {
 	struct sigaction sa = { .sa_handler = sig_handler };
-	struct sp_target_list list = {};
+	struct sigaction wake = { .sa_handler = wake_handler };
+	sigset_t block;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(WAKE_SIGNAL, &wake, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, WAKE_SIGNAL);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
+	main_thread = pthread_self();
+}
+
+int do_check(int argc, char **argv)
+{
 	struct check_args a = {};
 	struct run_ctx run = {};
 	struct job *jobs = NULL;
-	unsigned int *lines = NULL;
-	char **texts = NULL;
 	size_t n_jobs = 0, i;
 	int err, rc = SP_EXIT_USAGE;
 	bool all_open = true;
-	sigset_t block;
 
 	err = parse_args(argc, argv, &a);
 	if (err)
 		return err > 0 ? SP_EXIT_OK : SP_EXIT_USAGE;
 	sp_setup_libbpf_print(sp_verbose);
 
+	run.quiet = a.quiet;
 	if (a.file) {
-		if (read_targets_file(&a, &list, &texts, &lines))
-			goto cleanup;
-		err = build_jobs(texts, lines, list.n, a.file, &a, &jobs, &n_jobs);
-	} else {
-		err = build_jobs(argv + optind, NULL, argc - optind, NULL, &a, &jobs, &n_jobs);
+		run.stream = true;
+		setup_signals();
+		if (run_stream(&a, &run))
+			return SP_EXIT_USAGE;
+		if (run.bad_lines)
+			return SP_EXIT_USAGE;
+		for (i = SYNPROBE_CLOSED; i <= SYNPROBE_UNREACHABLE; i++)
+			if (run.outcomes[i])
+				all_open = false;
+		return exiting || !all_open ? SP_EXIT_NOT_OK : SP_EXIT_OK;
 	}
+
+	err = build_jobs(argv + optind, argc - optind, &a, &jobs, &n_jobs);
 	if (err)
 		goto cleanup;
-
-	/*
-	 * No SA_RESTART, and the signals are only unblocked inside the wait (epoll_pwait): one that
-	 * comes while checks start or results are handled ends the next wait with -EINTR.
-	 */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &wait_mask);
-
-	run.stream = a.file != NULL;
-	run.quiet = a.quiet;
+	setup_signals();
 	measure(jobs, n_jobs, &run.target_w, &run.addr_w);
 	if (run_checks(jobs, n_jobs, &a, &run))
 		goto cleanup;
-	if (!run.stream)
-		print_results(jobs, n_jobs, &run);
+	print_results(jobs, n_jobs, &run);
 	for (i = 0; i < n_jobs; i++)
-		if (!jobs[i].done || (!run.stream && jobs[i].res.outcome != SYNPROBE_OPEN))
+		if (!jobs[i].done || jobs[i].res.outcome != SYNPROBE_OPEN)
 			all_open = false;
-	if (run.stream && run.outcomes[SYNPROBE_OPEN] != n_jobs)
-		all_open = false;
 	rc = exiting || !all_open ? SP_EXIT_NOT_OK : SP_EXIT_OK;
 cleanup:
 	free(jobs);
-	free(texts);
-	free(lines);
-	sp_target_list_free(&list);
 	return rc;
 }

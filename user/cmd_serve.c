@@ -797,7 +797,7 @@ static void start_check(struct serve *s, struct serve_check *c, __u64 now_ms)
 	 */
 	if (!c->resolving && (!c->have_addr || (!c->cfg.spec.ipv6_literal &&
 						now_ms - c->resolved_ms >= c->cfg.set.resolve_interval_ms))) {
-		err = sp_resolver_submit(s->resolver, &c->cfg.spec, AF_UNSPEC, c);
+		err = sp_resolver_submit(s->resolver, &c->cfg.spec, AF_UNSPEC, false, c);
 		if (!err) {
 			c->resolving = true;
 		} else if (!c->have_addr) {
@@ -826,7 +826,7 @@ static void collect_lookups(struct serve *s)
 			orphan_release(s, c);
 		} else if (j->n > 0) {
 			first = !c->have_addr;
-			c->addr = j->addr;
+			c->addr = j->addrs[0];
 			c->have_addr = true;
 			c->resolved_ms = mono_ms();
 			sp_address_str(&c->addr.addr, c->addr_str, sizeof(c->addr_str), NULL);

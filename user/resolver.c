@@ -68,8 +68,8 @@ static void *lookup_thread(void *arg)
 		pthread_mutex_unlock(&r->lock);
 
 		j->next = NULL;
-		j->n = sp_target_resolve(&j->spec, j->family, false, &j->addr, 1, j->err,
-					 sizeof(j->err));
+		j->n = sp_target_resolve(&j->spec, j->family, j->all, j->addrs,
+					 SP_RESOLVE_ADDRS_MAX, j->err, sizeof(j->err));
 
 		pthread_mutex_lock(&r->lock);
 		if (r->stopping) {
@@ -136,7 +136,7 @@ struct sp_resolver *sp_resolver_new(unsigned int threads, unsigned int max_queue
 }
 
 int sp_resolver_submit(struct sp_resolver *r, const struct sp_target_spec *spec, int family,
-		       void *user)
+		       bool all, void *user)
 {
 	struct sp_resolve_job *j;
 
@@ -145,6 +145,7 @@ int sp_resolver_submit(struct sp_resolver *r, const struct sp_target_spec *spec,
 		return -ENOMEM;
 	j->spec = *spec;
 	j->family = family;
+	j->all = all;
 	j->user = user;
 	pthread_mutex_lock(&r->lock);
 	if (r->queued >= r->max_queued) {

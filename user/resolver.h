@@ -2,7 +2,7 @@
 /*
  * resolver.h - names resolved off the event loop: a few threads run getaddrinfo() (through
  * sp_target_resolve()) for queued lookups, and the loop collects what they found. A resolver
- * that hangs holds up its own lookup and nothing else.
+ * that hangs holds up its own lookup and nothing else. Shared by serve and `check -f`.
  */
 #ifndef __SP_RESOLVER_H
 #define __SP_RESOLVER_H
@@ -12,13 +12,18 @@
 
 struct sp_resolver;
 
+/* Addresses one lookup keeps at most (-A: all of them, up to this many). */
+#define SP_RESOLVE_ADDRS_MAX 16
+
 /* One lookup: what to resolve, and, once collected, what came of it. */
 struct sp_resolve_job {
 	struct sp_target_spec spec;
 	int family;		  /* AF_UNSPEC, AF_INET or AF_INET6 */
+	bool all;		  /* keep every address (up to SP_RESOLVE_ADDRS_MAX), not the first */
 	void *user;		  /* the submitter's */
-	int n;			  /* result: 1 (addr is set) or a negative errno (err says why) */
-	struct sp_address addr;	  /* the first address (RFC 6724 order) */
+	int n;			  /* result: addresses in addrs (> 0), or a negative errno (err says
+				   * why) */
+	struct sp_address addrs[SP_RESOLVE_ADDRS_MAX]; /* in RFC 6724 order, duplicates removed */
 	char err[SP_ERR_MAX];
 	struct sp_resolve_job *next;
 };
@@ -33,11 +38,13 @@ struct sp_resolver *sp_resolver_new(unsigned int threads, unsigned int max_queue
 				    void (*notify)(void *ctx), void *ctx);
 
 /*
- * sp_resolver_submit - queue a lookup of @spec (copied) for @family, with @user handed back.
- * Returns 0, -EAGAIN when max_queued lookups already wait, or -ENOMEM.
+ * sp_resolver_submit - queue a lookup of @spec (copied) for @family, with @user handed back;
+ * @all keeps every address (sp_target_resolve()'s @all), else only the first. Lookups run at most
+ * `threads` at once; the rest wait in order. Returns 0, -EAGAIN when max_queued lookups already
+ * wait, or -ENOMEM.
  */
 int sp_resolver_submit(struct sp_resolver *r, const struct sp_target_spec *spec, int family,
-		       void *user);
+		       bool all, void *user);
 
 /*
  * sp_resolver_collect - the lookups that ended since the last call, oldest first, as a list

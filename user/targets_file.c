@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* targets_file.c - the targets file: getline(), trim, comments, sp_target_parse(). */
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,62 +20,101 @@ static char *trim(char *s)
 	return s;
 }
 
-int sp_targets_file_read(FILE *f, const char *name, __u16 default_port, struct sp_target_list *out,
-			 char *err, size_t errlen)
+/*
+ * One line of @f into @buf (@size bytes, NUL-terminated, newline dropped): returns its length
+ * (what was kept), -1 at the end of @f, or -2 when the line was longer than @size - 1 bytes (the
+ * rest of it is read and dropped). Bytes after a NUL are kept but unseen by the string functions,
+ * as with getline().
+ */
+static long read_line(FILE *f, char *buf, size_t size)
 {
-	struct sp_target_line *items, *item;
-	char *buf = NULL, *text, *hash, reason[SP_ERR_MAX];
-	size_t cap = 0, alloc = 0;
-	unsigned int line = 0;
-	int rc = 0;
+	size_t n = 0;
+	bool too_long = false;
+	int c;
+
+	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+		if (n + 1 < size)
+			buf[n++] = (char)c;
+		else
+			too_long = true;
+	}
+	buf[n] = '\0';
+	if (c == EOF && !n && !too_long)
+		return -1;
+	return too_long ? -2 : (long)n;
+}
+
+int sp_targets_file_next(FILE *f, const char *name, __u16 default_port, unsigned int *line,
+			 struct sp_target_line *out, char *err, size_t errlen)
+{
+	char buf[SP_TARGETS_LINE_MAX + 1], *text, *hash, reason[SP_ERR_MAX];
+	long len;
 
 	memset(out, 0, sizeof(*out));
-	while (getline(&buf, &cap, f) >= 0) {
-		line++;
+	for (;;) {
+		len = read_line(f, buf, sizeof(buf));
+		if (len == -1) {
+			if (ferror(f)) {
+				snprintf(err, errlen, "%s: read error after line %u: %s", name, *line,
+					 strerror(errno));
+				return -EIO;
+			}
+			return 0;
+		}
+		(*line)++;
+		if (len == -2) {
+			snprintf(err, errlen, "%s:%u: line longer than %d bytes: one target per line",
+				 name, *line, SP_TARGETS_LINE_MAX);
+			return -EINVAL;
+		}
 		hash = strchr(buf, '#');
 		if (hash)
 			*hash = '\0';
 		text = trim(buf);
-		if (!*text)
-			continue;
-		if (strpbrk(text, " \t")) {
-			snprintf(err, errlen, "%s:%u: '%s': one target per line", name, line, text);
-			if (errlen)
-				sp_one_line(err); /* a '\r' or '\v' inside the line is echoed */
-			rc = -EINVAL;
-			goto cleanup;
-		}
+		if (*text)
+			break;
+	}
+	if (strpbrk(text, " \t")) {
+		snprintf(err, errlen, "%s:%u: '%s': one target per line", name, *line, text);
+		if (errlen)
+			sp_one_line(err); /* a '\r' or '\v' inside the line is echoed */
+		return -EINVAL;
+	}
+	if (sp_target_parse(text, default_port, &out->spec, reason, sizeof(reason))) {
+		snprintf(err, errlen, "%s:%u: %s", name, *line, reason);
+		return -EINVAL;
+	}
+	out->text = strdup(text);
+	if (!out->text) {
+		snprintf(err, errlen, "%s: out of memory at line %u", name, *line);
+		return -ENOMEM;
+	}
+	out->line = *line;
+	return 1;
+}
+
+int sp_targets_file_read(FILE *f, const char *name, __u16 default_port, struct sp_target_list *out,
+			 char *err, size_t errlen)
+{
+	struct sp_target_line *items, item;
+	unsigned int line = 0;
+	size_t alloc = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	while ((rc = sp_targets_file_next(f, name, default_port, &line, &item, err, errlen)) > 0) {
 		if (out->n == alloc) {
 			alloc = alloc ? alloc * 2 : 64;
 			items = realloc(out->items, alloc * sizeof(*items));
 			if (!items) {
+				free(item.text);
 				snprintf(err, errlen, "%s: out of memory after %zu targets", name, out->n);
-				rc = -ENOMEM;
-				goto cleanup;
+				return -ENOMEM;
 			}
 			out->items = items;
 		}
-		item = &out->items[out->n];
-		if (sp_target_parse(text, default_port, &item->spec, reason, sizeof(reason))) {
-			snprintf(err, errlen, "%s:%u: %s", name, line, reason);
-			rc = -EINVAL;
-			goto cleanup;
-		}
-		item->text = strdup(text);
-		if (!item->text) {
-			snprintf(err, errlen, "%s: out of memory after %zu targets", name, out->n);
-			rc = -ENOMEM;
-			goto cleanup;
-		}
-		item->line = line;
-		out->n++;
+		out->items[out->n++] = item;
 	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error after line %u: %s", name, line, strerror(errno));
-		rc = -EIO;
-	}
-cleanup:
-	free(buf);
 	return rc;
 }
 
