@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "targets_file.h"
 
@@ -248,6 +249,41 @@ static void test_error_after_many(void **state)
 	assert_int_equal(list.n, 0);
 }
 
+/*
+ * sp_targets_file_next(), as `check -f` streams: a bad line and a line beyond
+ * SP_TARGETS_LINE_MAX are errors naming their line, and the next call goes on after them.
+ */
+static void test_next_goes_on(void **state)
+{
+	static char content[SP_TARGETS_LINE_MAX + 200];
+	struct sp_target_line t;
+	unsigned int line = 0;
+	char err[256] = "";
+	size_t len = 0;
+	FILE *f;
+
+	len += sprintf(content + len, "10.0.0.1:80\nbad line\n");
+	memset(content + len, 'a', SP_TARGETS_LINE_MAX + 1);
+	len += SP_TARGETS_LINE_MAX + 1;
+	len += sprintf(content + len, "\n# comment\n[::1]:22\n");
+	f = fmemopen(content, len, "r");
+	assert_non_null(f);
+	assert_int_equal(sp_targets_file_next(f, NAME, 0, &line, &t, err, sizeof(err)), 1);
+	assert_string_equal(t.text, "10.0.0.1:80");
+	free(t.text);
+	assert_int_equal(sp_targets_file_next(f, NAME, 0, &line, &t, err, sizeof(err)), -EINVAL);
+	assert_true(strncmp(err, NAME ":2: ", strlen(NAME) + 4) == 0);
+	assert_int_equal(sp_targets_file_next(f, NAME, 0, &line, &t, err, sizeof(err)), -EINVAL);
+	assert_true(strncmp(err, NAME ":3: line longer than", strlen(NAME) + 20) == 0);
+	assert_int_equal(sp_targets_file_next(f, NAME, 0, &line, &t, err, sizeof(err)), 1);
+	assert_string_equal(t.text, "[::1]:22");
+	assert_int_equal(t.line, 5);
+	assert_int_equal(t.spec.port, 22);
+	free(t.text);
+	assert_int_equal(sp_targets_file_next(f, NAME, 0, &line, &t, err, sizeof(err)), 0);
+	fclose(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_empty_stream),
 		cmocka_unit_test(test_many_targets),
 		cmocka_unit_test(test_error_after_many),
+		cmocka_unit_test(test_next_goes_on),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
