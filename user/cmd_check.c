@@ -815,6 +815,19 @@ static void wake_main(void *ctx)
 	pthread_kill(main_thread, WAKE_SIGNAL);
 }
 
+/*
+ * SIGINT or SIGTERM waiting: they are blocked outside the engine's wait, and a busy engine
+ * (results ready at every call) does not wait, so a long run also looks for them itself.
+ */
+static bool stop_pending(void)
+{
+	sigset_t pending;
+
+	if (sigpending(&pending))
+		return false;
+	return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
+}
+
 static __u64 now_ms(void)
 {
 	struct timespec ts;
@@ -1226,6 +1239,8 @@ static int run_stream(const struct check_args *a, struct run_ctx *run)
 	for (;;) {
 		if (collect_lookups(&st) || feed(&st))
 			goto cleanup;
+		if (!exiting && stop_pending())
+			exiting = 1;
 		if (exiting)
 			break;
 		n = sp_targets_stream_queued(st.in, &ended);

@@ -8,7 +8,8 @@
 #   run goes on, and the hung name does not stall the others (its result comes last);
 # - -A gives every address of a name, -6 an error result for a name with IPv4 only;
 # - a bad line is reported with FILE:LINE, the other lines are checked, exit 2;
-# - `-f -` reads a pipe that stays open: results come while it is open;
+# - `-f -` reads a pipe that stays open: results come while it is open; an endless stream (yes)
+#   that keeps the engine busy ends at once on SIGINT;
 # - the progress line: on a terminal (script(1)) at most 4 a second, with an ETA for a regular
 #   file; nothing when stderr is not a terminal, nor with -q.
 . "$(dirname "$0")/lib.sh"
@@ -125,6 +126,26 @@ wait "$pipe_pid"
 rc=$?
 check "-f -: the pipe closed, exit 0 with two open results (rc $rc)" eval \
 	'[ $rc -eq 0 ] && [ "$(jq -r .outcome "$SP_TMP/pipe.json" | grep -c open)" -eq 2 ]'
+
+# --- an endless stream, busy all the time, ends on SIGINT: at once, with its summary ---
+# (ip netns exec, not in_c: a function in a pipeline is a subshell, and $! must be synprobe)
+yes "$S4:$PORT" | ip netns exec "$NS_C" "$SYNPROBE" check -f - -c 500 --per-target 500 --json -t 1s \
+	>"$SP_TMP/endless.json" 2>"$SP_TMP/endless.err" &
+endless=$!
+SP_PIDS+=("$endless")
+many_results() { [ "$(wc -l <"$SP_TMP/endless.json")" -ge 2000 ]; }
+check "endless stream: results flow" wait_until "$(sp_slow 10)" many_results
+t0=$(date +%s%N)
+kill -INT "$endless"
+wait "$endless"
+rc=$?
+t_ms=$((($(date +%s%N) - t0) / 1000000))
+diag "endless stream: $(grep -E '^synprobe: [0-9]+ checks' "$SP_TMP/endless.err")"
+check "endless stream: SIGINT ends it in $t_ms ms (at most $(sp_slow 2000)), exit 1 (rc $rc)" \
+	eval '[ $rc -eq 1 ] && [ $t_ms -le $(sp_slow 2000) ]'
+check "endless stream: the summary is printed, no error" eval \
+	'grep -qE "^synprobe: [0-9]+ checks: [0-9]+ open, 0 closed" "$SP_TMP/endless.err" && ! grep -q "^Error" "$SP_TMP/endless.err"'
+check "endless stream: nothing left attached" sp_no_bpf_left
 
 # --- the progress line ---
 # 300 checks of a port whose SYNs are dropped, 100 at a time, 1 s each: about 3 s.
