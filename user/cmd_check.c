@@ -1187,6 +1187,8 @@ static int run_stream(const struct check_args *a, struct run_ctx *run)
 		.per_target_max = a->per_target,
 		.rate_per_sec = a->rate_per_sec,
 		.source = a->source,
+		.mark = a->mark,
+		.bind_ifindex = a->bind_ifindex,
 	};
 	struct stream_run st = { .a = a, .run = run };
 	bool is_stdin = !strcmp(a->file, "-"), regular = false, ended, flush;
