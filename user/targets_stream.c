@@ -17,10 +17,10 @@ struct sp_targets_stream {
 	pthread_cond_t room;	     /* an item was taken, or stopping */
 	struct sp_stream_item *ring; /* cap items, head is the oldest */
 	unsigned int cap, head, n;
-	bool ended;		     /* the reader is done: end of file or a read error */
+	bool ended; /* the reader is done: end of file or a read error */
 	bool stopping;
-	unsigned int refs;	     /* the owner, the reader, the counter */
-	long total;		     /* target lines counted, -1 while unknown */
+	unsigned int refs; /* the owner, the reader, the counter */
+	long total;	   /* target lines counted, -1 while unknown */
 	FILE *f;
 	char name[256];
 	__u16 default_port;

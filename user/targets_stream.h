@@ -15,18 +15,19 @@ struct sp_targets_stream;
 
 /* One line read: a target (rc 1), or a bad line or read error (rc < 0, err says which). */
 struct sp_stream_item {
-	int rc;			  /* sp_targets_file_next()'s: 1, -EINVAL, -ENOMEM or -EIO */
-	struct sp_target_line t;  /* rc 1: the target; t.text is the taker's to free */
-	char err[SP_ERR_MAX];	  /* rc < 0: "NAME:LINE: reason" */
+	int rc;			 /* sp_targets_file_next()'s: 1, -EINVAL, -ENOMEM or -EIO */
+	struct sp_target_line t; /* rc 1: the target; t.text is the taker's to free */
+	char err[SP_ERR_MAX];	 /* rc < 0: "NAME:LINE: reason" */
 };
 
 /*
  * sp_targets_stream_open - start a thread that reads @f (named @name in messages; the stream
- * owns @f from now on, also when this fails, and closes it unless it is stdin) with sp_targets_file_next() and @default_port,
- * at most @ahead items (1 to 65536) beyond those taken. @notify(@ctx) is called from that thread
- * when an item arrives in an empty queue, when the queue fills up, and at the end (e.g. to wake
- * the event loop). @count_path: a regular file whose target lines are counted by another thread
- * (sp_targets_stream_total()), or NULL. Returns the stream, or NULL with errno.
+ * owns @f from now on, also when this fails, and closes it unless it is stdin) with
+ * sp_targets_file_next() and @default_port, at most @ahead items (1 to 65536) beyond those taken.
+ * @notify(@ctx) is called from that thread when an item arrives in an empty queue, when the queue
+ * fills up, and at the end (e.g. to wake the event loop). @count_path: a regular file whose target
+ * lines are counted by another thread (sp_targets_stream_total()), or NULL. Returns the stream, or
+ * NULL with errno.
  */
 struct sp_targets_stream *sp_targets_stream_open(FILE *f, const char *name, __u16 default_port,
 						 unsigned int ahead, const char *count_path,
