@@ -42,7 +42,8 @@ srv=$LISTEN_PID
 HOSTS=$SP_TMP/hosts
 awk -v n=$N 'BEGIN { for (i = 0; i < n; i++) printf "10.78.%d.%d name%d.sp.test\n", 1 + int(i / 250), 1 + i % 250, i
 	print "10.78.250.1 two.sp.test"; print "10.78.250.2 two.sp.test" }' >"$HOSTS"
-in_s dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$HOSTS" \
+# ip netns exec, not in_s: $! must be dnsmasq itself for the clean-up to stop it
+ip netns exec "$NS_S" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$HOSTS" \
 	--listen-address=$S4 --bind-interfaces --user=root --pid-file= --local=/sp.test/ \
 	--server=/hang.test/$S4#$DNS_DROP --cache-size=10000 >"$SP_TMP/dnsmasq.log" 2>&1 &
 SP_PIDS+=("$!")
