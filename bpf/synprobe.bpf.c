@@ -8,7 +8,7 @@
  *            complete the handshake is dropped, so the peer never sees an established connection.
  *   ingress: a SYN-ACK or RST for a tracked 4-tuple is believed only if it acknowledges ISN + 1
  *            (RFC 9293, 3.10.7.3); the first believed reply is stamped and sent to user space
- *            through the sp_events ring buffer.
+ *            through the ring buffer of the engine loop that owns the check (sp_events[loop]).
  * Untracked traffic leaves both programs with TC_ACT_UNSPEC (TCX_NEXT) after the fewest steps.
  */
 #include "vmlinux.h"
@@ -33,9 +33,22 @@ struct {
 	__type(value, __u64); /* socket cookie: key of sp_socks */
 } sp_flows SEC(".maps");
 
-struct {
+/* One ring buffer per event loop of the engine (user space puts them in; libbpf-tools style). */
+struct sp_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, SP_RINGBUF_BYTES_DEFAULT);
+};
+
+/*
+ * The rings by loop number (struct sp_flow.loop): a reply reaches the loop that owns its check
+ * with no lock in user space. Array of maps with ring buffers: kernel 5.8, as the kernel's own
+ * selftest test_ringbuf_multi.c does.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SP_MAX_LOOPS);
+	__type(key, __u32);
+	__array(values, struct sp_ring);
 } sp_events SEC(".maps");
 
 struct {
@@ -154,6 +167,8 @@ static __always_inline int report_reply(struct sp_flow *flow, const struct pkt *
 {
 	struct sp_flow *event;
 	struct ip_info ip;
+	__u32 loop;
+	void *ring;
 
 	pkt_ip_info(pkt, &ip);
 	flow->reply_ts_ns = now;
@@ -165,7 +180,14 @@ static __always_inline int report_reply(struct sp_flow *flow, const struct pkt *
 		flow->reply_opts |= SP_OPT_DF;
 	flow->state = SP_FLOW_REPLIED;
 
-	event = bpf_ringbuf_reserve(&sp_events, sizeof(*event), 0);
+	loop = flow->loop;
+	ring = bpf_map_lookup_elem(&sp_events, &loop);
+	if (!ring) {
+		/* Not one of the engine's loops: user space finds the reply at the deadline. */
+		stats->in_ring_missing++;
+		return TC_ACT_UNSPEC;
+	}
+	event = bpf_ringbuf_reserve(ring, sizeof(*event), 0);
 	if (!event) {
 		/* User space still finds the reply in sp_socks when the check's deadline comes. */
 		stats->in_ringbuf_full++;

@@ -16,6 +16,11 @@
  * engine resizes it before load to hold one event per check that can be in flight.
  */
 #define SP_RINGBUF_BYTES_DEFAULT (1 << 20)
+/*
+ * Event loops at most: sp_events is an array of ring buffers, one per loop of the engine, and a
+ * check's record (struct sp_flow.loop) says whose ring its reply goes to.
+ */
+#define SP_MAX_LOOPS 64
 
 /* Address family of a 4-tuple. Our own numbers: AF_INET is not visible to BPF code. */
 enum sp_family {
@@ -72,8 +77,8 @@ struct sp_tuple {
 
 /*
  * One tracked check: value of sp_socks (key: the socket cookie, SO_COOKIE) and the record sent
- * through the sp_events ring buffer when a believed reply arrives. User space creates it with
- * cookie and check_id set and the rest zero; the BPF programs fill in the rest, except the
+ * through the ring buffer sp_events[loop] when a believed reply arrives. User space creates it
+ * with cookie, check_id and loop set and the rest zero; the BPF programs fill in the rest, except the
  * parsed options (reply_mss, reply_wscale, and the option bits of reply_opts), which the engine
  * fills from the raw reply_tcp_opts: the kernel copies them and user space walks them, so the
  * per-packet program stays small (and loads on every kernel from the floor up).
@@ -104,7 +109,8 @@ struct sp_flow {
 	__u8 state;	       /* enum sp_flow_state */
 	__u8 reply;	       /* enum sp_reply */
 	__u8 reply_tcp_opts_len; /* bytes in reply_tcp_opts: 0 to SP_TCP_OPTS_MAX */
-	__u8 pad[4];
+	__u8 loop;	       /* the event loop that owns the check: its ring in sp_events (user) */
+	__u8 pad[3];
 	__u8 reply_tcp_opts[SP_TCP_OPTS_MAX]; /* the SYN-ACK's TCP options as on the wire */
 };
 
@@ -133,6 +139,7 @@ struct sp_stats {
 	__u64 in_spoofed;	  /* tracked 4-tuple, but not our ISN (or RST without ACK): ignored */
 	__u64 in_duplicate;	  /* believed reply that lost the race to report its flow (another CPU) */
 	__u64 in_ringbuf_full;	  /* bpf_ringbuf_reserve() failed: the event was lost */
+	__u64 in_ring_missing;	  /* sp_events had no ring at the flow's loop: the event was lost */
 };
 
 #endif /* __SYNPROBE_H */

@@ -74,6 +74,7 @@ struct check_args {
 	__u32 per_target;
 	__u32 rate_per_sec;
 	__u32 map_size;
+	unsigned int threads;
 	struct sockaddr_storage source;
 	__u32 timeout_ms;
 	__u16 port;
@@ -144,6 +145,8 @@ static void usage(FILE *f)
 		"                         ('ip rule fwmark N') and tc programs (root or CAP_NET_ADMIN)\n"
 		"      --bind-interface IF  leave by interface IF (SO_BINDTODEVICE); a VRF device\n"
 		"                         checks inside that VRF\n"
+		"      --threads N        event loops, each with its own sockets (default 1); the\n"
+		"                         limits above stay global\n"
 		"      --map-size N       checks the BPF maps can follow at once (default: the\n"
 		"                         concurrency, or the targets if fewer (-f: within the\n"
 		"                         first 1024 lines), at least 64); the\n"
@@ -289,6 +292,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		{ "map-size", required_argument, NULL, 'M' },
 		{ "mark", required_argument, NULL, 'K' },
 		{ "bind-interface", required_argument, NULL, 'B' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, err;
@@ -296,6 +300,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 	a->timeout_ms = DEFAULT_TIMEOUT_MS;
 	a->concurrency = DEFAULT_CONCURRENCY;
 	a->per_target = DEFAULT_PER_TARGET;
+	a->threads = sp_threads_default();
 	a->family = AF_UNSPEC;
 	optind = 1;
 	opterr = 0;
@@ -368,6 +373,10 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 				       opt == 'R' ? "rate" : "map-size", optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'T':
+			if (sp_parse_threads(optarg, &a->threads))
+				return -EINVAL;
 			break;
 		case 'S':
 			if (parse_source(optarg, &a->source))
@@ -726,6 +735,7 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 		.source = a->source,
 		.mark = a->mark,
 		.bind_ifindex = a->bind_ifindex,
+		.threads = a->threads,
 	};
 	struct synprobe *sp;
 	size_t i;

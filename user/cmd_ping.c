@@ -30,6 +30,7 @@ struct ping_args {
 	__u16 port;
 	int family;
 	bool quiet;
+	unsigned int threads;
 	int ifindexes[IFACES_MAX];
 	size_t n_ifindexes;
 	__u32 mark;
@@ -73,6 +74,7 @@ static void usage(FILE *f)
 		"      --mark N           SO_MARK on each probe's socket (policy routing, tc programs)\n"
 		"      --bind-interface IF  leave by IF (SO_BINDTODEVICE); a VRF device: inside it\n"
 		"  -m, --method METHOD    auto (default), bpf or connect, as in 'synprobe check'\n"
+		"      --threads N        event loops of the engine, as in 'synprobe check'\n"
 		"  -j, --json             JSON Lines: one object per probe (with \"seq\"), then the summary\n"
 		"  -q, --quiet            only the summary\n"
 		"  -h, --help             this text\n"
@@ -108,10 +110,12 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ "mark", required_argument, NULL, 'K' },
 		{ "bind-interface", required_argument, NULL, 'B' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
+	a->threads = sp_threads_default();
 	a->interval_ms = 1000;
 	a->timeout_ms = 1000;
 	a->family = AF_UNSPEC;
@@ -154,6 +158,10 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 			break;
 		case 'q':
 			a->quiet = true;
+			break;
+		case 'T':
+			if (sp_parse_threads(optarg, &a->threads))
+				return -EINVAL;
 			break;
 		case 'h':
 			usage(stdout);
@@ -336,6 +344,7 @@ int do_ping(int argc, char **argv)
 				    .wait_sigmask = &wait_mask,
 				    .mark = a.mark,
 				    .bind_ifindex = a.bind_ifindex,
+				    .threads = a.threads,
 			    },
 			    &method);
 	if (!sp)

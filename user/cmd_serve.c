@@ -91,6 +91,7 @@ struct serve_args {
 	bool has_user; /* --user: run as it after set-up */
 	struct sp_user user;
 	bool check_config_only;
+	unsigned int threads;
 	int ifindexes[IFACES_MAX];
 	size_t n_ifindexes;
 	struct serve_http_opts http;
@@ -230,6 +231,7 @@ static void usage(FILE *f)
 	    "                         the interface of each target's route, as it comes\n"
 	    "      --clsact           attach through a clsact qdisc even where TCX links exist\n"
 	    "  -m, --method METHOD    auto (default), bpf or connect, as in 'synprobe check'\n"
+	    "      --threads N        event loops of the engine, as in 'synprobe check'\n"
 	    "      --check-config     parse FILE, report, and exit (0 good, 2 bad)\n"
 	    "      --shard K/N        run only the checks whose name hashes to K mod N\n"
 	    "                         (Prometheus' hashmod: MD5, last 8 bytes) over the\n"
@@ -280,6 +282,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		OPT_PROBE_TIMEOUT_MAX,
 		OPT_SHARD,
 		OPT_WEB_CONFIG,
+		OPT_THREADS,
 	};
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -299,6 +302,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 	    {"probe-timeout-max", required_argument, NULL, OPT_PROBE_TIMEOUT_MAX},
 	    {"shard", required_argument, NULL, OPT_SHARD},
 	    {"web.config.file", required_argument, NULL, OPT_WEB_CONFIG},
+	    {"threads", required_argument, NULL, OPT_THREADS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -309,6 +313,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 	a->listen = DEFAULT_LISTEN;
 	a->pin_dir = DEFAULT_PIN_DIR;
 	a->keep_attach_caps = true;
+	a->threads = sp_threads_default();
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":c:l:i:m:u:vh", opts, NULL)) != -1) {
@@ -318,6 +323,10 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 			break;
 		case 'l':
 			a->listen = optarg;
+			break;
+		case OPT_THREADS:
+			if (sp_parse_threads(optarg, &a->threads))
+				return -EINVAL;
 			break;
 		case OPT_PIN:
 			if (optarg[0] != '/') {
@@ -1447,6 +1456,7 @@ int do_serve(int argc, char **argv)
 				  .wait_sigmask = &wait_mask,
 				  .force_clsact = a.force_clsact,
 				  .pin_dir = a.pin_dir,
+				  .threads = a.threads,
 			      },
 			      &s.method);
 	if (!s.sp)

@@ -1,15 +1,28 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * engine.c - the synprobe engine: one epoll loop over the BPF ring buffer and a timerfd, a slot
- * per check in flight, and a binary min-heap of deadlines (O(log n) per check).
+ * engine.c - the synprobe engine: a scheduler in the caller's thread and N event loops that run
+ * the checks it grants them. Each loop owns its sockets, a BPF ring buffer (sp_events[loop]), a
+ * timerfd and a binary min-heap of its checks' deadlines (O(log n) per check).
  *
- * A check's socket is never polled: the tc ingress program tells us about the reply through the
- * ring buffer, and the deadline covers everything else. Only when the BPF side has no record of a
- * reply does the engine read the socket's own state (SO_ERROR), at the deadline.
+ * The scheduler (the pending queue, the per-destination counts, the rate's token bucket, route
+ * lookups and attaching) runs only in the thread that calls synprobe_start() and
+ * synprobe_poll(), so the limits stay exact without a lock: a check counts against them from its
+ * grant until its result is delivered, which is after its socket is closed and its flow left the
+ * maps. Loop 0 runs inline in that thread (threads == 1 is the engine as it always was: no other
+ * thread and no hand-over); loops 1..N-1 are threads. Checks go to a loop, and results come back,
+ * through lock-free lists (a single consumer takes the whole list at once, as the kernel's llist
+ * does), with an eventfd written only when a list was empty: one wake-up per batch.
+ *
+ * A check's socket is never polled: the tc ingress program tells its loop about the reply through
+ * the loop's ring buffer, and the deadline covers everything else. Only when the BPF side has no
+ * record of a reply does the loop read the socket's own state (SO_ERROR), at the deadline.
  */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +32,7 @@
 #include <netinet/tcp.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -47,12 +61,23 @@
 #define NSEC_PER_MSEC 1000000ULL
 #define NSEC_PER_SEC 1000000000ULL
 #define SLOT_NONE ((unsigned int)-1)
+/* Check slots come in chunks that never move: a loop holds pointers to the checks it runs. */
+#define CHUNK_SHIFT 10
+#define CHUNK_SLOTS (1U << CHUNK_SHIFT)
+/* Sockets a loop sets up before one batched sp_socks update and their connect()s. */
+#define RUN_BATCH 64
 
-/* epoll_event.data.u64: a tag, or for a socket (method connect) SOCKET_EVENT | gen << 32 | slot. */
+/*
+ * epoll_event.data.u64: a tag, or for a socket (method connect, or untracked)
+ * SOCKET_EVENT | gen << 32 | loop slot.
+ */
 enum epoll_tag {
-	TAG_RINGBUF = 1,
-	TAG_TIMER = 2,
-	TAG_ROUTES = 3, /* the rtnetlink monitor: a route or a link changed */
+	TAG_RINGBUF = 1,  /* loop 0's ring buffer (in a loop thread: its own) */
+	TAG_TIMER = 2,	  /* the scheduler's timerfd: the rate allows the next SYN */
+	TAG_ROUTES = 3,	  /* the rtnetlink monitor: a route or a link changed */
+	TAG_LOOP_TIMER = 4, /* a loop's timerfd: a deadline */
+	TAG_RESULTS = 5,  /* the scheduler's eventfd: a loop thread has results */
+	TAG_WAKE = 6,	  /* a loop thread's eventfd: checks granted, or stop */
 };
 #define SOCKET_EVENT (1ULL << 63)
 
@@ -63,35 +88,52 @@ struct sp_queue {
 	unsigned int len;
 };
 
-/* Where a check is in its life. */
+/* Where a check is in its life, as the scheduler sees it. */
 enum check_state {
 	CHECK_FREE,    /* the slot is on the free list */
 	CHECK_QUEUED,  /* waiting for a limit, the rate or a local port: no socket yet */
-	CHECK_RUNNING, /* socket open, SYN sent (or failed at once), deadline armed */
+	CHECK_RUNNING, /* granted to a loop: counts against the limits until it is delivered */
 };
 
-/* One check. A slot's number is its check_id for the BPF side. */
+struct sp_loop;
+
+/*
+ * One check. The scheduler's fields are only touched in the caller's thread; while the check is
+ * granted, the loop's fields belong to the loop, and the hand-over lists order the two.
+ */
 struct sp_check {
+	/* the scheduler's */
 	enum check_state state;
-	int fd;
-	__u64 cookie;
-	__u64 start_ns; /* CLOCK_MONOTONIC, just before connect() */
-	__u32 timeout_ms;
+	unsigned int slot;    /* its own number */
 	unsigned int next;    /* next slot in the free list or in a queue */
 	unsigned int dest;    /* index in the destination table */
-	int connect_err;      /* errno of a socket()/connect() that failed at once, else 0 */
+	__u32 timeout_ms;
 	int route_err;	      /* method bpf: no route to attach by (ENETUNREACH...): no connect() */
-	bool registered;      /* the cookie is in sp_socks */
-	bool polled;	      /* the socket is in epoll (method connect, or untracked) */
-	bool replied;	      /* a ring-buffer event came; the close waits for close_delay_ms */
-	bool have_event;
-	struct sp_flow event; /* the ring-buffer record */
-	__u32 gen;	      /* tells a stale epoll event from this slot's current check */
-	__u64 writable_ns;    /* when epoll said the socket is writable */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	void *user;
 	struct synprobe_check_opts copts; /* where it leaves from: mark, bound interface */
+	struct sp_loop *loop; /* the loop it is granted to */
+	/* hand-over: the link in a loop's list of granted or of finished checks */
+	struct sp_check *ll_next;
+	int requeue;	      /* from the loop: -EADDRNOTAVAIL or -EMFILE, it never ran; else 0 */
+	/* the loop's */
+	unsigned int lslot;   /* slot in the loop's table: check_id for the BPF side */
+	int fd;
+	__u64 cookie;
+	__u64 start_ns;	      /* CLOCK_MONOTONIC, just before connect() */
+	int connect_err;      /* errno of a socket()/connect() that failed at once, else 0 */
+	bool registered;      /* the cookie is in sp_socks */
+	bool polled;	      /* the socket is in the loop's epoll (method connect, or untracked) */
+	bool replied;	      /* a ring-buffer event came; the close waits for close_delay_ms */
+	bool have_event;      /* rec is the ring-buffer record */
+	bool have_rec;	      /* rec holds the BPF side's record (event or map) */
+	bool sock_connected;  /* what the socket said at the end, without a BPF reply */
+	int sock_err;
+	__u32 gen;	      /* tells a stale epoll event from this slot's current check */
+	__u64 writable_ns;    /* when epoll said the socket is writable */
+	struct sockaddr_storage local;
+	struct sp_flow rec;
 };
 
 /* A destination address and port: how many checks run to it, and who waits for it. */
@@ -107,27 +149,68 @@ struct sp_dest {
 	bool keep;   /* dests_rehash(): a check refers to it */
 };
 
+/* One event loop: loop 0 in the caller's thread, the others each in a thread of their own. */
+struct sp_loop {
+	struct synprobe *sp;
+	unsigned int index;
+	bool threaded;
+	bool thread_started;
+	pthread_t thread;
+	int epfd;   /* loop 0: the engine's */
+	int timerfd;
+	int wakefd; /* threads: an eventfd the scheduler writes */
+	int ring_fd;
+	struct ring_buffer *rb;
+	__u64 armed_ns;
+	__u32 gen;
+	/* checks running here, by loop slot; the deadlines of the same slots */
+	struct sp_check **slots;
+	unsigned int *free_slots;
+	unsigned int n_slots, n_free, running;
+	struct sp_timer_heap timers;
+	/* sp_socks keys of replied checks, deleted in one batch before their results go back */
+	__u64 *done_cookies;
+	unsigned int n_done, done_cap;
+	/* SYN-ACK checks to close once their socket is writable (one poll() for all of them) */
+	struct sp_check **synack;
+	struct pollfd *synack_pfds;
+	unsigned int n_synack, synack_cap;
+	/* finished checks, last first, until the next hand-back */
+	struct sp_check *finished;
+	/* hand-over lists, last first: granted checks in, finished ones out */
+	_Atomic(struct sp_check *) inbox;
+	_Atomic(struct sp_check *) outbox;
+	atomic_bool stop;
+	atomic_ullong untracked; /* checks the BPF map had no room for */
+	/* the scheduler's: checks granted here and not yet delivered */
+	unsigned int granted;
+	struct sp_check *grant_head, *grant_tail; /* granted in this dispatch(), first first */
+};
+
 struct synprobe {
 	struct synprobe_opts opts;
 	bool use_bpf; /* method bpf: programs loaded; else method connect */
-	__u32 gen;
 	struct synprobe_bpf *skel;
-	struct ring_buffer *rb;
 	struct mnl_socket *nl;
 	unsigned int nl_seq;
 	struct mnl_socket *nl_mon; /* RTMGRP_LINK and route groups: routes and links followed */
 	int epfd;
-	int timerfd;
+	int timerfd;   /* the rate's wake-up */
+	int resultfd;  /* eventfd: loop threads have results */
 	int socks_fd;
 	int flows_fd;
-	__u64 armed_ns; /* the deadline the timerfd is set to, 0 when disarmed */
+	__u64 armed_ns; /* the rate wake-up the timerfd is set to, 0 when disarmed */
 
-	struct sp_check *checks;
+	struct sp_loop *loops;
+	unsigned int n_loops;
+	unsigned int next_loop; /* where the search for the least busy loop starts */
+	bool loops_started;	/* the loop threads run (from the first synprobe_start()) */
+
+	struct sp_check **chunks;
 	unsigned int n_checks; /* slots allocated */
 	unsigned int free_head;
 	unsigned int in_flight; /* queued + running */
 	unsigned int running;
-	struct sp_timer_heap timers; /* deadlines of running checks */
 	struct sp_queue pending;     /* queued checks, first in first out */
 	struct sp_queue port_wait;   /* checks that met EADDRNOTAVAIL or EMFILE: retried when one ends */
 	struct sp_dest *dests;	     /* open addressing, dest_cap a power of two */
@@ -144,9 +227,12 @@ struct synprobe {
 	sigset_t wait_sigmask;
 	char *pin_dir; /* our copy of opts.pin_dir, or NULL */
 	int pin_lock_fd; /* pin_dir, flock()ed while we own it; -1 */
-	__u64 *done_cookies; /* sp_socks keys of replied checks, deleted in one batch per poll */
-	unsigned int n_done, done_cap;
 };
+
+static inline struct sp_check *check_at(const struct synprobe *sp, unsigned int slot)
+{
+	return &sp->chunks[slot >> CHUNK_SHIFT][slot & (CHUNK_SLOTS - 1)];
+}
 
 /*
  * Takes @dir for this run: an exclusive flock on the directory itself (a bpffs holds no regular
@@ -208,18 +294,18 @@ static void queue_init(struct sp_queue *q)
 
 static void queue_push(struct synprobe *sp, struct sp_queue *q, unsigned int slot)
 {
-	sp->checks[slot].next = SLOT_NONE;
+	check_at(sp, slot)->next = SLOT_NONE;
 	if (q->tail == SLOT_NONE)
 		q->head = slot;
 	else
-		sp->checks[q->tail].next = slot;
+		check_at(sp, q->tail)->next = slot;
 	q->tail = slot;
 	q->len++;
 }
 
 static void queue_push_front(struct synprobe *sp, struct sp_queue *q, unsigned int slot)
 {
-	sp->checks[slot].next = q->head;
+	check_at(sp, slot)->next = q->head;
 	q->head = slot;
 	if (q->tail == SLOT_NONE)
 		q->tail = slot;
@@ -232,7 +318,7 @@ static unsigned int queue_pop(struct synprobe *sp, struct sp_queue *q)
 
 	if (slot == SLOT_NONE)
 		return SLOT_NONE;
-	q->head = sp->checks[slot].next;
+	q->head = check_at(sp, slot)->next;
 	if (q->head == SLOT_NONE)
 		q->tail = SLOT_NONE;
 	q->len--;
@@ -244,12 +330,49 @@ static void queue_splice_front(struct synprobe *sp, struct sp_queue *from, struc
 {
 	if (from->head == SLOT_NONE)
 		return;
-	sp->checks[from->tail].next = to->head;
+	check_at(sp, from->tail)->next = to->head;
 	if (to->tail == SLOT_NONE)
 		to->tail = from->tail;
 	to->head = from->head;
 	to->len += from->len;
 	queue_init(from);
+}
+
+/*
+ * Hand-over lists: any thread pushes a chain (@first..@last, linked through ll_next), the owner
+ * takes the whole list at once; an ABA cannot happen since nothing is ever popped alone. Returns
+ * true when the list was empty: the pusher then wakes the owner, once per batch.
+ */
+static bool ll_push(_Atomic(struct sp_check *) *list, struct sp_check *first, struct sp_check *last)
+{
+	struct sp_check *old = atomic_load_explicit(list, memory_order_relaxed);
+
+	do
+		last->ll_next = old;
+	while (!atomic_compare_exchange_weak_explicit(list, &old, first, memory_order_release,
+						      memory_order_relaxed));
+	return old == NULL;
+}
+
+/* Takes the whole list, and turns it around: what was pushed first comes first. */
+static struct sp_check *ll_take(_Atomic(struct sp_check *) *list)
+{
+	struct sp_check *c = atomic_exchange_explicit(list, NULL, memory_order_acquire), *rev = NULL;
+	struct sp_check *next;
+
+	for (; c; c = next) {
+		next = c->ll_next;
+		c->ll_next = rev;
+		rev = c;
+	}
+	return rev;
+}
+
+static void eventfd_kick(int fd)
+{
+	__u64 one = 1;
+
+	(void)!write(fd, &one, sizeof(one));
 }
 
 /* --- destinations (per_target_max) --- */
@@ -316,8 +439,8 @@ static int dests_rehash(struct synprobe *sp)
 	for (i = 0; i < sp->dest_cap; i++)
 		sp->dests[i].keep = sp->dests[i].used && !drop_idle;
 	for (i = 0; i < sp->n_checks; i++)
-		if (sp->checks[i].state != CHECK_FREE)
-			sp->dests[sp->checks[i].dest].keep = true;
+		if (check_at(sp, i)->state != CHECK_FREE)
+			sp->dests[check_at(sp, i)->dest].keep = true;
 	for (i = 0; i < sp->dest_cap; i++)
 		kept += sp->dests[i].keep;
 	/* Room for as many again before the next rebuild. */
@@ -334,7 +457,7 @@ static int dests_rehash(struct synprobe *sp)
 	}
 	/* Checks keep their destination's index: move them along. */
 	for (i = 0; i < sp->n_checks; i++) {
-		struct sp_check *c = &sp->checks[i];
+		struct sp_check *c = check_at(sp, i);
 
 		if (c->state == CHECK_FREE)
 			continue;
@@ -377,27 +500,30 @@ static int dest_get(struct synprobe *sp, const struct sockaddr_storage *ss, unsi
 
 /* --- slots --- */
 
+static void check_reset(struct sp_check *c, unsigned int next)
+{
+	memset(c, 0, sizeof(*c));
+	c->state = CHECK_FREE;
+	c->fd = -1;
+	c->next = next;
+}
+
+/* One more chunk of slots; the chunks already there stay where they are. */
 static int slots_grow(struct synprobe *sp)
 {
-	unsigned int n = sp->n_checks ? sp->n_checks * 2 : 64;
-	struct sp_check *checks;
-	unsigned int i;
-	int err;
+	unsigned int n = sp->n_checks + CHUNK_SLOTS, i;
+	struct sp_check **chunks, *chunk;
 
-	err = sp_timer_heap_reserve(&sp->timers, n);
-	if (err)
-		return err;
-	checks = realloc(sp->checks, n * sizeof(*checks));
-	if (!checks)
+	chunks = realloc(sp->chunks, (n >> CHUNK_SHIFT) * sizeof(*chunks));
+	if (!chunks)
 		return -ENOMEM;
-	sp->checks = checks;
-
-	for (i = sp->n_checks; i < n; i++) {
-		memset(&checks[i], 0, sizeof(checks[i]));
-		checks[i].state = CHECK_FREE;
-		checks[i].fd = -1;
-		checks[i].next = i + 1 < n ? i + 1 : sp->free_head;
-	}
+	sp->chunks = chunks;
+	chunk = malloc(CHUNK_SLOTS * sizeof(*chunk));
+	if (!chunk)
+		return -ENOMEM;
+	chunks[sp->n_checks >> CHUNK_SHIFT] = chunk;
+	for (i = 0; i < CHUNK_SLOTS; i++)
+		check_reset(&chunk[i], i + 1 < CHUNK_SLOTS ? sp->n_checks + i + 1 : sp->free_head);
 	sp->free_head = sp->n_checks;
 	sp->n_checks = n;
 	return 0;
@@ -407,85 +533,60 @@ static int slot_alloc(struct synprobe *sp, unsigned int *slot)
 {
 	int err;
 
-	if (sp->free_head == SLOT_NONE || sp->free_head >= sp->n_checks) {
+	if (sp->free_head == SLOT_NONE) {
 		err = slots_grow(sp);
 		if (err)
 			return err;
 	}
 	*slot = sp->free_head;
-	sp->free_head = sp->checks[*slot].next;
+	sp->free_head = check_at(sp, *slot)->next;
 	return 0;
 }
 
 static void slot_free(struct synprobe *sp, unsigned int slot)
 {
-	struct sp_check *c = &sp->checks[slot];
-
-	memset(c, 0, sizeof(*c));
-	c->state = CHECK_FREE;
-	c->fd = -1;
-	c->next = sp->free_head;
+	check_reset(check_at(sp, slot), sp->free_head);
 	sp->free_head = slot;
 }
 
-/* --- the end of a check --- */
-
-/* Deletes the sp_socks entries of the replied checks gathered since the last flush. */
-static void flush_done(struct synprobe *sp)
+/* A loop slot for @c: its check_id for the BPF side, and its place in the loop's timer heap. */
+static int lslot_alloc(struct sp_loop *l, struct sp_check *c)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 count = sp->n_done;
-	unsigned int i;
+	unsigned int n, i;
+	struct sp_check **slots;
+	unsigned int *free_slots;
+	int err;
 
-	if (!sp->n_done)
-		return;
-	/* One syscall for many; on a partial failure (a key already gone), the rest one by one. */
-	if (bpf_map_delete_batch(sp->socks_fd, sp->done_cookies, &count, &opts))
-		for (i = count; i < sp->n_done; i++)
-			bpf_map_delete_elem(sp->socks_fd, &sp->done_cookies[i]);
-	sp->n_done = 0;
+	if (!l->n_free) {
+		n = l->n_slots ? l->n_slots * 2 : 64;
+		err = sp_timer_heap_reserve(&l->timers, n);
+		if (err)
+			return err;
+		slots = realloc(l->slots, n * sizeof(*slots));
+		if (!slots)
+			return -ENOMEM;
+		l->slots = slots;
+		free_slots = realloc(l->free_slots, n * sizeof(*free_slots));
+		if (!free_slots)
+			return -ENOMEM;
+		l->free_slots = free_slots;
+		/* Lowest slots on top: they are taken first. */
+		for (i = n; i > l->n_slots; i--) {
+			slots[i - 1] = NULL;
+			free_slots[l->n_free++] = i - 1;
+		}
+		l->n_slots = n;
+	}
+	c->lslot = l->free_slots[--l->n_free];
+	l->slots[c->lslot] = c;
+	return 0;
 }
 
-/*
- * Takes the check's record out of the BPF maps; fills @rec and returns true if there was one.
- * A check whose ring-buffer event came has its whole record already: its sp_socks entry is only
- * deleted, with the others of this poll, in one batch.
- */
-static bool flow_forget(struct synprobe *sp, struct sp_check *c, struct sp_flow *rec)
+static void lslot_free(struct sp_loop *l, struct sp_check *c)
 {
-	__u64 *grown;
-
-	if (!c->registered)
-		return false;
-	c->registered = false;
-	if (c->have_event) {
-		if (sp->n_done == sp->done_cap) {
-			grown = realloc(sp->done_cookies, (sp->done_cap * 2 + 64) * sizeof(*grown));
-			if (!grown) {
-				bpf_map_delete_elem(sp->socks_fd, &c->cookie);
-				*rec = c->event;
-				return true;
-			}
-			sp->done_cookies = grown;
-			sp->done_cap = sp->done_cap * 2 + 64;
-		}
-		sp->done_cookies[sp->n_done++] = c->cookie;
-		*rec = c->event;
-		return true;
-	}
-	if (bpf_map_lookup_and_delete_elem(sp->socks_fd, &c->cookie, rec)) {
-		/*
-		 * Hash maps have lookup-and-delete from kernel 5.14 on; before, a lookup then a
-		 * delete (a reply between the two is lost to this check: it ends at its deadline).
-		 */
-		if (errno == ENOENT || bpf_map_lookup_elem(sp->socks_fd, &c->cookie, rec))
-			return false;
-		bpf_map_delete_elem(sp->socks_fd, &c->cookie);
-	}
-	/* After a believed reply the ingress program has already removed the 4-tuple. */
-	if (rec->state == SP_FLOW_SYN_SENT)
-		bpf_map_delete_elem(sp->flows_fd, &rec->tuple);
-	return true;
+	sp_timer_heap_remove(&l->timers, c->lslot);
+	l->slots[c->lslot] = NULL;
+	l->free_slots[l->n_free++] = c->lslot;
 }
 
 static void tuple_to_sockaddr(const struct sp_tuple *t, struct sockaddr_storage *ss)
@@ -506,6 +607,515 @@ static void tuple_to_sockaddr(const struct sp_tuple *t, struct sockaddr_storage 
 	}
 }
 
+/* --- a loop: the end of a check --- */
+
+/* Deletes the sp_socks entries of the replied checks gathered since the last flush. */
+static void flush_done(struct sp_loop *l)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = l->n_done;
+	unsigned int i;
+
+	if (!l->n_done)
+		return;
+	/* One syscall for many; on a partial failure (a key already gone), the rest one by one. */
+	if (bpf_map_delete_batch(l->sp->socks_fd, l->done_cookies, &count, &opts))
+		for (i = count; i < l->n_done; i++)
+			bpf_map_delete_elem(l->sp->socks_fd, &l->done_cookies[i]);
+	l->n_done = 0;
+}
+
+/*
+ * Takes the check's record out of the BPF maps into c->rec; returns true if there was one. A
+ * check whose ring-buffer event came has its whole record already: its sp_socks entry is only
+ * deleted, with the others of this round, in one batch (before its result goes back).
+ */
+static bool flow_forget(struct sp_loop *l, struct sp_check *c)
+{
+	int socks_fd = l->sp->socks_fd;
+	__u64 *grown;
+
+	if (!c->registered)
+		return false;
+	c->registered = false;
+	if (c->have_event) {
+		if (l->n_done == l->done_cap) {
+			grown = realloc(l->done_cookies, (l->done_cap * 2 + 64) * sizeof(*grown));
+			if (!grown) {
+				bpf_map_delete_elem(socks_fd, &c->cookie);
+				return true;
+			}
+			l->done_cookies = grown;
+			l->done_cap = l->done_cap * 2 + 64;
+		}
+		l->done_cookies[l->n_done++] = c->cookie;
+		return true;
+	}
+	if (bpf_map_lookup_and_delete_elem(socks_fd, &c->cookie, &c->rec)) {
+		/*
+		 * Hash maps have lookup-and-delete from kernel 5.14 on; before, a lookup then a
+		 * delete (a reply between the two is lost to this check: it ends at its deadline).
+		 */
+		if (errno == ENOENT || bpf_map_lookup_elem(socks_fd, &c->cookie, &c->rec))
+			return false;
+		bpf_map_delete_elem(socks_fd, &c->cookie);
+	}
+	/* After a believed reply the ingress program has already removed the 4-tuple. */
+	if (c->rec.state == SP_FLOW_SYN_SENT)
+		bpf_map_delete_elem(l->sp->flows_fd, &c->rec.tuple);
+	return true;
+}
+
+/*
+ * Ends the check @c of loop @l: close the socket (the kernel sends RST), take its flow out of the
+ * BPF maps, note what the socket said. Its outcome is decided and delivered by the scheduler,
+ * after loop_hand_back().
+ */
+static void loop_finish(struct sp_loop *l, struct sp_check *c)
+{
+	if (c->fd >= 0 && !c->have_event && !c->connect_err) {
+		/* No word from BPF: what does the socket itself say? */
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(c->sock_err);
+
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &c->sock_err, &len);
+		len = sizeof(peer);
+		if (!c->sock_err)
+			c->sock_connected =
+				getpeername(c->fd, (struct sockaddr *)&peer, &len) == 0;
+		len = sizeof(c->local);
+		getsockname(c->fd, (struct sockaddr *)&c->local, &len);
+	}
+	if (c->fd >= 0)
+		close(c->fd); /* also leaves epoll */
+	c->fd = -1;
+	c->have_rec = flow_forget(l, c) || c->have_event;
+	if (c->have_rec)
+		sp_flow_parse_tcp_opts(&c->rec);
+	lslot_free(l, c);
+	l->running--;
+	c->ll_next = l->finished;
+	l->finished = c;
+}
+
+/* Undoes a check's socket set-up (engine closing, or the check goes back to the queue). */
+static void check_unrun(struct sp_loop *l, struct sp_check *c)
+{
+	if (c->fd >= 0)
+		close(c->fd); /* also leaves epoll */
+	c->fd = -1;
+	c->polled = false;
+	flow_forget(l, c);
+}
+
+/* Has epoll tell when @c's handshake ends (method connect, or a check BPF cannot follow). */
+static int socket_poll(struct sp_loop *l, struct sp_check *c)
+{
+	struct epoll_event ev = {
+		.events = EPOLLOUT,
+		.data.u64 = SOCKET_EVENT | (__u64)c->gen << 32 | c->lslot,
+	};
+
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev))
+		return errno;
+	c->polled = true;
+	return 0;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct sp_loop *l = ctx;
+	const struct sp_flow *e = data;
+	struct sp_check *c, **grown_c;
+	struct pollfd *grown_p;
+	unsigned int cap;
+
+	if (size < sizeof(*e) || e->check_id >= l->n_slots)
+		return 0;
+	c = l->slots[e->check_id];
+	/* A late event for a check that already ended (its slot may be reused): ignore it. */
+	if (!c || !c->registered || c->cookie != e->cookie || c->have_event)
+		return 0;
+	c->rec = *e;
+	c->have_event = true;
+	if (l->sp->opts.close_delay_ms) {
+		c->replied = true;
+		sp_timer_heap_set(&l->timers, c->lslot,
+				  now_ns() + l->sp->opts.close_delay_ms * NSEC_PER_MSEC);
+		return 0;
+	}
+	/*
+	 * tc ingress runs before TCP does: the event can come while the kernel has yet to move the
+	 * socket to ESTABLISHED. Closed in SYN-SENT, the socket sends nothing, and the SYN-ACK then
+	 * meets no socket (a bare RST) or a closing one (dropped: no RST at all, and the server keeps
+	 * its half-open entry). So after a SYN-ACK the close waits for the socket to turn writable:
+	 * one poll() for every SYN-ACK of this round (synack_close()), which almost always says it
+	 * is; the deadline stays armed should TCP drop it.
+	 */
+	if (e->reply == SP_REPLY_SYN_ACK && c->fd >= 0 && !c->polled) {
+		if (l->n_synack == l->synack_cap) {
+			cap = l->synack_cap ? l->synack_cap * 2 : 64;
+			grown_c = realloc(l->synack, cap * sizeof(*grown_c));
+			if (grown_c)
+				l->synack = grown_c;
+			grown_p = realloc(l->synack_pfds, cap * sizeof(*grown_p));
+			if (grown_p)
+				l->synack_pfds = grown_p;
+			if (!grown_c || !grown_p)
+				return 0; /* ends at its deadline */
+			l->synack_cap = cap;
+		}
+		l->synack_pfds[l->n_synack] = (struct pollfd){ .fd = c->fd, .events = POLLOUT };
+		l->synack[l->n_synack++] = c;
+		return 0;
+	}
+	loop_finish(l, c);
+	return 0;
+}
+
+/* The SYN-ACK checks of this round: closed when writable, else left to epoll (one poll()). */
+static void synack_close(struct sp_loop *l)
+{
+	unsigned int i;
+
+	if (!l->n_synack)
+		return;
+	if (poll(l->synack_pfds, l->n_synack, 0) < 0)
+		for (i = 0; i < l->n_synack; i++)
+			l->synack_pfds[i].revents = POLLOUT; /* as before: close them */
+	for (i = 0; i < l->n_synack; i++) {
+		struct sp_check *c = l->synack[i];
+
+		if (!l->synack_pfds[i].revents && !socket_poll(l, c))
+			continue;
+		loop_finish(l, c);
+	}
+	l->n_synack = 0;
+}
+
+/* Method connect: the socket of the check in @data turned writable (connected or failed). */
+static void socket_event(struct sp_loop *l, __u64 data)
+{
+	unsigned int lslot = (unsigned int)data;
+	__u32 gen = (data >> 32) & 0x7fffffff;
+	struct sp_check *c;
+
+	if (lslot >= l->n_slots || !l->slots[lslot] || l->slots[lslot]->gen != gen)
+		return;
+	c = l->slots[lslot];
+	c->writable_ns = now_ns();
+	loop_finish(l, c);
+}
+
+/* Ends every check of @l whose deadline has passed. */
+static void expire_checks(struct sp_loop *l)
+{
+	__u64 now = now_ns(), deadline;
+	unsigned int lslot;
+
+	while (sp_timer_heap_peek(&l->timers, &lslot, &deadline) && deadline <= now)
+		loop_finish(l, l->slots[lslot]);
+}
+
+/* Sets @fd to fire at @next (CLOCK_MONOTONIC ns, 0: never), if it is not set so already. */
+static int timerfd_arm(int fd, __u64 *armed_ns, __u64 next)
+{
+	struct itimerspec its = {};
+
+	if (next == *armed_ns)
+		return 0;
+	/* An absolute time of 0 would disarm the timer: a deadline is never 0. */
+	its.it_value.tv_sec = next / NSEC_PER_SEC;
+	its.it_value.tv_nsec = next % NSEC_PER_SEC;
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL))
+		return -errno;
+	*armed_ns = next;
+	return 0;
+}
+
+/* A loop's timerfd fires at its earliest deadline. */
+static int loop_timer_rearm(struct sp_loop *l)
+{
+	__u64 deadline = 0;
+	unsigned int lslot;
+
+	sp_timer_heap_peek(&l->timers, &lslot, &deadline);
+	return timerfd_arm(l->timerfd, &l->armed_ns, deadline);
+}
+
+/* --- a loop: the start of a check --- */
+
+/*
+ * Socket set-up of a check, up to its registration; returns 0 or a positive errno for the
+ * result. The sp_socks record is prepared in @flow; *@poll is set when the socket is to be
+ * polled instead (method connect).
+ */
+static int check_socket(struct sp_loop *l, struct sp_check *c, struct sp_flow *flow, bool *poll)
+{
+	const struct sockaddr_storage *src = &l->sp->opts.source;
+	struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+	socklen_t len = sizeof(c->cookie);
+	int zero = 0, one = 1;
+
+	*poll = false;
+	c->fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (c->fd < 0)
+		return errno;
+	/* Before bind() and connect(): the route of the SYN is looked up with both. */
+	if (c->copts.mark &&
+	    setsockopt(c->fd, SOL_SOCKET, SO_MARK, &c->copts.mark, sizeof(c->copts.mark)))
+		return errno;
+	if (c->copts.bind_ifindex && setsockopt(c->fd, SOL_SOCKET, SO_BINDTOIFINDEX,
+						&c->copts.bind_ifindex, sizeof(int)))
+		return errno;
+	if (src->ss_family) {
+		if (src->ss_family != c->addr.ss_family)
+			return EAFNOSUPPORT;
+		/* The port is chosen at connect(), for the whole 4-tuple: more checks per address. */
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (bind(c->fd, (const struct sockaddr *)src,
+			 src->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						      sizeof(struct sockaddr_in)))
+			return errno;
+	}
+	if (!l->sp->use_bpf) {
+		*poll = true; /* close() will send FIN */
+		return 0;
+	}
+
+	/* NOTES-kernel.md item 1: no quick ACK, and close() aborts with RST instead of FIN. */
+	if (setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero)) ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)) ||
+	    getsockopt(c->fd, SOL_SOCKET, SO_COOKIE, &c->cookie, &len))
+		return errno;
+	memset(flow, 0, sizeof(*flow));
+	flow->cookie = c->cookie;
+	flow->check_id = c->lslot;
+	flow->loop = l->index;
+	return 0;
+}
+
+/* Registers one check that the batch could not: after freeing finished entries, or untracked. */
+static int check_register_one(struct sp_loop *l, struct sp_check *c, const struct sp_flow *flow)
+{
+	int socks_fd = l->sp->socks_fd;
+
+	if (!bpf_map_update_elem(socks_fd, &c->cookie, flow, BPF_NOEXIST)) {
+		c->registered = true;
+		return 0;
+	}
+	/* Finished checks may still hold entries, waiting for their batched delete: free them. */
+	if (l->n_done) {
+		flush_done(l);
+		if (!bpf_map_update_elem(socks_fd, &c->cookie, flow, BPF_NOEXIST)) {
+			c->registered = true;
+			return 0;
+		}
+	}
+	/* No room in the map: the socket's own state answers, as soon as it changes. */
+	atomic_fetch_add_explicit(&l->untracked, 1, memory_order_relaxed);
+	return socket_poll(l, c);
+}
+
+/* Gives @c back to the scheduler unrun: no local port or file descriptor (it decides). */
+static void check_requeue(struct sp_loop *l, struct sp_check *c, int err)
+{
+	check_unrun(l, c);
+	lslot_free(l, c);
+	c->requeue = err;
+	c->ll_next = l->finished;
+	l->finished = c;
+}
+
+/*
+ * Runs up to RUN_BATCH granted checks, @batch[0..@n-1], in their order: sockets set up, their
+ * sp_socks records put in with one batched update (kernel 5.6), each registered before its
+ * connect() (NOTES-kernel.md item 5: the SYN cannot outrun the map entry), then the connect()s
+ * and the deadlines. A check with no local port (EADDRNOTAVAIL at connect()) or no file
+ * descriptor goes back to the scheduler, which holds it until a running check ends.
+ */
+static void loop_run_batch(struct sp_loop *l, struct sp_check **batch, unsigned int n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts); /* elem_flags: only BPF_F_LOCK is allowed */
+	struct sp_flow flows[RUN_BATCH];
+	__u64 keys[RUN_BATCH];
+	unsigned int idx[RUN_BATCH], n_reg = 0, i;
+	int errs[RUN_BATCH];
+	bool want_poll;
+	__u32 count;
+
+	for (i = 0; i < n; i++) {
+		struct sp_check *c = batch[i];
+
+		errs[i] = 0;
+		c->gen = ++l->gen & 0x7fffffff;
+		if (lslot_alloc(l, c)) {
+			errs[i] = ENOMEM;
+			c->lslot = SLOT_NONE;
+			continue;
+		}
+		if (c->route_err) {
+			errs[i] = c->route_err;
+			continue;
+		}
+		errs[i] = check_socket(l, c, &flows[n_reg], &want_poll);
+		if (errs[i] == EMFILE || errs[i] == ENFILE) {
+			check_requeue(l, c, -EMFILE);
+			batch[i] = NULL;
+			continue;
+		}
+		if (!errs[i] && want_poll)
+			errs[i] = socket_poll(l, c);
+		else if (!errs[i]) {
+			keys[n_reg] = c->cookie;
+			idx[n_reg++] = i;
+		}
+	}
+	if (n_reg) {
+		/*
+		 * Cookies are never reused, so no flag is needed (BPF_ANY). On an error at element k
+		 * the kernel says k were put in; an error before the first (count unchanged) put
+		 * none in.
+		 */
+		count = n_reg;
+		if (bpf_map_update_batch(l->sp->socks_fd, keys, flows, &count, &opts) &&
+		    count >= n_reg)
+			count = 0;
+		for (i = 0; i < n_reg; i++) {
+			if (i < count)
+				batch[idx[i]]->registered = true;
+			else
+				errs[idx[i]] = check_register_one(l, batch[idx[i]], &flows[i]);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct sp_check *c = batch[i];
+		int err = errs[i];
+
+		if (!c)
+			continue;
+		if (c->lslot == SLOT_NONE) {
+			/* No loop slot for it: it fails at once, from the scheduler. */
+			c->connect_err = err;
+			c->requeue = -ENOMEM;
+			c->ll_next = l->finished;
+			l->finished = c;
+			continue;
+		}
+		c->start_ns = now_ns();
+		if (!err && connect(c->fd, (const struct sockaddr *)&c->addr, c->addrlen) &&
+		    errno != EINPROGRESS) {
+			err = errno;
+			/* From connect() (not bind()), EADDRNOTAVAIL means every local port is taken. */
+			if (err == EADDRNOTAVAIL) {
+				check_requeue(l, c, -EADDRNOTAVAIL);
+				continue;
+			}
+		}
+		c->connect_err = err;
+		l->running++;
+		/* A check that failed at once ends at the next round. */
+		sp_timer_heap_set(&l->timers, c->lslot,
+				  err ? c->start_ns : c->start_ns + c->timeout_ms * NSEC_PER_MSEC);
+	}
+}
+
+/* Runs the granted checks of the list @c (first first), RUN_BATCH at a time. */
+static void loop_run(struct sp_loop *l, struct sp_check *c)
+{
+	struct sp_check *batch[RUN_BATCH];
+	unsigned int n = 0;
+
+	for (; c; c = c->ll_next) {
+		batch[n++] = c;
+		if (n == RUN_BATCH) {
+			loop_run_batch(l, batch, n);
+			n = 0;
+		}
+	}
+	if (n)
+		loop_run_batch(l, batch, n);
+}
+
+static void check_complete(struct synprobe *sp, struct sp_check *c);
+
+/*
+ * Hands the finished checks back to the scheduler, after their sp_socks entries are deleted, so
+ * that a check the scheduler grants next always finds room in the map: loop 0 delivers them at
+ * once, a thread pushes them to its out-list and wakes the scheduler when it was empty.
+ */
+static void loop_hand_back(struct sp_loop *l)
+{
+	struct sp_check *c = l->finished, *next, *last;
+
+	synack_close(l);
+	flush_done(l);
+	c = l->finished;
+	if (!c)
+		return;
+	l->finished = NULL;
+	if (!l->threaded) {
+		/* Last first: turned around, so results come in the order the checks ended. */
+		struct sp_check *rev = NULL;
+
+		for (; c; c = next) {
+			next = c->ll_next;
+			c->ll_next = rev;
+			rev = c;
+		}
+		for (c = rev; c; c = next) {
+			next = c->ll_next;
+			check_complete(l->sp, c);
+		}
+		return;
+	}
+	for (last = c; last->ll_next; last = last->ll_next)
+		;
+	if (ll_push(&l->outbox, c, last))
+		eventfd_kick(l->sp->resultfd);
+}
+
+/* One round of a loop after a wake-up: new checks, replies, deadlines, results back. */
+static void loop_round(struct sp_loop *l)
+{
+	if (l->threaded)
+		loop_run(l, ll_take(&l->inbox));
+	/* Replies first: a reply and its check's deadline in one wake-up count as a reply. */
+	if (l->rb)
+		ring_buffer__consume(l->rb);
+	synack_close(l);
+	expire_checks(l);
+	loop_hand_back(l);
+}
+
+static void *loop_thread(void *arg)
+{
+	struct sp_loop *l = arg;
+	struct epoll_event events[64];
+	__u64 ticks;
+	int i, n;
+
+	while (!atomic_load_explicit(&l->stop, memory_order_acquire)) {
+		if (loop_timer_rearm(l))
+			break;
+		n = epoll_wait(l->epfd, events, 64, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			if (events[i].data.u64 == TAG_WAKE)
+				(void)!read(l->wakefd, &ticks, sizeof(ticks));
+			else if (events[i].data.u64 == TAG_LOOP_TIMER)
+				(void)!read(l->timerfd, &ticks, sizeof(ticks));
+			else if (events[i].data.u64 & SOCKET_EVENT)
+				socket_event(l, events[i].data.u64);
+		}
+		loop_round(l);
+	}
+	return NULL;
+}
+
+/* --- the scheduler --- */
+
 /*
  * A running check ends: its destination has room for one more, and a local port is free again,
  * so the checks waiting for either go back to the front of the queue.
@@ -519,6 +1129,7 @@ static void check_release(struct synprobe *sp, struct sp_check *c)
 		return;
 	sp->running--;
 	d->running--;
+	c->loop->granted--;
 	slot = queue_pop(sp, &d->waiting);
 	if (slot != SLOT_NONE)
 		queue_push_front(sp, &sp->pending, slot);
@@ -526,56 +1137,62 @@ static void check_release(struct synprobe *sp, struct sp_check *c)
 }
 
 /*
- * Ends the check in @slot: close the socket (the kernel sends RST), take its flow out of the
- * BPF maps, decide the outcome, deliver it.
+ * A check comes back from its loop: decide its outcome and deliver it; or, when it never ran for
+ * want of a local port or a file descriptor while other checks run (one will free both), queue
+ * it again.
  */
-static void check_finish(struct synprobe *sp, unsigned int slot)
+static void check_complete(struct synprobe *sp, struct sp_check *c)
 {
-	struct sp_check *c = &sp->checks[slot];
+	unsigned int slot = c->slot;
 	struct synprobe_result res = {};
 	struct sp_observed obs = {};
-	struct sp_flow rec = {};
-	bool have_rec;
+	struct sp_flow rec;
 
-	if (c->fd >= 0 && !c->have_event && !c->connect_err) {
-		/* No word from BPF: what does the socket itself say? */
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof(obs.sock_err);
+	if (c->requeue) {
+		bool ports = c->requeue == -EADDRNOTAVAIL;
 
-		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &obs.sock_err, &len);
-		len = sizeof(peer);
-		if (!obs.sock_err)
-			obs.sock_connected =
-				getpeername(c->fd, (struct sockaddr *)&peer, &len) == 0;
-		len = sizeof(res.local);
-		getsockname(c->fd, (struct sockaddr *)&res.local, &len);
-	}
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
-
-	have_rec = flow_forget(sp, c, &rec);
-	if (!have_rec && c->have_event) {
-		rec = c->event;
-		have_rec = true;
+		sp->running--;
+		sp->dests[c->dest].running--;
+		c->loop->granted--;
+		sp->stats.started--;
+		if (c->requeue != -ENOMEM && sp->running > 0) {
+			if (ports)
+				sp->stats.port_waits++;
+			else
+				sp->stats.fd_waits++;
+			c->state = CHECK_QUEUED;
+			c->requeue = 0;
+			queue_push(sp, &sp->port_wait, slot);
+			return;
+		}
+		/* Nothing runs that could free one: the error is the result. */
+		if (c->requeue != -ENOMEM)
+			c->connect_err = -c->requeue;
+		c->requeue = 0;
+		sp->running++;
+		sp->dests[c->dest].running++;
+		c->loop->granted++;
+		sp->stats.started++;
 	}
 
 	res.addr = c->addr;
 	res.timeout_ms = c->timeout_ms;
 	res.user = c->user;
-	if (have_rec) {
-		sp_flow_parse_tcp_opts(&rec);
+	res.local = c->local;
+	if (c->have_rec) {
+		rec = c->rec;
 		res.flow = &rec;
 		if (rec.state != SP_FLOW_REGISTERED)
 			tuple_to_sockaddr(&rec.tuple, &res.local);
 	}
-	obs.rec = have_rec ? &rec : NULL;
+	obs.rec = c->have_rec ? &rec : NULL;
 	obs.reply_by_ns = c->start_ns + c->timeout_ms * NSEC_PER_MSEC;
 	obs.connect_err = c->connect_err;
+	obs.sock_connected = c->sock_connected;
+	obs.sock_err = c->sock_err;
 	obs.user_rtt_ns = c->writable_ns ? c->writable_ns - c->start_ns : 0;
 	sp_decide_outcome(&obs, &res);
 
-	sp_timer_heap_remove(&sp->timers, slot);
 	check_release(sp, c);
 	slot_free(sp, slot);
 	sp->in_flight--;
@@ -584,88 +1201,111 @@ static void check_finish(struct synprobe *sp, unsigned int slot)
 	sp->opts.on_result(&res, sp->opts.ctx);
 }
 
-static int socket_poll(struct synprobe *sp, struct sp_check *c, unsigned int slot);
-
-static int handle_event(void *ctx, void *data, size_t size)
+/* Delivers what the loop threads handed back. */
+static void collect_results(struct synprobe *sp)
 {
-	struct synprobe *sp = ctx;
-	const struct sp_flow *e = data;
+	struct sp_check *c, *next;
+	unsigned int i;
+
+	for (i = 1; i < sp->n_loops; i++) {
+		if (!atomic_load_explicit(&sp->loops[i].outbox, memory_order_relaxed))
+			continue;
+		for (c = ll_take(&sp->loops[i].outbox); c; c = next) {
+			next = c->ll_next;
+			check_complete(sp, c);
+		}
+	}
+}
+
+/* The loop with the fewest checks granted, looked for from a turning start (ties take turns). */
+static struct sp_loop *pick_loop(struct synprobe *sp)
+{
+	unsigned int i, best = sp->next_loop, n = sp->n_loops;
+
+	for (i = 1; i < n; i++) {
+		unsigned int j = (sp->next_loop + i) % n;
+
+		if (sp->loops[j].granted < sp->loops[best].granted)
+			best = j;
+	}
+	sp->next_loop = (best + 1) % n;
+	return &sp->loops[best];
+}
+
+/* Hands the checks granted in this dispatch() to their loops: loop 0 runs its own at once. */
+static void grants_flush(struct synprobe *sp)
+{
+	struct sp_check *c, *rev, *next;
+	unsigned int i;
+
+	for (i = 0; i < sp->n_loops; i++) {
+		struct sp_loop *l = &sp->loops[i];
+
+		if (!l->grant_head)
+			continue;
+		c = l->grant_head;
+		if (l->threaded) {
+			if (ll_push(&l->inbox, c, l->grant_tail))
+				eventfd_kick(l->wakefd);
+		} else {
+			for (rev = NULL; c; c = next) {
+				next = c->ll_next;
+				c->ll_next = rev;
+				rev = c;
+			}
+			l->grant_head = l->grant_tail = NULL;
+			loop_run(l, rev);
+			continue;
+		}
+		l->grant_head = l->grant_tail = NULL;
+	}
+}
+
+/*
+ * Grants queued checks to the loops while the limits and the rate allow. A granted check counts
+ * as running from now until its result is delivered (after its socket is closed and its flow
+ * forgotten), so that the limits are never exceeded.
+ */
+static void dispatch(struct synprobe *sp)
+{
 	struct sp_check *c;
-
-	if (size < sizeof(*e) || e->check_id >= sp->n_checks)
-		return 0;
-	c = &sp->checks[e->check_id];
-	/* A late event for a check that already ended (its slot may be reused): ignore it. */
-	if (c->state != CHECK_RUNNING || !c->registered || c->cookie != e->cookie || c->have_event)
-		return 0;
-	c->event = *e;
-	c->have_event = true;
-	if (sp->opts.close_delay_ms) {
-		c->replied = true;
-		sp_timer_heap_set(&sp->timers, e->check_id,
-				  now_ns() + sp->opts.close_delay_ms * NSEC_PER_MSEC);
-		return 0;
-	}
-	/*
-	 * tc ingress runs before TCP does: the event can come while the kernel has yet to move the
-	 * socket to ESTABLISHED. Closed in SYN-SENT, the socket sends nothing, and the SYN-ACK then
-	 * meets no socket (a bare RST) or a closing one (dropped: no RST at all, and the server keeps
-	 * its half-open entry). So after a SYN-ACK the close waits for the socket to turn writable
-	 * (one poll() that almost always says it is); the deadline stays armed should TCP drop it.
-	 */
-	if (e->reply == SP_REPLY_SYN_ACK && c->fd >= 0 && !c->polled) {
-		struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
-
-		if (poll(&pfd, 1, 0) == 0 && !socket_poll(sp, c, e->check_id))
-			return 0;
-	}
-	check_finish(sp, e->check_id);
-	return 0;
-}
-
-/* Method connect: the socket of the check in @data turned writable (connected or failed). */
-static void socket_event(struct synprobe *sp, __u64 data)
-{
-	unsigned int slot = (unsigned int)data;
-	__u32 gen = (data >> 32) & 0x7fffffff;
-
-	if (slot >= sp->n_checks || sp->checks[slot].state != CHECK_RUNNING ||
-	    sp->checks[slot].gen != gen)
-		return;
-	sp->checks[slot].writable_ns = now_ns();
-	check_finish(sp, slot);
-}
-
-/* Ends every check whose deadline has passed. */
-static void expire_checks(struct synprobe *sp)
-{
-	__u64 now = now_ns(), deadline;
+	struct sp_loop *l;
 	unsigned int slot;
+	__u64 now;
 
-	while (sp_timer_heap_peek(&sp->timers, &slot, &deadline) && deadline <= now)
-		check_finish(sp, slot);
-}
-
-/* The timerfd fires at the earliest deadline, or when the rate allows the next SYN. */
-static int timer_rearm(struct synprobe *sp)
-{
-	struct itimerspec its = {};
-	__u64 next = 0, deadline;
-	unsigned int slot;
-
-	if (sp_timer_heap_peek(&sp->timers, &slot, &deadline))
-		next = deadline;
-	if (sp->rate_wake_ns && (!next || sp->rate_wake_ns < next))
-		next = sp->rate_wake_ns;
-	if (next == sp->armed_ns)
-		return 0;
-	/* An absolute time of 0 would disarm the timer: a deadline is never 0. */
-	its.it_value.tv_sec = next / NSEC_PER_SEC;
-	its.it_value.tv_nsec = next % NSEC_PER_SEC;
-	if (timerfd_settime(sp->timerfd, TFD_TIMER_ABSTIME, &its, NULL))
-		return -errno;
-	sp->armed_ns = next;
-	return 0;
+	sp->rate_wake_ns = 0;
+	while (sp->pending.head != SLOT_NONE) {
+		if (sp->opts.max_in_flight && sp->running >= sp->opts.max_in_flight)
+			break;
+		slot = sp->pending.head;
+		c = check_at(sp, slot);
+		if (sp->opts.per_target_max &&
+		    sp->dests[c->dest].running >= sp->opts.per_target_max) {
+			/* Its destination is busy: it waits there, and the others go on. */
+			queue_pop(sp, &sp->pending);
+			queue_push(sp, &sp->dests[c->dest].waiting, slot);
+			continue;
+		}
+		now = now_ns();
+		if (!sp_token_bucket_take(&sp->rate, now)) {
+			sp->rate_wake_ns = now + sp_token_bucket_wait_ns(&sp->rate, now);
+			break;
+		}
+		queue_pop(sp, &sp->pending);
+		l = pick_loop(sp);
+		c->state = CHECK_RUNNING;
+		c->loop = l;
+		sp->running++;
+		sp->dests[c->dest].running++;
+		sp->stats.started++;
+		l->granted++;
+		/* Last first, as the hand-over lists want. */
+		c->ll_next = l->grant_head;
+		l->grant_head = c;
+		if (!l->grant_tail)
+			l->grant_tail = c;
+	}
+	grants_flush(sp);
 }
 
 /* --- interfaces --- */
@@ -897,9 +1537,10 @@ static int routes_monitor_open(struct synprobe *sp)
 /* --- public API --- */
 
 /*
- * The ring buffer holds one event for every check that can be in flight, so that a burst of
- * replies (all of them, on a fast network) never overflows it: sizeof(struct sp_flow) plus the
- * 8-byte record header each, rounded up to a power of two, at least 64 KiB, at most 64 MiB.
+ * Each loop's ring buffer holds one event for every check that can be in flight, so that a burst
+ * of replies (all of them, on a fast network, and all to one loop at worst) never overflows it:
+ * sizeof(struct sp_flow) plus the 8-byte record header each, rounded up to a power of two, at
+ * least 64 KiB, at most 64 MiB.
  */
 static __u32 ringbuf_bytes(const struct synprobe_opts *opts, __u32 max_flows)
 {
@@ -912,15 +1553,82 @@ static __u32 ringbuf_bytes(const struct synprobe_opts *opts, __u32 max_flows)
 	return (__u32)size;
 }
 
+/* Loop @i's own descriptors: its timerfd, and for a thread its epoll and wake-up eventfd. */
+static int loop_init(struct synprobe *sp, unsigned int i)
+{
+	struct sp_loop *l = &sp->loops[i];
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	l->epfd = sp->epfd;
+	l->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (l->timerfd < 0)
+		return -errno;
+	if (l->threaded) {
+		l->epfd = epoll_create1(EPOLL_CLOEXEC);
+		l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (l->epfd < 0 || l->wakefd < 0)
+			return -errno;
+		ev.data.u64 = TAG_WAKE;
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wakefd, &ev))
+			return -errno;
+	}
+	ev.data.u64 = TAG_LOOP_TIMER;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->timerfd, &ev))
+		return -errno;
+	return 0;
+}
+
+/* Loop @l reads its ring buffer (sp_events[l->index]), woken by its epoll. */
+static int loop_ring_open(struct sp_loop *l)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_RINGBUF };
+	__u32 key = l->index;
+
+	if (bpf_map_update_elem(bpf_map__fd(l->sp->skel->maps.sp_events), &key, &l->ring_fd, 0))
+		return -errno;
+	l->rb = ring_buffer__new(l->ring_fd, handle_event, l, NULL);
+	if (!l->rb)
+		return -errno;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->ring_fd, &ev))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Starts loops 1..N-1, each in a thread that takes no signal: they stay the caller's. Threads
+ * started already (a failure half-way) are left as they are: synprobe_close() joins them.
+ */
+static int loops_start(struct synprobe *sp)
+{
+	sigset_t all, old;
+	unsigned int i;
+	int err = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 1; i < sp->n_loops && !err; i++) {
+		if (sp->loops[i].thread_started)
+			continue;
+		err = -pthread_create(&sp->loops[i].thread, NULL, loop_thread, &sp->loops[i]);
+		sp->loops[i].thread_started = !err;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+/* Event loops when opts.threads is 0: one. */
+#define THREADS_DEFAULT 1
+
 struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct synprobe *sp;
-	__u32 max_flows;
-	size_t i;
+	__u32 max_flows, ring_bytes;
+	unsigned int i;
 	int err;
 
-	if (!opts || !opts->on_result || (opts->n_ifindexes && !opts->ifindexes)) {
+	if (!opts || !opts->on_result || (opts->n_ifindexes && !opts->ifindexes) ||
+	    opts->threads > SP_MAX_LOOPS) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -938,7 +1646,7 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 		sp->wait_sigmask = *opts->wait_sigmask;
 		sp->have_sigmask = true;
 	}
-	sp->epfd = sp->timerfd = sp->pin_lock_fd = -1;
+	sp->epfd = sp->timerfd = sp->resultfd = sp->pin_lock_fd = -1;
 	sp->free_head = SLOT_NONE;
 	queue_init(&sp->pending);
 	queue_init(&sp->port_wait);
@@ -946,7 +1654,8 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 
 	sp->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sp->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (sp->epfd < 0 || sp->timerfd < 0) {
+	sp->resultfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sp->epfd < 0 || sp->timerfd < 0 || sp->resultfd < 0) {
 		err = -errno;
 		goto cleanup;
 	}
@@ -955,9 +1664,32 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 		err = -errno;
 		goto cleanup;
 	}
+	ev.data.u64 = TAG_RESULTS;
+	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, sp->resultfd, &ev)) {
+		err = -errno;
+		goto cleanup;
+	}
+	sp->n_loops = opts->threads ? opts->threads : THREADS_DEFAULT;
+	sp->loops = calloc(sp->n_loops, sizeof(*sp->loops));
+	if (!sp->loops) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < sp->n_loops; i++) {
+		sp->loops[i].sp = sp;
+		sp->loops[i].index = i;
+		sp->loops[i].threaded = i > 0;
+		sp->loops[i].epfd = sp->loops[i].timerfd = sp->loops[i].wakefd = -1;
+		sp->loops[i].ring_fd = -1;
+	}
+	for (i = 0; i < sp->n_loops; i++) {
+		err = loop_init(sp, i);
+		if (err)
+			goto cleanup;
+	}
 	sp->use_bpf = opts->method == SYNPROBE_METHOD_BPF;
 	if (!sp->use_bpf)
-		return sp;
+		goto start;
 
 	if (opts->load_error)
 		memset(opts->load_error, 0, sizeof(*opts->load_error));
@@ -980,7 +1712,21 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 	if (!err)
 		err = bpf_map__set_max_entries(sp->skel->maps.sp_flows, max_flows);
 	if (!err)
-		err = bpf_map__set_max_entries(sp->skel->maps.sp_events, ringbuf_bytes(opts, max_flows));
+		err = bpf_map__set_max_entries(sp->skel->maps.sp_events, sp->n_loops);
+	if (err)
+		goto cleanup;
+	/* One ring buffer per loop, all of one size; the first is the array's template. */
+	ring_bytes = ringbuf_bytes(opts, max_flows);
+	for (i = 0; i < sp->n_loops; i++) {
+		sp->loops[i].ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, ring_bytes,
+						      NULL);
+		if (sp->loops[i].ring_fd < 0) {
+			err = load_fail(opts->load_error, errno == EPERM ? SYNPROBE_LOAD_NO_PRIVILEGE :
+					SYNPROBE_LOAD_OTHER, errno, "making the ring buffers");
+			goto cleanup;
+		}
+	}
+	err = bpf_map__set_inner_map_fd(sp->skel->maps.sp_events, sp->loops[0].ring_fd);
 	if (err)
 		goto cleanup;
 	if (opts->pin_dir) {
@@ -998,16 +1744,10 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 		goto cleanup;
 	sp->socks_fd = bpf_map__fd(sp->skel->maps.sp_socks);
 	sp->flows_fd = bpf_map__fd(sp->skel->maps.sp_flows);
-
-	sp->rb = ring_buffer__new(bpf_map__fd(sp->skel->maps.sp_events), handle_event, sp, NULL);
-	if (!sp->rb) {
-		err = -errno;
-		goto cleanup;
-	}
-	ev.data.u64 = TAG_RINGBUF;
-	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, bpf_map__fd(sp->skel->maps.sp_events), &ev)) {
-		err = -errno;
-		goto cleanup;
+	for (i = 0; i < sp->n_loops; i++) {
+		err = loop_ring_open(&sp->loops[i]);
+		if (err)
+			goto cleanup;
 	}
 
 	if (opts->n_ifindexes) {
@@ -1026,6 +1766,7 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 		if (err)
 			goto cleanup;
 	}
+start:
 	return sp;
 
 cleanup:
@@ -1043,168 +1784,6 @@ static int sockaddr_check(const struct sockaddr *addr, socklen_t addrlen)
 	if (addr->sa_family == AF_INET6 && addrlen >= sizeof(struct sockaddr_in6))
 		return ((const struct sockaddr_in6 *)addr)->sin6_port ? 0 : -EINVAL;
 	return -EINVAL;
-}
-
-/* Has epoll tell when @c's handshake ends (method connect, or a check BPF cannot follow). */
-static int socket_poll(struct synprobe *sp, struct sp_check *c, unsigned int slot)
-{
-	struct epoll_event ev = {
-		.events = EPOLLOUT,
-		.data.u64 = SOCKET_EVENT | (__u64)c->gen << 32 | slot,
-	};
-
-	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, c->fd, &ev))
-		return errno;
-	c->polled = true;
-	return 0;
-}
-
-/* Socket set-up of a check; returns 0 or a positive errno for the result. */
-static int check_socket(struct synprobe *sp, struct sp_check *c, unsigned int slot)
-{
-	const struct sockaddr_storage *src = &sp->opts.source;
-	struct linger linger = { .l_onoff = 1, .l_linger = 0 };
-	struct sp_flow flow = {};
-	socklen_t len = sizeof(c->cookie);
-	int zero = 0, one = 1;
-
-	c->fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (c->fd < 0)
-		return errno;
-	/* Before bind() and connect(): the route of the SYN is looked up with both. */
-	if (c->copts.mark &&
-	    setsockopt(c->fd, SOL_SOCKET, SO_MARK, &c->copts.mark, sizeof(c->copts.mark)))
-		return errno;
-	if (c->copts.bind_ifindex && setsockopt(c->fd, SOL_SOCKET, SO_BINDTOIFINDEX,
-						&c->copts.bind_ifindex, sizeof(int)))
-		return errno;
-	if (src->ss_family) {
-		if (src->ss_family != c->addr.ss_family)
-			return EAFNOSUPPORT;
-		/* The port is chosen at connect(), for the whole 4-tuple: more checks per address. */
-		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-		if (bind(c->fd, (const struct sockaddr *)src,
-			 src->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-						      sizeof(struct sockaddr_in)))
-			return errno;
-	}
-	if (!sp->use_bpf)
-		return socket_poll(sp, c, slot); /* close() will send FIN */
-
-	/* NOTES-kernel.md item 1: no quick ACK, and close() aborts with RST instead of FIN. */
-	if (setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero)) ||
-	    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)) ||
-	    getsockopt(c->fd, SOL_SOCKET, SO_COOKIE, &c->cookie, &len))
-		return errno;
-
-	/* Registered before connect(): the SYN cannot outrun the map entry (item 5). */
-	flow.cookie = c->cookie;
-	flow.check_id = slot;
-	if (!bpf_map_update_elem(sp->socks_fd, &c->cookie, &flow, BPF_NOEXIST)) {
-		c->registered = true;
-		return 0;
-	}
-	/* Finished checks may still hold entries, waiting for their batched delete: free them. */
-	if (sp->n_done) {
-		flush_done(sp);
-		if (!bpf_map_update_elem(sp->socks_fd, &c->cookie, &flow, BPF_NOEXIST)) {
-			c->registered = true;
-			return 0;
-		}
-	}
-	/* No room in the map: the socket's own state answers, as soon as it changes. */
-	sp->stats.untracked++;
-	return socket_poll(sp, c, slot);
-}
-
-/* Undoes check_socket() for a check that goes back to the queue. */
-static void check_unrun(struct synprobe *sp, struct sp_check *c)
-{
-	struct sp_flow rec;
-
-	if (c->fd >= 0)
-		close(c->fd); /* also leaves epoll */
-	c->fd = -1;
-	c->polled = false;
-	flow_forget(sp, c, &rec);
-}
-
-/*
- * Sends the SYN of the queued check in @slot and arms its deadline. Returns -EADDRNOTAVAIL when
- * no local port is free, or -EMFILE when no file descriptor is, while other checks run (one will
- * free a port and a descriptor: the check waits for it); otherwise 0, a local error being the
- * check's result.
- */
-static int check_run(struct synprobe *sp, unsigned int slot)
-{
-	struct sp_check *c = &sp->checks[slot];
-	int err;
-
-	c->gen = ++sp->gen & 0x7fffffff;
-	err = c->route_err ? c->route_err : check_socket(sp, c, slot);
-	if ((err == EMFILE || err == ENFILE) && sp->running > 0) {
-		/* Out of file descriptors: a running check will give one back. */
-		check_unrun(sp, c);
-		return -EMFILE;
-	}
-	c->start_ns = now_ns();
-	if (!err && connect(c->fd, (const struct sockaddr *)&c->addr, c->addrlen) &&
-	    errno != EINPROGRESS) {
-		err = errno;
-		/* From connect() (not bind()), EADDRNOTAVAIL means every local port is taken. */
-		if (err == EADDRNOTAVAIL && sp->running > 0) {
-			check_unrun(sp, c);
-			return -EADDRNOTAVAIL;
-		}
-	}
-	c->connect_err = err;
-	c->state = CHECK_RUNNING;
-	sp->running++;
-	sp->dests[c->dest].running++;
-	sp->stats.started++;
-	/* A check that failed at once ends at the next synprobe_poll(). */
-	sp_timer_heap_set(&sp->timers, slot,
-			  err ? c->start_ns : c->start_ns + c->timeout_ms * NSEC_PER_MSEC);
-	return 0;
-}
-
-/* Starts queued checks while the limits, the rate and the local ports allow. */
-static void dispatch(struct synprobe *sp)
-{
-	struct sp_check *c;
-	unsigned int slot;
-	__u64 now;
-	int err;
-
-	sp->rate_wake_ns = 0;
-	while (sp->pending.head != SLOT_NONE) {
-		if (sp->opts.max_in_flight && sp->running >= sp->opts.max_in_flight)
-			return;
-		slot = sp->pending.head;
-		c = &sp->checks[slot];
-		if (sp->opts.per_target_max &&
-		    sp->dests[c->dest].running >= sp->opts.per_target_max) {
-			/* Its destination is busy: it waits there, and the others go on. */
-			queue_pop(sp, &sp->pending);
-			queue_push(sp, &sp->dests[c->dest].waiting, slot);
-			continue;
-		}
-		now = now_ns();
-		if (!sp_token_bucket_take(&sp->rate, now)) {
-			sp->rate_wake_ns = now + sp_token_bucket_wait_ns(&sp->rate, now);
-			return;
-		}
-		queue_pop(sp, &sp->pending);
-		err = check_run(sp, slot);
-		if (err == -EADDRNOTAVAIL || err == -EMFILE) {
-			if (err == -EADDRNOTAVAIL)
-				sp->stats.port_waits++;
-			else
-				sp->stats.fd_waits++;
-			queue_push(sp, &sp->port_wait, slot);
-			return;
-		}
-	}
 }
 
 /*
@@ -1244,6 +1823,7 @@ int synprobe_attach_route(struct synprobe *sp, const struct sockaddr *addr, sock
 	return oif > 0 ? ensure_attached(sp, oif) : oif;
 }
 
+
 int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,
 		   __u32 timeout_ms, void *user)
 {
@@ -1263,11 +1843,22 @@ int synprobe_start_ex(struct synprobe *sp, const struct sockaddr *addr, socklen_
 	err = sockaddr_check(addr, addrlen);
 	if (err)
 		return err;
+	if (!sp->loops_started) {
+		/*
+		 * The loop threads start with the first check, not at synprobe_open(): they get the
+		 * capabilities the caller has by then (serve drops its own after opening).
+		 */
+		err = loops_start(sp);
+		if (err)
+			return err;
+		sp->loops_started = true;
+	}
 
 	err = slot_alloc(sp, &slot);
 	if (err)
 		return err;
-	c = &sp->checks[slot];
+	c = check_at(sp, slot);
+	c->slot = slot;
 	c->addrlen = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
 						  sizeof(struct sockaddr_in6);
 	memcpy(&c->addr, addr, c->addrlen);
@@ -1315,6 +1906,24 @@ cleanup:
 	return err;
 }
 
+/* Loop 0's round, and what the loop threads handed back, then more grants. */
+static void poll_round(struct synprobe *sp)
+{
+	collect_results(sp);
+	loop_round(&sp->loops[0]);
+	dispatch(sp);
+}
+
+/* The scheduler's timerfd fires when the rate allows the next SYN; loop 0's at its deadlines. */
+static int timers_rearm(struct synprobe *sp)
+{
+	int err = loop_timer_rearm(&sp->loops[0]);
+
+	if (!err)
+		err = timerfd_arm(sp->timerfd, &sp->armed_ns, sp->rate_wake_ns);
+	return err;
+}
+
 int synprobe_poll(struct synprobe *sp, int timeout_ms)
 {
 	struct epoll_event events[64];
@@ -1322,12 +1931,9 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 	int i, n, err;
 
 	sp->delivered = 0;
-	if (sp->rb)
-		ring_buffer__consume(sp->rb);
-	expire_checks(sp);
-	dispatch(sp);
+	poll_round(sp);
 	if (!sp->delivered) {
-		err = timer_rearm(sp);
+		err = timers_rearm(sp);
 		if (err)
 			return err;
 		n = epoll_pwait(sp->epfd, events, 64, timeout_ms,
@@ -1337,19 +1943,20 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 		for (i = 0; i < n; i++) {
 			if (events[i].data.u64 == TAG_TIMER)
 				(void)!read(sp->timerfd, &ticks, sizeof(ticks));
+			else if (events[i].data.u64 == TAG_LOOP_TIMER)
+				(void)!read(sp->loops[0].timerfd, &ticks, sizeof(ticks));
+			else if (events[i].data.u64 == TAG_RESULTS)
+				(void)!read(sp->resultfd, &ticks, sizeof(ticks));
 			else if (events[i].data.u64 == TAG_ROUTES)
 				routes_changed(sp);
 			else if (events[i].data.u64 & SOCKET_EVENT)
-				socket_event(sp, events[i].data.u64);
+				socket_event(&sp->loops[0], events[i].data.u64);
 		}
-		/* Replies first: a reply and its check's deadline in one wake-up count as a reply. */
-		if (sp->rb)
-			ring_buffer__consume(sp->rb);
-		expire_checks(sp);
-		dispatch(sp);
+		poll_round(sp);
 	}
-	flush_done(sp);
-	err = timer_rearm(sp);
+	/* Checks loop 0 finished during the grants (never ran): back before the wait. */
+	loop_hand_back(&sp->loops[0]);
+	err = timers_rearm(sp);
 	if (err)
 		return err;
 	return sp->delivered;
@@ -1362,10 +1969,16 @@ unsigned int synprobe_in_flight(const struct synprobe *sp)
 
 void synprobe_engine_stats(const struct synprobe *sp, struct synprobe_engine_stats *stats)
 {
+	unsigned int i;
+
 	*stats = sp->stats;
+	for (i = 0; i < sp->n_loops; i++)
+		stats->untracked += atomic_load_explicit(&sp->loops[i].untracked,
+							 memory_order_relaxed);
 	stats->running = sp->running;
 	stats->queued = sp->in_flight - sp->running;
 	stats->destinations = sp->dest_used;
+	stats->threads = sp->n_loops;
 }
 
 int synprobe_read_stats(struct synprobe *sp, struct sp_stats *stats)
@@ -1438,27 +2051,53 @@ size_t synprobe_attached(const struct synprobe *sp, int *ifindexes,
 	return sp->n_attached;
 }
 
+
 void synprobe_close(struct synprobe *sp)
 {
-	unsigned int i;
+	unsigned int i, j;
 	struct bpf_map *map;
-	size_t j;
+	size_t k;
 
 	if (!sp)
 		return;
-	for (i = 0; i < sp->n_checks; i++) {
-		struct sp_check *c = &sp->checks[i];
+	/* The threads first: then every loop's checks are ours to end. */
+	for (i = 1; sp->loops && i < sp->n_loops; i++) {
+		struct sp_loop *l = &sp->loops[i];
 
-		if (c->state == CHECK_RUNNING)
-			check_unrun(sp, c);
+		if (!l->thread_started)
+			continue;
+		atomic_store_explicit(&l->stop, true, memory_order_release);
+		eventfd_kick(l->wakefd);
+		pthread_join(l->thread, NULL);
 	}
-	if (sp->skel)
-		flush_done(sp);
-	free(sp->done_cookies);
-	for (j = 0; j < sp->n_attached; j++)
-		sp_detach(&sp->attached[j]);
+	for (i = 0; sp->loops && i < sp->n_loops; i++) {
+		struct sp_loop *l = &sp->loops[i];
+
+		for (j = 0; j < l->n_slots; j++)
+			if (l->slots[j])
+				check_unrun(l, l->slots[j]);
+		if (sp->skel)
+			flush_done(l);
+		free(l->done_cookies);
+		free(l->slots);
+		free(l->free_slots);
+		free(l->synack);
+		free(l->synack_pfds);
+		sp_timer_heap_free(&l->timers);
+		ring_buffer__free(l->rb);
+		if (l->ring_fd >= 0)
+			close(l->ring_fd);
+		if (l->timerfd >= 0)
+			close(l->timerfd);
+		if (l->wakefd >= 0)
+			close(l->wakefd);
+		if (l->threaded && l->epfd >= 0)
+			close(l->epfd);
+	}
+	free(sp->loops);
+	for (k = 0; k < sp->n_attached; k++)
+		sp_detach(&sp->attached[k]);
 	free(sp->attached);
-	ring_buffer__free(sp->rb);
 	/*
 	 * Only a run that holds the directory removes pins from it, through its fd: after a drop to
 	 * another user, the path may pass through a directory that user cannot search (a bpffs
@@ -1480,11 +2119,14 @@ void synprobe_close(struct synprobe *sp)
 		mnl_socket_close(sp->nl_mon);
 	if (sp->timerfd >= 0)
 		close(sp->timerfd);
+	if (sp->resultfd >= 0)
+		close(sp->resultfd);
 	if (sp->epfd >= 0)
 		close(sp->epfd);
-	free(sp->checks);
+	for (i = 0; i < sp->n_checks >> CHUNK_SHIFT; i++)
+		free(sp->chunks[i]);
+	free(sp->chunks);
 	free(sp->dests);
-	sp_timer_heap_free(&sp->timers);
 	free(sp);
 }
 

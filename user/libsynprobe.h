@@ -149,6 +149,14 @@ struct synprobe_opts {
 	 */
 	__u32 mark;
 	int bind_ifindex;
+	/*
+	 * Event loops, each with its own sockets and BPF ring buffer, 1 to SP_MAX_LOOPS (64); 0: one.
+	 * Loop 0 runs in the caller's thread, inside synprobe_poll(); the others in threads of
+	 * their own, started by the first synprobe_start() and joined by synprobe_close(). The
+	 * limits above stay global and exact whatever the number (the caller's thread grants every
+	 * check).
+	 */
+	unsigned int threads;
 };
 
 /* Per-check options of synprobe_start_ex(). Zero means none for every field. */
@@ -168,6 +176,7 @@ struct synprobe_engine_stats {
 	__u32 running;	      /* checks with an open socket now */
 	__u32 destinations;   /* addresses and ports in the per-target table now (idle ones are
 			       * dropped as it fills: it follows what is in flight) */
+	__u32 threads;	      /* event loops (opts.threads) */
 };
 
 /* How the programs are attached to one interface. */

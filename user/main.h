@@ -69,6 +69,15 @@ int sp_mark_allowed(__u32 mark);
 struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts opts,
 				const char **method);
 
+/*
+ * sp_parse_threads - --threads N: event loops, 1 to SP_MAX_LOOPS (64), into @threads; else one
+ * error line naming the option and -EINVAL.
+ */
+int sp_parse_threads(const char *arg, unsigned int *threads);
+
+/* sp_threads_default - event loops without --threads: SP_THREADS_DEFAULT (see main.c). */
+unsigned int sp_threads_default(void);
+
 /* sp_open_error - the one error line for a synprobe_open() failure with positive errno @err. */
 void sp_open_error(int err);
 

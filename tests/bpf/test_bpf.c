@@ -180,6 +180,7 @@ struct bpf_case {
 	__u8 expect_wscale;
 	__u8 expect_opts;    /* enum sp_reply_opt bits, SP_OPT_DF aside (taken from the frame) */
 	int expect_events;   /* ring-buffer events over all runs */
+	__u8 loop;	     /* PRE_SYN_SENT: the record's event loop (rings 0 and 1 exist) */
 	struct sp_stats delta;
 };
 
@@ -205,6 +206,7 @@ static const struct {
 	{ "in_spoofed", offsetof(struct sp_stats, in_spoofed) },
 	{ "in_duplicate", offsetof(struct sp_stats, in_duplicate) },
 	{ "in_ringbuf_full", offsetof(struct sp_stats, in_ringbuf_full) },
+	{ "in_ring_missing", offsetof(struct sp_stats, in_ring_missing) },
 };
 #define N_STATS (sizeof(stat_fields) / sizeof(stat_fields[0]))
 /* A counter added to struct sp_stats must be added above too. */
@@ -222,10 +224,14 @@ static int harness_jmp_fd = -1;	  /* PROG_ARRAY[1]: sp_tc_egress */
 #define EVENTS_MAX 4
 static struct sp_flow events[EVENTS_MAX];
 static int n_events;
+static int event_ring = -1;
+static int ring_fds[2] = { -1, -1 };
 static int bad_event_size;
 
 static int on_event(void *ctx, void *data, size_t size)
 {
+	/* ctx: the loop whose ring the event came through, as an integer. */
+	event_ring = (int)(long)ctx;
 	if (size != sizeof(struct sp_flow)) {
 		bad_event_size++;
 		return 0;
@@ -680,6 +686,7 @@ static void run_case(void **state)
 		break;
 	case PRE_SYN_SENT:
 		pre = syn_sent_flow(&c->frame, TEST_COOKIE);
+		pre.loop = c->loop;
 		assert_int_equal(bpf_map_update_elem(socks_fd, &cookie, &pre, BPF_NOEXIST), 0);
 		err = bpf_map_update_elem(flows_fd, &pre.tuple, &cookie, BPF_NOEXIST);
 		assert_int_equal(err, 0);
@@ -733,6 +740,9 @@ static void run_case(void **state)
 
 	assert_int_equal(bad_event_size, 0);
 	assert_int_equal(n_events, c->expect_events);
+	/* The event went through the ring of the record's loop. */
+	if (c->expect_events)
+		assert_int_equal(event_ring, c->loop);
 
 	/* The harness wrote the cookie of the run's socket into the template. */
 	if (c->prog == RUN_EGRESS_TRACKED) {
@@ -842,6 +852,8 @@ static void run_case(void **state)
 		sp_flow_parse_tcp_opts(&parsed);
 		assert_memory_equal(&parsed, &want, sizeof(parsed));
 		/* The event is the record as it was at the reply. */
+		if (!c->expect_events)
+			break;
 		assert_int_equal(events[0].cookie, TEST_COOKIE);
 		assert_int_equal(events[0].check_id, TEST_CHECK_ID);
 		assert_int_equal(events[0].isn, TEST_ISN);
@@ -931,6 +943,32 @@ static const struct bpf_case cases[] = {
 		.expect_reply = SP_REPLY_SYN_ACK,
 		.expect_events = 1,
 		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK of loop 1's check: its event goes through ring 1",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 64240, .ttl = 57 },
+		.pre = PRE_SYN_SENT,
+		.loop = 1,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_events = 1,
+		.delta = { .in_packets = 1, .in_matched = 1 },
+	},
+	{
+		.name = "ingress IPv4 SYN-ACK of a loop without a ring: recorded, counted, no event",
+		.prog = RUN_INGRESS,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_SYN | F_ACK, .seq = PEER_ISN,
+			   .ack = TEST_ISN + 1, .window = 64240, .ttl = 57 },
+		.pre = PRE_SYN_SENT,
+		.loop = 7,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_REPLIED,
+		.expect_reply = SP_REPLY_SYN_ACK,
+		.expect_events = 0,
+		.delta = { .in_packets = 1, .in_ring_missing = 1 },
 	},
 	{
 		.name = "ingress IPv6 SYN-ACK acking ISN+1: matched, event, flow removed",
@@ -2409,6 +2447,7 @@ static const struct bpf_case cases[] = {
 
 static int group_setup(void **state)
 {
+	__u32 i;
 	int err;
 
 	ncpus = libbpf_num_possible_cpus();
@@ -2421,10 +2460,23 @@ static int group_setup(void **state)
 		print_error("synprobe_bpf__open_and_load: %s (root needed)\n", strerror(errno));
 		return -1;
 	}
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.sp_events), on_event, NULL, NULL);
-	if (!rb) {
-		print_error("ring_buffer__new: %s\n", strerror(errno));
-		return -1;
+	/* Two event loops' rings, in sp_events[0] and [1], as the engine puts them. */
+	for (i = 0; i < 2; i++) {
+		ring_fds[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0,
+					     SP_RINGBUF_BYTES_DEFAULT, NULL);
+		if (ring_fds[i] < 0 ||
+		    bpf_map_update_elem(bpf_map__fd(skel->maps.sp_events), &i, &ring_fds[i], 0)) {
+			print_error("ring %u: %s\n", i, strerror(errno));
+			return -1;
+		}
+		if (!rb)
+			rb = ring_buffer__new(ring_fds[i], on_event, (void *)(long)i, NULL);
+		else if (ring_buffer__add(rb, ring_fds[i], on_event, (void *)(long)i))
+			rb = NULL;
+		if (!rb) {
+			print_error("ring_buffer__new: %s\n", strerror(errno));
+			return -1;
+		}
 	}
 	err = harness_load();
 	if (err) {
@@ -2443,6 +2495,9 @@ static int group_teardown(void **state)
 	if (harness_flow_fd >= 0)
 		close(harness_flow_fd);
 	ring_buffer__free(rb);
+	for (int i = 0; i < 2; i++)
+		if (ring_fds[i] >= 0)
+			close(ring_fds[i]);
 	synprobe_bpf__destroy(skel);
 	return 0;
 }
