@@ -3,7 +3,7 @@
  * bench - the load generator of `make bench` (bench/run.sh drives it; not a test).
  *
  * bench run -m METHOD -c CONC -n COUNT -a ADDR -p PORT0 [-P NPORTS] [-t TIMEOUT_MS]
- *           [-i IFNAME] [-F MAX_FLOWS] [-T PER_TARGET] [-r RECORDS]
+ *           [-i IFNAME] [-F MAX_FLOWS] [-T PER_TARGET] [-j THREADS] [-r RECORDS]
  *	Runs COUNT checks of ADDR:PORT0..PORT0+NPORTS-1 (round robin), CONC in flight: a new check
  *	starts from the completion of the last one. METHOD is
  *	  bpf      the synprobe engine (libsynprobe, method bpf), started from on_result;
@@ -12,8 +12,9 @@
  *	  connect  a full connect() and close() (FIN) loop, epoll on EPOLLOUT.
  *	-i IFNAME gives the engine its interface (no route lookup per check), -F sizes its BPF
  *	maps (default: CONC), -T sets its opts.per_target_max (default 0: no cap; checks beyond it
- *	wait in the engine's queue). -r writes "SPORT DPORT RTT_NS" per check, in completion order: the
- *	kernel RTT for bpf, connect() to EPOLLOUT for plain and connect.
+ *	wait in the engine's queue), -j its event loops (opts.threads, default 1). -r writes
+ *	"SPORT DPORT RTT_NS" per check, in completion order: the kernel RTT for bpf, connect() to
+ *	EPOLLOUT for plain and connect.
  *	Prints one line of key=value: counts, wall and CPU time, RSS, BPF map memory.
  *
  * bench idle -i IFNAME
@@ -59,6 +60,7 @@ struct args {
 	const char *ifname;
 	unsigned int max_flows;
 	unsigned int per_target_max;
+	unsigned int threads;
 	const char *records;
 };
 
@@ -281,6 +283,7 @@ static int bpf_open(struct bench *b)
 		.method = SYNPROBE_METHOD_BPF,
 		.max_flows = b->a.max_flows ? b->a.max_flows : b->a.conc,
 		.per_target_max = b->a.per_target_max,
+		.threads = b->a.threads,
 		.on_result = on_result,
 		.ctx = b,
 	};
@@ -462,7 +465,8 @@ static int parse_ul(const char *s, unsigned long max, unsigned long *out)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: bench run -m bpf|plain|connect -c CONC -n COUNT -a ADDR -p PORT0 [-P NPORTS]\n"
-		   "                 [-t TIMEOUT_MS] [-i IFNAME] [-F MAX_FLOWS] [-T PER_TARGET] [-r RECORDS]\n"
+		   "                 [-t TIMEOUT_MS] [-i IFNAME] [-F MAX_FLOWS] [-T PER_TARGET] [-j THREADS]\n"
+		   "                 [-r RECORDS]\n"
 		   "       bench idle -i IFNAME\n");
 }
 
@@ -473,7 +477,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 	a->nports = 1;
 	a->timeout_ms = 2000;
-	while ((opt = getopt(argc, argv, "m:c:n:a:p:P:t:i:F:T:r:h")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:n:a:p:P:t:i:F:T:j:r:h")) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!strcmp(optarg, "bpf"))
@@ -526,6 +530,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 			if (parse_ul(optarg, 1 << 24, &v))
 				goto bad;
 			a->per_target_max = v;
+			break;
+		case 'j':
+			if (parse_ul(optarg, SP_MAX_LOOPS, &v) || !v)
+				goto bad;
+			a->threads = v;
 			break;
 		case 'r':
 			a->records = optarg;
@@ -624,14 +633,14 @@ static int cmd_run(struct args *a)
 	       "unreachable=%lu evidence_socket=%lu first_errno=%lu wall_s=%.4f checks_per_s=%.1f "
 	       "user_s=%.3f sys_s=%.3f host_cpu_s=%.2f rss_base_kb=%lu rss_end_kb=%lu rss_peak_kb=%lu "
 	       "bpf_maps=%u bpf_memlock=%llu bpf_memlock_hash=%llu max_flows=%u ringbuf_full=%llu "
-	       "flows_full=%llu acks_dropped=%llu syn_retransmits=%llu per_target_max=%u\n",
+	       "flows_full=%llu acks_dropped=%llu syn_retransmits=%llu per_target_max=%u threads=%u\n",
 	       names[a->method], a->conc, b.t.done, b.t.open, b.t.closed, b.t.timeout, b.t.error,
 	       b.t.unreachable, b.t.evidence_socket, b.t.first_errno, wall, b.t.done / wall,
 	       u1 - u0, s1 - s0, host1 - host0, rss_base, rss_end, rss_peak, n_maps, memlock, memlock_hash,
 	       a->method == M_BPF ? (a->max_flows ? a->max_flows : a->conc) : 0,
 	       (unsigned long long)st.in_ringbuf_full, (unsigned long long)st.eg_flows_full,
 	       (unsigned long long)st.eg_ack_dropped, (unsigned long long)st.eg_syn_retransmits,
-	       a->method == M_BPF ? a->per_target_max : 0);
+	       a->method == M_BPF ? a->per_target_max : 0, a->method == M_BPF ? (a->threads ? a->threads : 1) : 1);
 	ret = 0;
 cleanup:
 	if (b.sp) {

@@ -213,6 +213,8 @@ struct synprobe {
 	unsigned int running;
 	struct sp_queue pending;     /* queued checks, first in first out */
 	struct sp_queue port_wait;   /* checks that met EADDRNOTAVAIL or EMFILE: retried when one ends */
+	bool port_short;	     /* port_wait is not through: a grant for each check that ends */
+	unsigned int port_credits;   /* grants allowed meanwhile */
 	struct sp_dest *dests;	     /* open addressing, dest_cap a power of two */
 	unsigned int dest_cap;
 	unsigned int dest_used;
@@ -1023,10 +1025,12 @@ static void loop_run_batch(struct sp_loop *l, struct sp_check **batch, unsigned 
 /* Runs the granted checks of the list @c (first first), RUN_BATCH at a time. */
 static void loop_run(struct sp_loop *l, struct sp_check *c)
 {
-	struct sp_check *batch[RUN_BATCH];
+	struct sp_check *batch[RUN_BATCH], *next;
 	unsigned int n = 0;
 
-	for (; c; c = c->ll_next) {
+	/* ll_next is read first: a check that goes back is linked into another list. */
+	for (; c; c = next) {
+		next = c->ll_next;
 		batch[n++] = c;
 		if (n == RUN_BATCH) {
 			loop_run_batch(l, batch, n);
@@ -1133,7 +1137,21 @@ static void check_release(struct synprobe *sp, struct sp_check *c)
 	slot = queue_pop(sp, &d->waiting);
 	if (slot != SLOT_NONE)
 		queue_push_front(sp, &sp->pending, slot);
-	queue_splice_front(sp, &sp->port_wait, &sp->pending);
+	/*
+	 * One port and one descriptor are free: one waiting check tries again (all of them would
+	 * mostly fail again, each a socket() and a connect()), and all once nothing else runs.
+	 */
+	if (sp->running == 0) {
+		queue_splice_front(sp, &sp->port_wait, &sp->pending);
+		sp->port_short = false;
+	} else if (sp->port_short) {
+		slot = queue_pop(sp, &sp->port_wait);
+		if (slot != SLOT_NONE)
+			queue_push_front(sp, &sp->pending, slot);
+		sp->port_credits++;
+		if (sp->port_wait.head == SLOT_NONE)
+			sp->port_short = false;
+	}
 }
 
 /*
@@ -1163,6 +1181,10 @@ static void check_complete(struct synprobe *sp, struct sp_check *c)
 			c->state = CHECK_QUEUED;
 			c->requeue = 0;
 			queue_push(sp, &sp->port_wait, slot);
+			/* No more grants than checks end, until the waiting ones are through. */
+			if (!sp->port_short)
+				sp->port_credits = 0;
+			sp->port_short = true;
 			return;
 		}
 		/* Nothing runs that could free one: the error is the result. */
@@ -1286,12 +1308,16 @@ static void dispatch(struct synprobe *sp)
 			queue_push(sp, &sp->dests[c->dest].waiting, slot);
 			continue;
 		}
+		if (sp->port_short && !sp->port_credits)
+			break;
 		now = now_ns();
 		if (!sp_token_bucket_take(&sp->rate, now)) {
 			sp->rate_wake_ns = now + sp_token_bucket_wait_ns(&sp->rate, now);
 			break;
 		}
 		queue_pop(sp, &sp->pending);
+		if (sp->port_short)
+			sp->port_credits--;
 		l = pick_loop(sp);
 		c->state = CHECK_RUNNING;
 		c->loop = l;
