@@ -17,6 +17,8 @@
 #    and per BPF program, its load time, verified instructions and size (bench/bpf_load);
 # 8. system calls per check (strace -f -c) of synprobe check, the engine and the plain loop;
 # 9. peak RSS of `synprobe check -f FILE -c 1000` against the lines of FILE (10k, 100k, 1M).
+# 10. threads: the engine with 1, 2 and N (online CPUs) event loops against the plain loop, run
+#    side by side (interleaved) at 1,000 in flight: checks/s and CPU per check as ratios.
 # Prints the table and writes bench/results/RESULTS.md and PNG plots.
 #
 # Knobs (environment): BENCH_N checks per throughput run (100000); BENCH_REPS runs per point
@@ -34,7 +36,10 @@
 # the targets-file lengths ("10000 100000 1000000") at BENCH_MEM_CONC in flight (1000);
 # BENCH_ONLY=memory runs only section 9 (each prints its section and writes its own files in
 # bench/results: syscalls.txt; memory.txt and memory_targets.png; RESULTS.md is left alone);
-# BENCH_KEEP=1 keeps the work directory. The defaults take about 5 minutes on 2 CPUs.
+# BENCH_THREADS ("1 2 N", N the online CPUs) event loops at BENCH_THREADS_CONC (1000) in
+# flight, BENCH_THREADS_N checks per run (BENCH_N), BENCH_REPS rounds; BENCH_ONLY=threads runs
+# only section 10 (prints it, leaves bench/results alone);
+# BENCH_KEEP=1 keeps the work directory. The defaults take about 7 minutes on 2 CPUs.
 set -u
 
 OUT=$(cd "${1:-.output}" && pwd) || exit 2
@@ -65,6 +70,10 @@ SYSCALL_CONC=${BENCH_SYSCALL_CONC:-1000}
 MEM_LINES=${BENCH_MEM_LINES:-10000 100000 1000000}
 MEM_CONC=${BENCH_MEM_CONC:-1000}
 MAX_FLOWS=${BENCH_MAX_FLOWS:-}	# the engine's max_flows; empty: the checks in flight
+NCPU=$(nproc)
+THREADS=${BENCH_THREADS:-$(printf '%s\n' 1 2 "$NCPU" | awk '!seen[$1]++' | tr '\n' ' ')}
+THREADS_CONC=${BENCH_THREADS_CONC:-1000}
+THREADS_N=${BENCH_THREADS_N:-$N}
 TIMEOUT_MS=2000
 PORT0=20000
 NPORTS=32		# two listeners of 16 ports: 10,000 in flight is ~300 per port
@@ -123,7 +132,8 @@ case "$ONLY" in
 startup) need_bins="$SYNPROBE $BPF_LOAD $SP_LISTEN" need_tools="ip" ;;
 syscalls) need_bins="$BENCH $SYNPROBE $SP_LISTEN" need_tools="ip strace" ;;
 memory) need_bins="$SYNPROBE $SP_LISTEN" need_tools="ip gnuplot" ;;
-*) die "BENCH_ONLY=$ONLY: only 'polite' (section 6), 'startup' (7), 'syscalls' (8) and 'memory' (9) are known" ;;
+threads) need_bins="$BENCH $SP_LISTEN" need_tools="ip nstat" ;;
+*) die "BENCH_ONLY=$ONLY: only 'polite' (section 6), 'startup' (7), 'syscalls' (8), 'memory' (9) and 'threads' (10) are known" ;;
 esac
 case "$ONLY" in
 "" | memory) [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) not found (./scripts/install-deps.sh; apt-get install time)" ;;
@@ -872,6 +882,56 @@ plot '$TMP/memory.txt' using 1:(\$3 / 1024) with linespoints lw 2 pt 7 title 'sy
 GP
 }
 
+# --- 10: threads ---
+
+# bench_threads: rounds of the plain loop, then the engine with each number of loops, back to back.
+bench_threads() {
+	local r j line
+	: >"$TMP/threads.txt"
+	for ((r = 1; r <= REPS; r++)); do
+		log "threads $r/$REPS: plain, $THREADS_CONC in flight, $THREADS_N checks"
+		line=$(run_point plain "$THREADS_CONC" "$THREADS_N") || return 1
+		echo "$line rep=$r" >>"$TMP/threads.txt"
+		log "  $(kv checks_per_s "$line") checks/s"
+		for j in $THREADS; do
+			log "threads $r/$REPS: synprobe, $j loops"
+			line=$(run_point bpf "$THREADS_CONC" "$THREADS_N" -j "$j") || return 1
+			echo "$line rep=$r" >>"$TMP/threads.txt"
+			log "  $(kv checks_per_s "$line") checks/s, $(kv open "$line") open"
+		done
+	done
+}
+
+# report_threads: section 10 of RESULTS.md.
+report_threads() {
+	echo "## 10. Threads"
+	echo
+	echo "The engine (\`bench run -m bpf -j LOOPS\`, opts.threads) with 1, 2 and $NCPU (the online CPUs) event" \
+		"loops, and the plain single-threaded half-open loop, at $THREADS_CONC in flight, $THREADS_N checks per" \
+		"run; $REPS rounds, each the plain loop then every row back to back. Ratios are per round" \
+		"(the runs side by side), median (min-max) over the rounds. CPU: the process's user+sys, all" \
+		"its threads; host CPU: every CPU busy (/proc/stat), softirq included."
+	echo
+	echo "| method | loops | checks/s | vs plain | CPU s / 10k | vs plain | host CPU s / 10k | not open |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	awk '{ for (i = 1; i <= NF; i++) { split($i, v, "="); f[v[1]] = v[2] }
+	       k = f["method"] == "plain" ? "plain 1" : "bpf " f["threads"]
+	       r = f["rep"]; cps[k, r] = f["checks_per_s"]; cpu[k, r] = (f["user_s"] + f["sys_s"]) / f["checks"]
+	       host[k, r] = f["host_cpu_s"] / f["checks"]; bad[k, r] = f["checks"] - f["open"]
+	       if (!(k in seen)) { seen[k] = 1; order[nk++] = k } if (r > nr) nr = r }
+	     function med(a, n,    i, j, t) { for (i = 1; i < n; i++) for (j = i; j > 0 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+			return n ? a[int((n - 1) / 2)] : 0 }
+	     function rng(a, n, fmt,    s) { s = sprintf(fmt, med(a, n)); return n > 1 ? s " (" sprintf(fmt, a[0]) "-" sprintf(fmt, a[n - 1]) ")" : s }
+	     END { for (x = 0; x < nk; x++) { k = order[x]; n = 0
+			for (r = 1; r <= nr; r++) if ((k, r) in cps && ("plain 1", r) in cps) {
+				c[n] = cps[k, r]; u[n] = cpu[k, r] * 10000; h[n] = host[k, r] * 10000; b[n] = bad[k, r]
+				rc[n] = cps[k, r] / cps["plain 1", r]; ru[n] = cpu[k, r] / cpu["plain 1", r]; n++ }
+			split(k, kk, " ")
+			printf "| %s | %s | %s | %s | %s | %s | %s | %d |\n", kk[1] == "bpf" ? "synprobe" : "plain", kk[2],
+				rng(c, n, "%.0f"), rng(rc, n, "%.2f"), rng(u, n, "%.3f"), rng(ru, n, "%.2f"),
+				rng(h, n, "%.3f"), med(b, n) } }' "$TMP/threads.txt"
+}
+
 # --- the report ---
 
 # acc_sum METHOD CONC: accept() returned over every repetition of a point.
@@ -1012,11 +1072,14 @@ report() {
 		echo
 		report_memory
 		echo
+		report_threads
+		echo
 		echo "Plots: checks_per_s.png (checks/s against concurrency), rtt_error.png (distribution of |error|)," \
 			"memory_targets.png (peak RSS against the targets file's lines)."
 	} >"$md"
 	cp "$TMP/polite.txt" "$RESULTS/polite.txt"
 	cp "$TMP/startup.txt" "$RESULTS/startup.txt"
+	cp "$TMP/threads.txt" "$RESULTS/threads.txt"
 	cp "$TMP/bpf_load.txt" "$RESULTS/bpf_load.txt"
 	cp "$TMP/tput-all.txt" "$RESULTS/throughput.txt"
 	cp "$TMP/ratios.txt" "$RESULTS/ratios.txt"
@@ -1097,7 +1160,7 @@ if [ "$ONLY" = syscalls ] || [ "$ONLY" = memory ]; then
 	exit 0
 fi
 # First, while no other section has loaded the machine or left sockets behind.
-[ "$ONLY" = polite ] || bench_startup || die "startup"
+[ "$ONLY" = polite ] || [ "$ONLY" = threads ] || bench_startup || die "startup"
 setup_net || die "network namespaces"
 if [ "$ONLY" = polite ]; then
 	log "namespaces $NS_C / $NS_P, BENCH_ONLY=polite: section 6 only, bench/results left alone"
@@ -1108,6 +1171,13 @@ if [ "$ONLY" = polite ]; then
 fi
 start_listeners || die "listeners did not start"
 log "namespaces $NS_C / $NS_S, listeners on $S4:$PORT0-$((PORT0 + NPORTS - 1)), work in $TMP"
+if [ "$ONLY" = threads ]; then
+	log "BENCH_ONLY=threads: section 10 only, bench/results left alone"
+	bench_threads || die "threads"
+	report_threads
+	log "done in $((SECONDS - T_START)) s"
+	exit 0
+fi
 bench_throughput || die "throughput"
 bench_rtt || die "RTT accuracy"
 bench_cost || die "BPF cost"
@@ -1115,6 +1185,7 @@ bench_wire || die "wire"
 bench_polite || die "politeness"
 bench_syscalls || die "syscalls"
 bench_memory || die "memory"
+bench_threads || die "threads"
 report
 plots || log "plots failed"
 cat "$RESULTS/RESULTS.md"

@@ -225,6 +225,7 @@ struct synprobe {
 	struct sp_attachment *attached;
 	size_t n_attached;
 	int delivered; /* results given during the current synprobe_poll() */
+	bool in_poll;  /* inside synprobe_poll(): synprobe_start() only queues */
 	bool have_sigmask;
 	sigset_t wait_sigmask;
 	char *pin_dir; /* our copy of opts.pin_dir, or NULL */
@@ -1924,7 +1925,9 @@ int synprobe_start_ex(struct synprobe *sp, const struct sockaddr *addr, socklen_
 	}
 	queue_push(sp, &sp->pending, slot);
 	sp->in_flight++;
-	dispatch(sp);
+	/* From on_result, the grants wait for the end of the round: one batch for all of them. */
+	if (!sp->in_poll)
+		dispatch(sp);
 	return 0;
 
 cleanup:
@@ -1932,12 +1935,17 @@ cleanup:
 	return err;
 }
 
-/* Loop 0's round, and what the loop threads handed back, then more grants. */
+/*
+ * What the loop threads handed back, loop 0's round (results delivered: on_result may start
+ * checks, which only queue meanwhile), then the grants, in one batch, and what loop 0 gave back
+ * at once (checks that found no local port).
+ */
 static void poll_round(struct synprobe *sp)
 {
 	collect_results(sp);
 	loop_round(&sp->loops[0]);
 	dispatch(sp);
+	loop_hand_back(&sp->loops[0]);
 }
 
 /* The scheduler's timerfd fires when the rate allows the next SYN; loop 0's at its deadlines. */
@@ -1950,38 +1958,52 @@ static int timers_rearm(struct synprobe *sp)
 	return err;
 }
 
-int synprobe_poll(struct synprobe *sp, int timeout_ms)
+static int poll_wait(struct synprobe *sp, int timeout_ms)
 {
 	struct epoll_event events[64];
 	__u64 ticks;
 	int i, n, err;
 
+	err = timers_rearm(sp);
+	if (err)
+		return err;
+	n = epoll_pwait(sp->epfd, events, 64, timeout_ms,
+			sp->have_sigmask ? &sp->wait_sigmask : NULL);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		if (events[i].data.u64 == TAG_TIMER)
+			(void)!read(sp->timerfd, &ticks, sizeof(ticks));
+		else if (events[i].data.u64 == TAG_LOOP_TIMER)
+			(void)!read(sp->loops[0].timerfd, &ticks, sizeof(ticks));
+		else if (events[i].data.u64 == TAG_RESULTS)
+			(void)!read(sp->resultfd, &ticks, sizeof(ticks));
+		else if (events[i].data.u64 == TAG_ROUTES)
+			routes_changed(sp);
+		else if (events[i].data.u64 & SOCKET_EVENT)
+			socket_event(&sp->loops[0], events[i].data.u64);
+	}
+	return 0;
+}
+
+int synprobe_poll(struct synprobe *sp, int timeout_ms)
+{
+	int err = 0;
+
 	sp->delivered = 0;
+	sp->in_poll = true;
 	poll_round(sp);
 	if (!sp->delivered) {
-		err = timers_rearm(sp);
-		if (err)
-			return err;
-		n = epoll_pwait(sp->epfd, events, 64, timeout_ms,
-				sp->have_sigmask ? &sp->wait_sigmask : NULL);
-		if (n < 0)
-			return -errno;
-		for (i = 0; i < n; i++) {
-			if (events[i].data.u64 == TAG_TIMER)
-				(void)!read(sp->timerfd, &ticks, sizeof(ticks));
-			else if (events[i].data.u64 == TAG_LOOP_TIMER)
-				(void)!read(sp->loops[0].timerfd, &ticks, sizeof(ticks));
-			else if (events[i].data.u64 == TAG_RESULTS)
-				(void)!read(sp->resultfd, &ticks, sizeof(ticks));
-			else if (events[i].data.u64 == TAG_ROUTES)
-				routes_changed(sp);
-			else if (events[i].data.u64 & SOCKET_EVENT)
-				socket_event(&sp->loops[0], events[i].data.u64);
-		}
-		poll_round(sp);
+		err = poll_wait(sp, timeout_ms);
+		if (!err)
+			poll_round(sp);
 	}
-	/* Checks loop 0 finished during the grants (never ran): back before the wait. */
-	loop_hand_back(&sp->loops[0]);
+	sp->in_poll = false;
+	if (err)
+		return err;
+	/* Checks started by the last results: their SYNs leave now, not at the next call. */
+	if (sp->pending.head != SLOT_NONE)
+		dispatch(sp);
 	err = timers_rearm(sp);
 	if (err)
 		return err;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* main.c - synprobe's command table and entry point. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "main.h"
 #include "output.h"
+#include "util.h"
 
 int sp_verbose;
 
@@ -24,6 +26,24 @@ static const struct cmd cmds[] = {
 	{ "version", do_version, "print the version" },
 	{ NULL, NULL, NULL },
 };
+
+int sp_parse_threads(const char *arg, unsigned int *threads)
+{
+	__u32 n;
+
+	if (sp_parse_count(arg, SP_MAX_LOOPS, &n)) {
+		sp_err("threads '%s': give a whole number of event loops from 1 to %d", arg,
+		       SP_MAX_LOOPS);
+		return -EINVAL;
+	}
+	*threads = n;
+	return 0;
+}
+
+unsigned int sp_threads_default(void)
+{
+	return 1;
+}
 
 static int libbpf_verbosity;
 
