@@ -225,7 +225,6 @@ struct synprobe {
 	struct sp_attachment *attached;
 	size_t n_attached;
 	int delivered; /* results given during the current synprobe_poll() */
-	bool in_poll;  /* inside synprobe_poll(): synprobe_start() only queues */
 	bool have_sigmask;
 	sigset_t wait_sigmask;
 	char *pin_dir; /* our copy of opts.pin_dir, or NULL */
@@ -1925,9 +1924,11 @@ int synprobe_start_ex(struct synprobe *sp, const struct sockaddr *addr, socklen_
 	}
 	queue_push(sp, &sp->pending, slot);
 	sp->in_flight++;
-	/* From on_result, the grants wait for the end of the round: one batch for all of them. */
-	if (!sp->in_poll)
-		dispatch(sp);
+	/*
+	 * Granted by the next synprobe_poll() (or at the end of the current one, from on_result):
+	 * the checks started meanwhile go to their loops in one batch, their sp_socks records in
+	 * one update.
+	 */
 	return 0;
 
 cleanup:
@@ -1991,14 +1992,12 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms)
 	int err = 0;
 
 	sp->delivered = 0;
-	sp->in_poll = true;
 	poll_round(sp);
 	if (!sp->delivered) {
 		err = poll_wait(sp, timeout_ms);
 		if (!err)
 			poll_round(sp);
 	}
-	sp->in_poll = false;
 	if (err)
 		return err;
 	/* Checks started by the last results: their SYNs leave now, not at the next call. */
