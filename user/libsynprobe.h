@@ -11,8 +11,18 @@
  *
  * Use: synprobe_open(), synprobe_start() for each target, synprobe_poll() until
  * synprobe_in_flight() is 0 (each finished check is given to opts.on_result), synprobe_close().
- * One thread: the engine is not thread-safe. Errors follow libbpf: functions returning int give a
- * negative errno; functions returning a pointer give NULL and set errno.
+ * Errors follow libbpf: functions returning int give a negative errno; functions returning a
+ * pointer give NULL and set errno.
+ *
+ * Threads: an engine is used from one thread at a time. The functions that take a
+ * struct synprobe * are not thread-safe and take no lock: call them from one thread (the
+ * caller's), or lock around them yourself. Separate engines are independent.
+ * synprobe_outcome_str(), synprobe_evidence_str(), synprobe_attach_mode_str() and
+ * synprobe_initial_ttl() are thread-safe; synprobe_icmp_name() is not for unknown codes (a
+ * static buffer). With opts.threads > 1 the engine runs event loops 1..N-1 in threads of its
+ * own (started by the first synprobe_start(), with every signal blocked; joined by
+ * synprobe_close()); on_result is still called only from synprobe_poll(), in the caller's
+ * thread, so a caller written for one loop needs no lock for more.
  */
 #ifndef __LIBSYNPROBE_H
 #define __LIBSYNPROBE_H
@@ -203,10 +213,12 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts);
 /*
  * synprobe_start - start one half-open check of @addr (IPv4 or IPv6, port set).
  * @addr/@addrlen: the target; copied.
- * @timeout_ms: how long to wait for a believable reply, from now (> 0).
+ * @timeout_ms: how long to wait for a believable reply, from its SYN (> 0).
  * @user: handed back in the result.
  *
- * The check may wait in the engine's queue (max_in_flight, per_target_max, rate_per_sec, or no
+ * The check is queued; the next synprobe_poll() (or the end of the current one, when called
+ * from on_result) hands the checks queued meanwhile to the event loops, in one batch, and sends
+ * their SYNs. The check may wait in the engine's queue (max_in_flight, per_target_max, rate_per_sec, or no
  * free local port or file descriptor: EADDRNOTAVAIL or EMFILE holds it until a running check
  * ends). The result always comes
  * through on_result, from a later synprobe_poll() (also for local errors such as ENETUNREACH, as
