@@ -906,8 +906,8 @@ bench_threads() {
 report_threads() {
 	echo "## 10. Threads"
 	echo
-	echo "The engine (\`bench run -m bpf -j LOOPS\`, opts.threads) with 1, 2 and $NCPU (the online CPUs) event" \
-		"loops, and the plain single-threaded half-open loop, at $THREADS_CONC in flight, $THREADS_N checks per" \
+	echo "The engine (\`bench run -m bpf -j LOOPS\`, opts.threads) with $(echo $THREADS | sed 's/ /, /g') event loops" \
+		"($NCPU CPUs online), and the plain single-threaded half-open loop, at $THREADS_CONC in flight, $THREADS_N checks per" \
 		"run; $REPS rounds, each the plain loop then every row back to back. Ratios are per round" \
 		"(the runs side by side), median (min-max) over the rounds. CPU: the process's user+sys, all" \
 		"its threads; host CPU: every CPU busy (/proc/stat), softirq included."

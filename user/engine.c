@@ -1563,16 +1563,22 @@ static int routes_monitor_open(struct synprobe *sp)
 /* --- public API --- */
 
 /*
- * Each loop's ring buffer holds one event for every check that can be in flight, so that a burst
- * of replies (all of them, on a fast network, and all to one loop at worst) never overflows it:
+ * Each loop's ring buffer holds one event for every check the loop can have in flight, so that
+ * a burst of replies (all of them, on a fast network) never overflows it: a check goes to the
+ * loop with the fewest, so with N loops one has at most in_flight / N (rounded up; twice that is
+ * kept, for the loops whose checks end unevenly when there is no max_in_flight).
  * sizeof(struct sp_flow) plus the 8-byte record header each, rounded up to a power of two, at
  * least 64 KiB, at most 64 MiB.
  */
-static __u32 ringbuf_bytes(const struct synprobe_opts *opts, __u32 max_flows)
+static __u32 ringbuf_bytes(const struct synprobe_opts *opts, __u32 max_flows, unsigned int loops)
 {
 	__u64 in_flight = opts->max_in_flight && opts->max_in_flight < max_flows ?
 				  opts->max_in_flight : max_flows;
-	__u64 need = in_flight * (sizeof(struct sp_flow) + 8), size = 64 * 1024;
+	__u64 need, size = 64 * 1024;
+
+	if (loops > 1 && 2 * ((in_flight + loops - 1) / loops) < in_flight)
+		in_flight = 2 * ((in_flight + loops - 1) / loops);
+	need = in_flight * (sizeof(struct sp_flow) + 8);
 
 	while (size < need && size < 64ULL * 1024 * 1024)
 		size *= 2;
@@ -1742,7 +1748,7 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 	if (err)
 		goto cleanup;
 	/* One ring buffer per loop, all of one size; the first is the array's template. */
-	ring_bytes = ringbuf_bytes(opts, max_flows);
+	ring_bytes = ringbuf_bytes(opts, max_flows, sp->n_loops);
 	for (i = 0; i < sp->n_loops; i++) {
 		sp->loops[i].ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, ring_bytes,
 						      NULL);
