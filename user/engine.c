@@ -171,10 +171,10 @@ struct sp_loop {
 	/* sp_socks keys of replied checks, deleted in one batch before their results go back */
 	__u64 *done_cookies;
 	unsigned int n_done, done_cap;
-	/* SYN-ACK checks to close once their socket is writable (one poll() for all of them) */
+	/* replied checks of this round, in order; SYN-ACK ones close once writable (one poll()) */
 	struct sp_check **synack;
 	struct pollfd *synack_pfds;
-	unsigned int n_synack, synack_cap;
+	unsigned int n_synack, n_synack_fds, synack_cap;
 	/* finished checks, last first, until the next hand-back */
 	struct sp_check *finished;
 	/* hand-over lists, last first: granted checks in, finished ones out */
@@ -754,45 +754,53 @@ static int handle_event(void *ctx, void *data, size_t size)
 	 * one poll() for every SYN-ACK of this round (synack_close()), which almost always says it
 	 * is; the deadline stays armed should TCP drop it.
 	 */
-	if (e->reply == SP_REPLY_SYN_ACK && c->fd >= 0 && !c->polled) {
-		if (l->n_synack == l->synack_cap) {
-			cap = l->synack_cap ? l->synack_cap * 2 : 64;
-			grown_c = realloc(l->synack, cap * sizeof(*grown_c));
-			if (grown_c)
-				l->synack = grown_c;
-			grown_p = realloc(l->synack_pfds, cap * sizeof(*grown_p));
-			if (grown_p)
-				l->synack_pfds = grown_p;
-			if (!grown_c || !grown_p)
-				return 0; /* ends at its deadline */
-			l->synack_cap = cap;
+	if (l->n_synack == l->synack_cap) {
+		cap = l->synack_cap ? l->synack_cap * 2 : 64;
+		grown_c = realloc(l->synack, cap * sizeof(*grown_c));
+		if (grown_c)
+			l->synack = grown_c;
+		grown_p = realloc(l->synack_pfds, cap * sizeof(*grown_p));
+		if (grown_p)
+			l->synack_pfds = grown_p;
+		if (!grown_c || !grown_p) {
+			if (e->reply != SP_REPLY_SYN_ACK)
+				loop_finish(l, c);
+			return 0; /* a SYN-ACK check ends at its deadline */
 		}
-		l->synack_pfds[l->n_synack] = (struct pollfd){ .fd = c->fd, .events = POLLOUT };
-		l->synack[l->n_synack++] = c;
-		return 0;
+		l->synack_cap = cap;
 	}
-	loop_finish(l, c);
+	/* Every replied check waits in the list, so that they end in the order of their replies. */
+	l->synack_pfds[l->n_synack] = (struct pollfd){ .fd = -1, .events = POLLOUT };
+	if (e->reply == SP_REPLY_SYN_ACK && c->fd >= 0 && !c->polled) {
+		l->synack_pfds[l->n_synack].fd = c->fd;
+		l->n_synack_fds++;
+	}
+	l->synack[l->n_synack++] = c;
 	return 0;
 }
 
-/* The SYN-ACK checks of this round: closed when writable, else left to epoll (one poll()). */
+/*
+ * The replied checks of this round end, in the order of their replies; a SYN-ACK one only when
+ * its socket is writable (one poll() for all of them), else it is left to epoll.
+ */
 static void synack_close(struct sp_loop *l)
 {
 	unsigned int i;
 
 	if (!l->n_synack)
 		return;
-	if (poll(l->synack_pfds, l->n_synack, 0) < 0)
+	/* poll() skips the negative descriptors: the checks replied to by RST or ICMP. */
+	if (l->n_synack_fds && poll(l->synack_pfds, l->n_synack, 0) < 0)
 		for (i = 0; i < l->n_synack; i++)
 			l->synack_pfds[i].revents = POLLOUT; /* as before: close them */
 	for (i = 0; i < l->n_synack; i++) {
 		struct sp_check *c = l->synack[i];
 
-		if (!l->synack_pfds[i].revents && !socket_poll(l, c))
+		if (l->synack_pfds[i].fd >= 0 && !l->synack_pfds[i].revents && !socket_poll(l, c))
 			continue;
 		loop_finish(l, c);
 	}
-	l->n_synack = 0;
+	l->n_synack = l->n_synack_fds = 0;
 }
 
 /* Method connect: the socket of the check in @data turned writable (connected or failed). */
