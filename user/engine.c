@@ -116,7 +116,7 @@ struct sp_check {
 	struct sp_loop *loop; /* the loop it is granted to */
 	/* hand-over: the link in a loop's list of granted or of finished checks */
 	struct sp_check *ll_next;
-	int requeue;	      /* from the loop: -EADDRNOTAVAIL or -EMFILE, it never ran; else 0 */
+	int requeue;	      /* from the loop: -EADDRNOTAVAIL, -EMFILE: it never ran; else 0 */
 	/* the loop's */
 	unsigned int lslot;   /* slot in the loop's table: check_id for the BPF side */
 	int fd;
@@ -124,8 +124,8 @@ struct sp_check {
 	__u64 start_ns;	      /* CLOCK_MONOTONIC, just before connect() */
 	int connect_err;      /* errno of a socket()/connect() that failed at once, else 0 */
 	bool registered;      /* the cookie is in sp_socks */
-	bool polled;	      /* the socket is in the loop's epoll (method connect, or untracked) */
-	bool replied;	      /* a ring-buffer event came; the close waits for close_delay_ms */
+	bool polled;	      /* the socket is in its loop's epoll (method connect, untracked) */
+	bool replied;	      /* a ring-buffer event came; close() waits for close_delay_ms */
 	bool have_event;      /* rec is the ring-buffer record */
 	bool have_rec;	      /* rec holds the BPF side's record (event or map) */
 	bool sock_connected;  /* what the socket said at the end, without a BPF reply */
@@ -213,7 +213,7 @@ struct synprobe {
 	unsigned int running;
 	struct sp_queue pending;     /* queued checks, first in first out */
 	struct sp_queue port_wait;   /* checks that met EADDRNOTAVAIL or EMFILE: retried when one ends */
-	bool port_short;	     /* port_wait is not through: a grant for each check that ends */
+	bool port_short;	     /* port_wait not through: a grant for each check that ends */
 	unsigned int port_credits;   /* grants allowed meanwhile */
 	struct sp_dest *dests;	     /* open addressing, dest_cap a power of two */
 	unsigned int dest_cap;
@@ -359,9 +359,9 @@ static bool ll_push(_Atomic(struct sp_check *) *list, struct sp_check *first, st
 /* Takes the whole list, and turns it around: what was pushed first comes first. */
 static struct sp_check *ll_take(_Atomic(struct sp_check *) *list)
 {
-	struct sp_check *c = atomic_exchange_explicit(list, NULL, memory_order_acquire), *rev = NULL;
-	struct sp_check *next;
+	struct sp_check *c, *rev = NULL, *next;
 
+	c = atomic_exchange_explicit(list, NULL, memory_order_acquire);
 	for (; c; c = next) {
 		next = c->ll_next;
 		c->ll_next = rev;
@@ -1058,7 +1058,7 @@ static void check_complete(struct synprobe *sp, struct sp_check *c);
  */
 static void loop_hand_back(struct sp_loop *l)
 {
-	struct sp_check *c = l->finished, *next, *last;
+	struct sp_check *c, *next, *last;
 
 	synack_close(l);
 	flush_done(l);
