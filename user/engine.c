@@ -73,9 +73,9 @@
  */
 enum epoll_tag {
 	TAG_RINGBUF = 1,  /* loop 0's ring buffer (in a loop thread: its own) */
-	TAG_TIMER = 2,	  /* the scheduler's timerfd: the rate allows the next SYN */
+	TAG_TIMER = 2,	  /* the engine's timerfd: loop 0's deadline, or the rate's next SYN */
 	TAG_ROUTES = 3,	  /* the rtnetlink monitor: a route or a link changed */
-	TAG_LOOP_TIMER = 4, /* a loop's timerfd: a deadline */
+	TAG_LOOP_TIMER = 4, /* a loop thread's timerfd: a deadline */
 	TAG_RESULTS = 5,  /* the scheduler's eventfd: a loop thread has results */
 	TAG_WAKE = 6,	  /* a loop thread's eventfd: checks granted, or stop */
 };
@@ -157,7 +157,7 @@ struct sp_loop {
 	bool thread_started;
 	pthread_t thread;
 	int epfd;   /* loop 0: the engine's */
-	int timerfd;
+	int timerfd; /* loop 0: -1 (the engine's timerfd serves it) */
 	int wakefd; /* threads: an eventfd the scheduler writes */
 	int ring_fd;
 	struct ring_buffer *rb;
@@ -195,11 +195,11 @@ struct synprobe {
 	unsigned int nl_seq;
 	struct mnl_socket *nl_mon; /* RTMGRP_LINK and route groups: routes and links followed */
 	int epfd;
-	int timerfd;   /* the rate's wake-up */
+	int timerfd;   /* loop 0's deadlines and the rate's wake-up */
 	int resultfd;  /* eventfd: loop threads have results */
 	int socks_fd;
 	int flows_fd;
-	__u64 armed_ns; /* the rate wake-up the timerfd is set to, 0 when disarmed */
+	__u64 armed_ns; /* what the timerfd is set to, 0 when disarmed */
 
 	struct sp_loop *loops;
 	unsigned int n_loops;
@@ -1593,25 +1593,27 @@ static __u32 ringbuf_bytes(const struct synprobe_opts *opts, __u32 max_flows, un
 	return (__u32)size;
 }
 
-/* Loop @i's own descriptors: its timerfd, and for a thread its epoll and wake-up eventfd. */
+/*
+ * A loop thread's own descriptors: its timerfd, epoll and wake-up eventfd. Loop 0 uses the
+ * engine's epoll and timerfd, which fires at the earlier of its first deadline and the rate's
+ * next token: one timer, as with one loop before threads.
+ */
 static int loop_init(struct synprobe *sp, unsigned int i)
 {
 	struct sp_loop *l = &sp->loops[i];
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	l->epfd = sp->epfd;
+	if (!l->threaded)
+		return 0;
 	l->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (l->timerfd < 0)
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (l->timerfd < 0 || l->epfd < 0 || l->wakefd < 0)
 		return -errno;
-	if (l->threaded) {
-		l->epfd = epoll_create1(EPOLL_CLOEXEC);
-		l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (l->epfd < 0 || l->wakefd < 0)
-			return -errno;
-		ev.data.u64 = TAG_WAKE;
-		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wakefd, &ev))
-			return -errno;
-	}
+	ev.data.u64 = TAG_WAKE;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wakefd, &ev))
+		return -errno;
 	ev.data.u64 = TAG_LOOP_TIMER;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->timerfd, &ev))
 		return -errno;
@@ -1963,14 +1965,16 @@ static void poll_round(struct synprobe *sp)
 	loop_hand_back(&sp->loops[0]);
 }
 
-/* The scheduler's timerfd fires when the rate allows the next SYN; loop 0's at its deadlines. */
+/* The engine's timerfd fires at loop 0's first deadline, or when the rate allows the next SYN. */
 static int timers_rearm(struct synprobe *sp)
 {
-	int err = loop_timer_rearm(&sp->loops[0]);
+	__u64 next = 0;
+	unsigned int lslot;
 
-	if (!err)
-		err = timerfd_arm(sp->timerfd, &sp->armed_ns, sp->rate_wake_ns);
-	return err;
+	sp_timer_heap_peek(&sp->loops[0].timers, &lslot, &next);
+	if (sp->rate_wake_ns && (!next || sp->rate_wake_ns < next))
+		next = sp->rate_wake_ns;
+	return timerfd_arm(sp->timerfd, &sp->armed_ns, next);
 }
 
 static int poll_wait(struct synprobe *sp, int timeout_ms)
@@ -1989,8 +1993,6 @@ static int poll_wait(struct synprobe *sp, int timeout_ms)
 	for (i = 0; i < n; i++) {
 		if (events[i].data.u64 == TAG_TIMER)
 			(void)!read(sp->timerfd, &ticks, sizeof(ticks));
-		else if (events[i].data.u64 == TAG_LOOP_TIMER)
-			(void)!read(sp->loops[0].timerfd, &ticks, sizeof(ticks));
 		else if (events[i].data.u64 == TAG_RESULTS)
 			(void)!read(sp->resultfd, &ticks, sizeof(ticks));
 		else if (events[i].data.u64 == TAG_ROUTES)
