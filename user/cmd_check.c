@@ -583,6 +583,7 @@ static void print_verbose_footer(struct synprobe *sp)
 			flows);
 	synprobe_engine_stats(sp, &es);
 	fprintf(stderr, "synprobe: destinations in the engine's table: %u\n", es.destinations);
+	fprintf(stderr, "synprobe: event loops: %u\n", es.threads);
 }
 
 /*
@@ -1199,6 +1200,7 @@ static int run_stream(const struct check_args *a, struct run_ctx *run)
 		.source = a->source,
 		.mark = a->mark,
 		.bind_ifindex = a->bind_ifindex,
+		.threads = a->threads,
 	};
 	struct stream_run st = { .a = a, .run = run };
 	bool is_stdin = !strcmp(a->file, "-"), regular = false, ended, flush;

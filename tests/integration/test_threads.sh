@@ -66,6 +66,8 @@ check "mixed: the summary adds up (2400 open, 400 closed, 200 timeout)" \
 	grep -q '^synprobe: 3000 checks: 2400 open, 400 closed, 0 unreachable, 200 timeout, 0 error' "$SP_TMP/mixed.err"
 check "mixed: the flows maps are empty after the run" \
 	grep -q "flows left in the BPF maps: sp_socks 0, sp_flows 0" "$SP_TMP/mixed.err"
+check "mixed: the engine ran 2 event loops ($(grep 'event loops' "$SP_TMP/mixed.err"))" \
+	grep -qx "synprobe: event loops: 2" "$SP_TMP/mixed.err"
 
 # --- (2) the limits are global: flows at once on the wire ---
 # flows_at_once PCAP: "ALL PERPORT": the most flows between the client's SYN and the first RST of
@@ -121,8 +123,9 @@ check "limits: one SYN per check on the wire ($LIM_SYNS)" [ "$LIM_SYNS" -eq 2200
 check "limits: never more than 100 flows at once, and the limit is used ($LIM_MAX)" \
 	[ "$LIM_MAX" -le 100 -a "$LIM_MAX" -ge 20 ]
 check "limits: never more than 10 flows to one port at once ($LIM_PMAX)" [ "$LIM_PMAX" -le 10 ]
-check "limits: the flows maps are empty after the run" \
-	grep -q "flows left in the BPF maps: sp_socks 0, sp_flows 0" "$SP_TMP/lim.err"
+check "limits: the flows maps are empty after the run, 2 loops" \
+	eval "grep -q 'flows left in the BPF maps: sp_socks 0, sp_flows 0' '$SP_TMP/lim.err' &&
+		grep -qx 'synprobe: event loops: 2' '$SP_TMP/lim.err'"
 limits_run ctl 2200 2200
 diag "control, -c 2200 --per-target 2200: at most $LIM_MAX flows at once, $LIM_PMAX to one port"
 check "limits, control: the capture lost nothing (${LIM_DROPPED:-?} dropped)" [ "$LIM_DROPPED" = 0 ]
