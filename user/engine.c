@@ -147,6 +147,16 @@ struct sp_dest {
 	bool routed; /* its route's interface is attached (asked once per destination) */
 	struct synprobe_check_opts routed_for; /* the mark and bound interface it was asked with */
 	bool keep;   /* dests_rehash(): a check refers to it */
+	/*
+	 * The loop that runs every check of this destination, chosen (the least busy) at its first
+	 * check. A 4-tuple can only be used again by a check of the same destination: in one thread,
+	 * the RST that close() sends for the last check on a local port leaves before the next SYN
+	 * from that port. From two threads on two CPUs, the SYN can overtake the RST (each CPU has
+	 * its own backlog, a NIC its own queue per CPU); the server then still holds the half-open
+	 * connection, answers the new SYN in its window with RST (Linux: tcp_check_req(), a SYN on
+	 * a request socket is an "embryonic reset"), and the check would read "closed".
+	 */
+	struct sp_loop *loop;
 };
 
 /* One event loop: loop 0 in the caller's thread, the others each in a thread of their own. */
@@ -494,6 +504,7 @@ static int dest_get(struct synprobe *sp, const struct sockaddr_storage *ss, unsi
 		sp->dests[i].port = port;
 		memcpy(sp->dests[i].addr, addr, 16);
 		queue_init(&sp->dests[i].waiting);
+		sp->dests[i].loop = NULL;
 		sp->dest_used++;
 	}
 	*index = i;
@@ -1326,7 +1337,9 @@ static void dispatch(struct synprobe *sp)
 		queue_pop(sp, &sp->pending);
 		if (sp->port_short)
 			sp->port_credits--;
-		l = pick_loop(sp);
+		if (!sp->dests[c->dest].loop)
+			sp->dests[c->dest].loop = pick_loop(sp);
+		l = sp->dests[c->dest].loop;
 		c->state = CHECK_RUNNING;
 		c->loop = l;
 		sp->running++;
@@ -1572,20 +1585,17 @@ static int routes_monitor_open(struct synprobe *sp)
 
 /*
  * Each loop's ring buffer holds one event for every check the loop can have in flight, so that
- * a burst of replies (all of them, on a fast network) never overflows it: a check goes to the
- * loop with the fewest, so with N loops one has at most in_flight / N (rounded up; twice that is
- * kept, for the loops whose checks end unevenly when there is no max_in_flight).
- * sizeof(struct sp_flow) plus the 8-byte record header each, rounded up to a power of two, at
- * least 64 KiB, at most 64 MiB.
+ * a burst of replies (all of them, on a fast network) never overflows it. All the checks of one
+ * destination run on one loop (struct sp_dest.loop), so one loop can have them all: each ring
+ * is sized for every check in flight. sizeof(struct sp_flow) plus the 8-byte record header
+ * each, rounded up to a power of two, at least 64 KiB, at most 64 MiB.
  */
-static __u32 ringbuf_bytes(const struct synprobe_opts *opts, __u32 max_flows, unsigned int loops)
+static __u32 ringbuf_bytes(const struct synprobe_opts *opts, __u32 max_flows)
 {
 	__u64 in_flight = opts->max_in_flight && opts->max_in_flight < max_flows ?
 				  opts->max_in_flight : max_flows;
 	__u64 need, size = 64 * 1024;
 
-	if (loops > 1 && 2 * ((in_flight + loops - 1) / loops) < in_flight)
-		in_flight = 2 * ((in_flight + loops - 1) / loops);
 	need = in_flight * (sizeof(struct sp_flow) + 8);
 
 	while (size < need && size < 64ULL * 1024 * 1024)
@@ -1758,7 +1768,7 @@ struct synprobe *synprobe_open(const struct synprobe_opts *opts)
 	if (err)
 		goto cleanup;
 	/* One ring buffer per loop, all of one size; the first is the array's template. */
-	ring_bytes = ringbuf_bytes(opts, max_flows, sp->n_loops);
+	ring_bytes = ringbuf_bytes(opts, max_flows);
 	for (i = 0; i < sp->n_loops; i++) {
 		sp->loops[i].ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, ring_bytes,
 						      NULL);

@@ -75,7 +75,7 @@ struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts 
  */
 int sp_parse_threads(const char *arg, unsigned int *threads);
 
-/* sp_threads_default - event loops without --threads: SP_THREADS_DEFAULT (see main.c). */
+/* sp_threads_default - event loops without --threads: the online CPUs, 1 to SP_MAX_LOOPS. */
 unsigned int sp_threads_default(void);
 
 /* sp_open_error - the one error line for a synprobe_open() failure with positive errno @err. */

@@ -86,7 +86,7 @@ sp_ns_setup() {
 	printf 'nameserver 127.0.0.1\n' >"/etc/netns/$NS_C/resolv.conf"
 	printf '127.0.0.1 localhost\n::1 localhost\n%s server4.test\n%s server6.test\n%s server.test\n%s server.test\n' \
 		$S4 $S6 $S4 $S6 >"/etc/netns/$NS_C/hosts"
-	wait_until 5 sp_link_up "$NS_C" "$VETH_C" && wait_until 5 sp_link_up "$NS_S" "$VETH_S" || return 1
+	wait_until "$(sp_slow 5)" sp_link_up "$NS_C" "$VETH_C" && wait_until "$(sp_slow 5)" sp_link_up "$NS_S" "$VETH_S" || return 1
 	# Static neighbours: no ARP/NDP round (nor its 1 s retry) in front of the first SYN.
 	sp_static_neigh "$NS_C" "$VETH_C" "$NS_S" "$VETH_S" $S4 $S6 &&
 		sp_static_neigh "$NS_S" "$VETH_S" "$NS_C" "$VETH_C" $C4 $C6
@@ -116,13 +116,13 @@ sp_listen() {
 	ip netns exec "$NS_S" "$SP_LISTEN" "$@" >"$SP_TMP/$name.out" 2>&1 &
 	LISTEN_PID=$!
 	SP_PIDS+=("$LISTEN_PID")
-	wait_until 5 grep -qs listening "$SP_TMP/$name.out"
+	wait_until "$(sp_slow 5)" grep -qs listening "$SP_TMP/$name.out"
 }
 
 # sp_accepted NAME PID: stops the listener and prints its accept() count.
 sp_accepted() {
 	kill -TERM "$2" 2>/dev/null
-	wait_until 5 grep -qs '^accepted' "$SP_TMP/$1.out"
+	wait_until "$(sp_slow 5)" grep -qs '^accepted' "$SP_TMP/$1.out"
 	sed -n 's/^accepted //p' "$SP_TMP/$1.out" | tail -n 1
 }
 
@@ -146,7 +146,7 @@ sp_capture() {
 		>"$SP_TMP/$name.tcpdump.log" 2>&1 &
 	CAPTURE_PID=$!
 	SP_PIDS+=("$CAPTURE_PID")
-	wait_until 5 grep -qs "listening on" "$SP_TMP/$name.tcpdump.log"
+	wait_until "$(sp_slow 5)" grep -qs "listening on" "$SP_TMP/$name.tcpdump.log"
 }
 
 sp_capture_stop() {
@@ -177,7 +177,7 @@ sp_ns_clean() {
 	done
 }
 sp_no_bpf_left() {
-	wait_until 5 sp_ns_clean "$NS_C" lo "$VETH_C" && sp_ns_clean "$NS_S" lo "$VETH_S"
+	wait_until "$(sp_slow 5)" sp_ns_clean "$NS_C" lo "$VETH_C" && sp_ns_clean "$NS_S" lo "$VETH_S"
 }
 
 # --- An emulated CPU ---
