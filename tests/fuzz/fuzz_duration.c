@@ -155,15 +155,15 @@ static void check_count(const char *s, __u32 max)
 		CHECK(rc == -EINVAL);
 		return;
 	}
-	/* Digits past what an unsigned long holds are -ERANGE before what follows is looked at. */
+	/* Junk after the digits is -EINVAL, however many digits come first; then too many is -ERANGE. */
+	if (!all_digits(s)) {
+		CHECK(rc == -EINVAL);
+		return;
+	}
 	errno = 0;
 	ref = strtoull(s, NULL, 10);
 	if (errno == ERANGE) {
 		CHECK(rc == -ERANGE);
-		return;
-	}
-	if (!all_digits(s)) {
-		CHECK(rc == -EINVAL);
 		return;
 	}
 	CHECK(rc != -EINVAL);
