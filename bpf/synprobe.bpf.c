@@ -99,6 +99,11 @@ static __always_inline int egress(struct __sk_buff *skb, bool l3)
 	}
 
 	if (pure_ack) {
+		if (flow->flags & SP_FLOW_F_COMPLETE) {
+			/* A completing kind (TLS, send/expect): its handshake completes. */
+			stats->eg_ack_passed++;
+			return TC_ACT_UNSPEC;
+		}
 		/* The handshake-completing ACK (NOTES-kernel.md item 3): the check ends at SYN-ACK. */
 		stats->eg_ack_dropped++;
 		return TC_ACT_SHOT;

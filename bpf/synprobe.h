@@ -43,6 +43,16 @@ enum sp_reply {
 	SP_REPLY_ICMP = 3,    /* ICMP/ICMPv6 error quoting our SYN (its 4-tuple and ISN) */
 };
 
+/* What user space asks of the BPF side for one check (struct sp_flow.flags). */
+enum sp_flow_flag {
+	/*
+	 * A completing check kind (TLS, send/expect): the tc egress program lets the socket's pure
+	 * ACKs out, the handshake-completing one included, instead of dropping them. The SYN and
+	 * the SYN-ACK are still stamped: the check's rtt_ns stays the kernel's.
+	 */
+	SP_FLOW_F_COMPLETE = 1 << 0,
+};
+
 /*
  * TCP options and IP bits of the reply (struct sp_flow.reply_opts). SP_OPT_DF, and SP_OPT_MALFORMED
  * when the options could not be copied, come from the tc ingress program; the option bits from
@@ -110,7 +120,8 @@ struct sp_flow {
 	__u8 reply;	       /* enum sp_reply */
 	__u8 reply_tcp_opts_len; /* bytes in reply_tcp_opts: 0 to SP_TCP_OPTS_MAX */
 	__u8 loop;	       /* the event loop that owns the check: its ring in sp_events (user) */
-	__u8 pad[3];
+	__u8 flags;	       /* enum sp_flow_flag bits (user) */
+	__u8 pad[2];
 	__u8 reply_tcp_opts[SP_TCP_OPTS_MAX]; /* the SYN-ACK's TCP options as on the wire */
 };
 
@@ -140,6 +151,8 @@ struct sp_stats {
 	__u64 in_duplicate;	  /* believed reply that lost the race to report its flow (another CPU) */
 	__u64 in_ringbuf_full;	  /* bpf_ringbuf_reserve() failed: the event was lost */
 	__u64 in_ring_missing;	  /* sp_events had no ring at the flow's loop: the event was lost */
+	/* tc egress, again (added last: the layout of the counters above stays) */
+	__u64 eg_ack_passed;	  /* pure ACK of a tracked socket with SP_FLOW_F_COMPLETE: let out */
 };
 
 #endif /* __SYNPROBE_H */

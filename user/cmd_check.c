@@ -95,7 +95,7 @@ struct run_ctx {
 	bool quiet;
 	const char *method;
 	int target_w, addr_w;
-	unsigned long outcomes[SYNPROBE_UNREACHABLE + 1];
+	unsigned long outcomes[SYNPROBE_OUTCOMES];
 	unsigned long socket_evidence;
 	/* -f only */
 	unsigned long lines_done;  /* lines whose every check is in (bad lines too) */

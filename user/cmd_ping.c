@@ -208,6 +208,8 @@ static void on_probe(const struct synprobe_result *res, void *ctx)
 		st->lost++;
 		break;
 	case SYNPROBE_ERROR:
+	case SYNPROBE_MISMATCH:	 /* a completing kind's failures count as errors */
+	case SYNPROBE_TLS_ERROR:
 		st->errors++;
 		break;
 	}

@@ -907,6 +907,7 @@ static void render_bpf(struct serve *s, struct serve_buf *b)
 	    {"egress", "syn_retransmit", offsetof(struct sp_stats, eg_syn_retransmits)},
 	    {"egress", "ack_dropped", offsetof(struct sp_stats, eg_ack_dropped)},
 	    {"egress", "flows_full", offsetof(struct sp_stats, eg_flows_full)},
+	    {"egress", "ack_passed", offsetof(struct sp_stats, eg_ack_passed)},
 	    {"ingress", "not_tcp", offsetof(struct sp_stats, in_not_tcp)},
 	    {"ingress", "other_tcp", offsetof(struct sp_stats, in_other_tcp)},
 	    {"ingress", "other_icmp", offsetof(struct sp_stats, in_other_icmp)},

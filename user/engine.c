@@ -132,6 +132,11 @@ struct sp_check {
 	int sock_err;
 	__u32 gen;	      /* tells a stale epoll event from this slot's current check */
 	__u64 writable_ns;    /* when epoll said the socket is writable */
+	/* a completing kind (copts.kind): its state once the handshake is done */
+	void *kstate;
+	bool kind_running;    /* start() was called: the kind owns the socket's epoll events */
+	bool kind_done;	      /* it said DONE, failed, or its deadline passed */
+	int kind_err;	      /* a negative errno from start()/on_event(), as positive, else 0 */
 	struct sockaddr_storage local;
 	struct sp_flow rec;
 };
@@ -686,6 +691,16 @@ static bool flow_forget(struct sp_loop *l, struct sp_check *c)
  */
 static void loop_finish(struct sp_loop *l, struct sp_check *c)
 {
+	struct linger linger = { .l_onoff = !c->copts.close_fin, .l_linger = 0 };
+
+	if (c->kind_running && !c->kind_done) {
+		c->kind_done = true;
+		if (c->copts.kind->on_deadline)
+			c->copts.kind->on_deadline(c->kstate);
+	}
+	/* A completing kind closes with RST (SO_LINGER {1, 0}) unless told FIN, whatever the method. */
+	if (c->copts.kind && c->fd >= 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
 	if (c->fd >= 0 && !c->have_event && !c->connect_err) {
 		/* No word from BPF: what does the socket itself say? */
 		struct sockaddr_storage peer;
@@ -714,6 +729,10 @@ static void loop_finish(struct sp_loop *l, struct sp_check *c)
 /* Undoes a check's socket set-up (engine closing, or the check goes back to the queue). */
 static void check_unrun(struct sp_loop *l, struct sp_check *c)
 {
+	if (c->kstate && c->copts.kind->free)
+		c->copts.kind->free(c->kstate);
+	c->kstate = NULL;
+	c->kind_running = false;
 	if (c->fd >= 0)
 		close(c->fd); /* also leaves epoll */
 	c->fd = -1;
@@ -733,6 +752,56 @@ static int socket_poll(struct sp_loop *l, struct sp_check *c)
 		return errno;
 	c->polled = true;
 	return 0;
+}
+
+/*
+ * A completing kind waits for @want (enum synprobe_kind_wait) or a negative errno: the socket's
+ * epoll events follow it, and DONE or an error ends the check.
+ */
+static void kind_wait(struct sp_loop *l, struct sp_check *c, int want)
+{
+	struct epoll_event ev = {
+		.data.u64 = SOCKET_EVENT | (__u64)c->gen << 32 | c->lslot,
+	};
+
+	if (want > 0) {
+		ev.events = (want & SYNPROBE_KIND_READ ? EPOLLIN : 0) |
+			    (want & SYNPROBE_KIND_WRITE ? EPOLLOUT : 0);
+		if (!epoll_ctl(l->epfd, c->polled ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev)) {
+			c->polled = true;
+			return;
+		}
+		want = -errno;
+	}
+	if (want < 0)
+		c->kind_err = -want;
+	c->kind_done = true;
+	loop_finish(l, c);
+}
+
+/* The handshake of a completing kind's check is done: the kind takes the socket. */
+static void kind_start(struct sp_loop *l, struct sp_check *c)
+{
+	int want;
+
+	c->kind_running = true;
+	want = c->copts.kind->start(c->copts.kind_arg, c->fd, (const struct sockaddr *)&c->addr,
+				    c->start_ns, now_ns(), &c->kstate);
+	kind_wait(l, c, want);
+}
+
+/* A completing kind's socket turned writable: connected (the kind starts), or failed (ends). */
+static void kind_connected(struct sp_loop *l, struct sp_check *c)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (!getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) && !err) {
+		kind_start(l, c);
+		return;
+	}
+	c->sock_err = err;
+	loop_finish(l, c);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -809,13 +878,22 @@ static void synack_close(struct sp_loop *l)
 
 		if (l->synack_pfds[i].fd >= 0 && !l->synack_pfds[i].revents && !socket_poll(l, c))
 			continue;
+		if (c->copts.kind && c->rec.reply == SP_REPLY_SYN_ACK && c->fd >= 0 &&
+		    l->synack_pfds[i].fd >= 0) {
+			kind_connected(l, c);
+			continue;
+		}
 		loop_finish(l, c);
 	}
 	l->n_synack = l->n_synack_fds = 0;
 }
 
-/* Method connect: the socket of the check in @data turned writable (connected or failed). */
-static void socket_event(struct sp_loop *l, __u64 data)
+/*
+ * Method connect (or a check BPF does not follow, or waits for its socket to be writable): the
+ * socket of the check in @data turned writable (connected or failed). A completing kind's socket
+ * then belongs to the kind: its events go to it.
+ */
+static void socket_event(struct sp_loop *l, __u64 data, unsigned int events)
 {
 	unsigned int lslot = (unsigned int)data;
 	__u32 gen = (data >> 32) & 0x7fffffff;
@@ -824,7 +902,17 @@ static void socket_event(struct sp_loop *l, __u64 data)
 	if (lslot >= l->n_slots || !l->slots[lslot] || l->slots[lslot]->gen != gen)
 		return;
 	c = l->slots[lslot];
-	c->writable_ns = now_ns();
+	if (c->kind_running) {
+		if (!c->kind_done)
+			kind_wait(l, c, c->copts.kind->on_event(c->kstate, events));
+		return;
+	}
+	if (!c->writable_ns)
+		c->writable_ns = now_ns();
+	if (c->copts.kind && (!c->have_event || c->rec.reply == SP_REPLY_SYN_ACK)) {
+		kind_connected(l, c);
+		return;
+	}
 	loop_finish(l, c);
 }
 
@@ -913,6 +1001,8 @@ static int check_socket(struct sp_loop *l, struct sp_check *c, struct sp_flow *f
 	flow->cookie = c->cookie;
 	flow->check_id = c->lslot;
 	flow->loop = l->index;
+	if (c->copts.kind)
+		flow->flags = SP_FLOW_F_COMPLETE; /* its handshake completes: the ACK goes out */
 	return 0;
 }
 
@@ -1130,7 +1220,7 @@ static void *loop_thread(void *arg)
 			else if (events[i].data.u64 == TAG_LOOP_TIMER)
 				(void)!read(l->timerfd, &ticks, sizeof(ticks));
 			else if (events[i].data.u64 & SOCKET_EVENT)
-				socket_event(l, events[i].data.u64);
+				socket_event(l, events[i].data.u64, events[i].events);
 		}
 		loop_round(l);
 	}
@@ -1233,13 +1323,30 @@ static void check_complete(struct synprobe *sp, struct sp_check *c)
 	obs.sock_err = c->sock_err;
 	obs.user_rtt_ns = c->writable_ns ? c->writable_ns - c->start_ns : 0;
 	sp_decide_outcome(&obs, &res);
+	if (c->copts.kind) {
+		res.kind = c->copts.kind;
+		res.connect_close_fin = c->copts.close_fin;
+		if (c->kind_err) {
+			res.outcome = SYNPROBE_ERROR;
+			res.error = c->kind_err;
+		} else if (c->kind_running) {
+			if (c->copts.kind->result)
+				c->copts.kind->result(c->kstate, &res);
+		} else if (res.outcome == SYNPROBE_OPEN) {
+			/* A SYN-ACK, but the socket never said connected before the deadline. */
+			res.outcome = SYNPROBE_TIMEOUT;
+			res.detail = "the connection was not established before the deadline";
+		}
+	}
 
 	check_release(sp, c);
-	slot_free(sp, slot);
 	sp->in_flight--;
 	sp->delivered++;
 	sp->stats.delivered++;
 	sp->opts.on_result(&res, sp->opts.ctx);
+	if (c->kstate && c->copts.kind->free)
+		c->copts.kind->free(c->kstate);
+	slot_free(sp, slot);
 }
 
 /* Delivers what the loop threads handed back. */
@@ -1919,6 +2026,15 @@ int synprobe_start_ex(struct synprobe *sp, const struct sockaddr *addr, socklen_
 	c->timeout_ms = timeout_ms;
 	c->copts.mark = copts ? copts->mark : sp->opts.mark;
 	c->copts.bind_ifindex = copts ? copts->bind_ifindex : sp->opts.bind_ifindex;
+	if (copts && copts->kind) {
+		if (!copts->kind->start) {
+			err = -EINVAL;
+			goto cleanup;
+		}
+		c->copts.kind = copts->kind;
+		c->copts.kind_arg = copts->kind_arg;
+		c->copts.close_fin = copts->close_fin;
+	}
 	/* Free until it has a destination: a rehash in dest_get() looks at the others only. */
 	err = dest_get(sp, &c->addr, &c->dest);
 	if (err)
@@ -2008,7 +2124,7 @@ static int poll_wait(struct synprobe *sp, int timeout_ms)
 		else if (events[i].data.u64 == TAG_ROUTES)
 			routes_changed(sp);
 		else if (events[i].data.u64 & SOCKET_EVENT)
-			socket_event(&sp->loops[0], events[i].data.u64);
+			socket_event(&sp->loops[0], events[i].data.u64, events[i].events);
 	}
 	return 0;
 }
@@ -2196,6 +2312,13 @@ void synprobe_close(struct synprobe *sp)
 		close(sp->resultfd);
 	if (sp->epfd >= 0)
 		close(sp->epfd);
+	/* Kind states of checks ended but not delivered (in a hand-back list). */
+	for (i = 0; i < sp->n_checks; i++) {
+		struct sp_check *c = check_at(sp, i);
+
+		if (c->state != CHECK_FREE && c->kstate && c->copts.kind->free)
+			c->copts.kind->free(c->kstate);
+	}
 	for (i = 0; i < sp->n_checks >> CHUNK_SHIFT; i++)
 		free(sp->chunks[i]);
 	free(sp->chunks);
@@ -2216,6 +2339,10 @@ const char *synprobe_outcome_str(enum synprobe_outcome outcome)
 		return "error";
 	case SYNPROBE_UNREACHABLE:
 		return "unreachable";
+	case SYNPROBE_MISMATCH:
+		return "mismatch";
+	case SYNPROBE_TLS_ERROR:
+		return "tls_error";
 	}
 	return "unknown";
 }

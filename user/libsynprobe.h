@@ -41,7 +41,10 @@ enum synprobe_outcome {
 	SYNPROBE_TIMEOUT, /* nothing believable within the timeout */
 	SYNPROBE_ERROR,	  /* a local error; synprobe_result.error says which */
 	SYNPROBE_UNREACHABLE, /* an ICMP/ICMPv6 error quoting our SYN: flow->icmp_type/code, reply_from */
+	SYNPROBE_MISMATCH,    /* a completing kind: connected, but a reply did not match (detail) */
+	SYNPROBE_TLS_ERROR,   /* a completing kind: the TLS handshake or verification failed (detail) */
 };
+#define SYNPROBE_OUTCOMES (SYNPROBE_TLS_ERROR + 1)
 
 /* Where the outcome comes from. */
 enum synprobe_evidence {
@@ -73,6 +76,11 @@ struct synprobe_result {
 	int error;	      /* positive errno for SYNPROBE_ERROR, else 0 */
 	const struct sp_flow *flow; /* the BPF side's record (NULL if none): reply TTL, window, ... */
 	void *user;		    /* as passed to synprobe_start() */
+	/* A completing kind (synprobe_check_opts.kind): NULL for the half-open and connect checks */
+	const struct synprobe_kind *kind;
+	const void *kind_result; /* what the kind's result() gave: its own struct, or NULL */
+	const char *detail;	 /* MISMATCH, TLS_ERROR, or a kind's ERROR: why, one line */
+	bool connect_close_fin;	 /* the socket was closed with FIN (else RST, SO_LINGER {1, 0}) */
 };
 
 typedef void (*synprobe_result_fn)(const struct synprobe_result *res, void *ctx);
@@ -169,10 +177,54 @@ struct synprobe_opts {
 	unsigned int threads;
 };
 
+/*
+ * A check kind. The half-open check (method bpf) and the full connect() (method connect) are the
+ * engine's own two rows (kind NULL); a kind given here is a "completing" one: its check runs as
+ * theirs up to the TCP handshake (timed by the tc programs with method bpf: its egress program
+ * lets this check's ACK out, SP_FLOW_F_COMPLETE), then the kind takes the connected socket on the
+ * same event loop (its epoll, its deadline, its limits) until it says it is done or the
+ * deadline passes; the engine then closes the socket (RST, or FIN with close_fin).
+ * The callbacks run in the check's loop thread (result() and free() in the caller's, from
+ * synprobe_poll()); a kind's arg is read-only there and may be shared by many checks.
+ * Adding a kind is one file with one of these (user/kind_l7.c is the TLS and send/expect one).
+ */
+enum synprobe_kind_wait {
+	SYNPROBE_KIND_DONE = 0,	 /* finished: the engine closes the socket and delivers */
+	SYNPROBE_KIND_READ = 1,	 /* call on_event when the socket is readable */
+	SYNPROBE_KIND_WRITE = 2, /* ... writable (both may be set) */
+};
+
+struct synprobe_kind {
+	const char *name;
+	/*
+	 * start - the handshake is done: @fd is connected and non-blocking (@target its peer),
+	 * @connected_ns (CLOCK_MONOTONIC) when the loop learnt it, @start_ns when connect() was
+	 * called. Sets *@state (the kind's, per check; NULL allowed) and returns what to wait for
+	 * (enum synprobe_kind_wait), or a negative errno (the check ends as SYNPROBE_ERROR).
+	 */
+	int (*start)(const void *arg, int fd, const struct sockaddr *target, __u64 start_ns,
+		     __u64 connected_ns, void **state);
+	/* on_event - the socket is ready (@epoll_events: EPOLLIN, EPOLLOUT...): as start. */
+	int (*on_event)(void *state, unsigned int epoll_events);
+	/* on_deadline - the check's time is up, before the engine closes the socket. */
+	void (*on_deadline)(void *state);
+	/*
+	 * result - fill the kind's part of @res (outcome is the TCP one: the kind may turn OPEN into
+	 * MISMATCH, TLS_ERROR, TIMEOUT or ERROR; kind_result, detail). What it points to lives
+	 * until free().
+	 */
+	void (*result)(void *state, struct synprobe_result *res);
+	void (*free)(void *state); /* after on_result returned, or when the engine closes */
+};
+
 /* Per-check options of synprobe_start_ex(). Zero means none for every field. */
 struct synprobe_check_opts {
 	__u32 mark;	  /* SO_MARK, as synprobe_opts.mark */
 	int bind_ifindex; /* SO_BINDTOIFINDEX, as synprobe_opts.bind_ifindex */
+	const struct synprobe_kind *kind; /* NULL: half-open (bpf) or connect, per opts.method */
+	const void *kind_arg;		  /* the kind's options; the caller's, kept until delivered */
+	bool close_fin; /* a completing kind: close with FIN (the default is RST, SO_LINGER {1,0},
+			 * which leaves no TIME_WAIT behind) */
 };
 
 /* What the engine itself counts (the BPF programs count in struct sp_stats). */
@@ -298,7 +350,10 @@ const char *synprobe_icmp_name(int family, __u8 type, __u8 code);
  */
 __u8 synprobe_initial_ttl(__u8 ttl);
 
-/* Names: "open", "closed", "timeout", "error", "unreachable"; "none", "bpf", "socket"; "tcx", "clsact". */
+/*
+ * Names: "open", "closed", "timeout", "error", "unreachable", "mismatch", "tls_error"; "none",
+ * "bpf", "socket"; "tcx", "clsact".
+ */
 const char *synprobe_outcome_str(enum synprobe_outcome outcome);
 const char *synprobe_evidence_str(enum synprobe_evidence evidence);
 const char *synprobe_attach_mode_str(enum synprobe_attach_mode mode);

@@ -181,6 +181,7 @@ struct bpf_case {
 	__u8 expect_opts;    /* enum sp_reply_opt bits, SP_OPT_DF aside (taken from the frame) */
 	int expect_events;   /* ring-buffer events over all runs */
 	__u8 loop;	     /* PRE_SYN_SENT: the record's event loop (rings 0 and 1 exist) */
+	__u8 flow_flags;     /* PRE_EG_SYN_SENT: enum sp_flow_flag bits of the record */
 	struct sp_stats delta;
 };
 
@@ -207,6 +208,7 @@ static const struct {
 	{ "in_duplicate", offsetof(struct sp_stats, in_duplicate) },
 	{ "in_ringbuf_full", offsetof(struct sp_stats, in_ringbuf_full) },
 	{ "in_ring_missing", offsetof(struct sp_stats, in_ring_missing) },
+	{ "eg_ack_passed", offsetof(struct sp_stats, eg_ack_passed) },
 };
 #define N_STATS (sizeof(stat_fields) / sizeof(stat_fields[0]))
 /* A counter added to struct sp_stats must be added above too. */
@@ -702,6 +704,7 @@ static void run_case(void **state)
 		break;
 	case PRE_EG_SYN_SENT:
 		pre = syn_sent_flow(&c->frame, 0);
+		pre.flags = c->flow_flags;
 		break;
 	}
 	if (c->prog == RUN_EGRESS_TRACKED) {
@@ -2400,6 +2403,28 @@ static const struct bpf_case cases[] = {
 		.expect_rc = TC_ACT_SHOT,
 		.flow = FLOW_UNCHANGED,
 		.delta = { .eg_packets = 1, .eg_ack_dropped = 1 },
+	},
+	{
+		.name = "egress IPv4 tracked pure ACK of a completing kind: let out",
+		.prog = RUN_EGRESS_TRACKED,
+		.frame = { .l3 = L3_IPV4, .tcp_flags = F_ACK, .seq = TEST_ISN + 1,
+			   .ack = PEER_ISN + 1 },
+		.pre = PRE_EG_SYN_SENT,
+		.flow_flags = SP_FLOW_F_COMPLETE,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .eg_packets = 1, .eg_ack_passed = 1 },
+	},
+	{
+		.name = "egress IPv6 tracked pure ACK of a completing kind: let out",
+		.prog = RUN_EGRESS_TRACKED,
+		.frame = { .l3 = L3_IPV6, .tcp_flags = F_ACK, .seq = TEST_ISN + 1,
+			   .ack = PEER_ISN + 1 },
+		.pre = PRE_EG_SYN_SENT,
+		.flow_flags = SP_FLOW_F_COMPLETE,
+		.expect_rc = TC_ACT_UNSPEC,
+		.flow = FLOW_UNCHANGED,
+		.delta = { .eg_packets = 1, .eg_ack_passed = 1 },
 	},
 	{
 		.name = "egress IPv6 tracked pure ACK behind extension headers: dropped",
