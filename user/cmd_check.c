@@ -17,6 +17,8 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include "libsynprobe.h"
+#include "kind_l7.h"
+#include "l7_cli.h"
 #include "main.h"
 #include "output.h"
 #include "resolver.h"
@@ -54,6 +56,8 @@ struct stream_line {
 	unsigned int pending;	  /* checks started and not delivered yet */
 	struct stream_line *next; /* the ready list: resolved, waiting for a free slot */
 	struct stream_line *live_prev, *live_next; /* every line held, for the clean-up */
+	struct sp_l7_arg l7arg;	  /* --tls, --send...: the l7 kind's options and the host */
+	char host[SP_HOST_MAX];
 	int n_addrs;
 	struct sp_address addrs[]; /* n_addrs, once resolved */
 };
@@ -65,6 +69,11 @@ struct job {
 	struct synprobe_result res;
 	struct sp_flow flow; /* copy of res.flow, which is only valid in the callback */
 	bool done;
+	/* --tls, --send...: the l7 kind's options for this check, and copies of its result */
+	struct sp_l7_arg l7arg;
+	char host[SP_HOST_MAX];
+	struct sp_l7_result l7;
+	char detail[512];
 };
 
 struct check_args {
@@ -87,6 +96,7 @@ struct check_args {
 	size_t n_ifindexes;
 	__u32 mark;
 	int bind_ifindex;
+	struct sp_l7_cli l7; /* --tls, --send, --expect, --proxy-protocol, --close */
 };
 
 /* What on_result needs: where results go, and the counts for the summary. */
@@ -166,6 +176,9 @@ static void usage(FILE *f)
 		"                         -vv adds libbpf's debug log\n"
 		"  -h, --help             this text\n"
 		"  -V, --version          print the version\n"
+		);
+	sp_l7_cli_usage(f);
+	fprintf(f,
 		"Testing:\n"
 		"      --test-close-delay DUR  keep each socket open DUR after its reply\n"
 		"\n"
@@ -293,6 +306,15 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		{ "mark", required_argument, NULL, 'K' },
 		{ "bind-interface", required_argument, NULL, 'B' },
 		{ "threads", required_argument, NULL, 'T' },
+		{ "tls", no_argument, NULL, SP_L7_OPT_TLS },
+		{ "sni", required_argument, NULL, SP_L7_OPT_SNI },
+		{ "ca", required_argument, NULL, SP_L7_OPT_CA },
+		{ "insecure", no_argument, NULL, SP_L7_OPT_INSECURE },
+		{ "alpn", required_argument, NULL, SP_L7_OPT_ALPN },
+		{ "send", required_argument, NULL, SP_L7_OPT_SEND },
+		{ "expect", required_argument, NULL, SP_L7_OPT_EXPECT },
+		{ "proxy-protocol", required_argument, NULL, SP_L7_OPT_PROXY },
+		{ "close", required_argument, NULL, SP_L7_OPT_CLOSE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, err;
@@ -399,9 +421,18 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		case ':':
 			return sp_option_error(opt, argv, "check");
 		default:
+			err = sp_l7_cli_option(&a->l7, opt, optarg);
+			if (err <= 0) {
+				if (err)
+					return err;
+				break;
+			}
 			return sp_option_error(opt, argv, "check");
 		}
 	}
+	err = sp_l7_cli_finish(&a->l7);
+	if (err)
+		return err;
 	if (optind >= argc && !a->file) {
 		sp_err("no TARGET given: write host:port, e.g. 'synprobe check 127.0.0.1:22', or -f FILE");
 		return -EINVAL;
@@ -465,6 +496,7 @@ static int build_jobs(char **texts, size_t n_targets, const struct check_args *a
 			memset(&jobs[n], 0, sizeof(jobs[n]));
 			jobs[n].target = texts[i];
 			jobs[n].addr = addrs[j];
+			snprintf(jobs[n].host, sizeof(jobs[n].host), "%s", spec.host);
 			n++;
 		}
 	}
@@ -536,6 +568,34 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 		job->flow = *res->flow;
 		job->res.flow = &job->flow;
 	}
+	/* What the kind's result points to is freed after this callback: copies. */
+	if (res->kind_result) {
+		job->l7 = *(const struct sp_l7_result *)res->kind_result;
+		job->res.kind_result = &job->l7;
+	}
+	if (res->detail) {
+		snprintf(job->detail, sizeof(job->detail), "%s", res->detail);
+		job->res.detail = job->detail;
+	}
+}
+
+/* Per-check options: where it leaves from, and the l7 kind's when --tls, --send... are given. */
+static struct synprobe_check_opts check_opts(const struct check_args *a, struct sp_l7_arg *arg,
+					     const char *host)
+{
+	struct synprobe_check_opts copts = {
+		.mark = a->mark,
+		.bind_ifindex = a->bind_ifindex,
+	};
+
+	if (!a->l7.active)
+		return copts;
+	arg->opts = &a->l7.opts;
+	arg->host = host;
+	copts.kind = &sp_kind_l7;
+	copts.kind_arg = arg;
+	copts.close_fin = a->l7.close_fin;
+	return copts;
 }
 
 void sp_open_error(int err)
@@ -746,8 +806,10 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 	if (!sp)
 		return -EINVAL;
 	for (i = 0; i < n_jobs && !exiting; i++) {
-		err = synprobe_start(sp, (struct sockaddr *)&jobs[i].addr.addr, jobs[i].addr.addrlen,
-				     a->timeout_ms, &jobs[i]);
+		struct synprobe_check_opts copts = check_opts(a, &jobs[i].l7arg, jobs[i].host);
+
+		err = synprobe_start_ex(sp, (struct sockaddr *)&jobs[i].addr.addr,
+					jobs[i].addr.addrlen, a->timeout_ms, &copts, &jobs[i]);
 		if (err == -EPFNOSUPPORT) {
 			sp_err("the route to '%s' leaves by an interface of a link type synprobe cannot parse: it follows Ethernet, veth, VLAN, loopback and L3 devices (tun, WireGuard, GRE, IPIP); pick one with -i",
 			       jobs[i].target);
@@ -1023,6 +1085,9 @@ static int collect_lookups(struct stream_run *st)
 static int start_line(struct stream_run *st)
 {
 	struct stream_line *l = st->ready;
+	struct synprobe_check_opts copts;
+	struct sp_target_spec spec;
+	char msg[SP_ERR_MAX];
 	int i, err;
 
 	st->ready = l->next;
@@ -1030,9 +1095,12 @@ static int start_line(struct stream_run *st)
 		st->ready_tail = NULL;
 	st->n_ready--;
 	l->pending = (unsigned int)l->n_addrs;
+	if (st->a->l7.active && sp_target_parse(l->text, st->a->port, &spec, msg, sizeof(msg)) == 0)
+		snprintf(l->host, sizeof(l->host), "%s", spec.host);
+	copts = check_opts(st->a, &l->l7arg, l->host);
 	for (i = 0; i < l->n_addrs; i++) {
-		err = synprobe_start(st->sp, (struct sockaddr *)&l->addrs[i].addr,
-				     l->addrs[i].addrlen, st->a->timeout_ms, l);
+		err = synprobe_start_ex(st->sp, (struct sockaddr *)&l->addrs[i].addr,
+					l->addrs[i].addrlen, st->a->timeout_ms, &copts, l);
 		if (!err)
 			continue;
 		progress_clear(st->run);
@@ -1106,7 +1174,7 @@ static void progress_draw(struct stream_run *st)
 		return;
 	st->progress_ms = now;
 	elapsed_ms = now - st->start_ms;
-	for (i = 0; i <= SYNPROBE_UNREACHABLE; i++)
+	for (i = 0; i < SYNPROBE_OUTCOMES; i++)
 		checks += run->outcomes[i];
 	rate = elapsed_ms ? checks * 1000.0 / elapsed_ms : 0;
 	total = sp_targets_stream_total(st->in);
@@ -1326,19 +1394,21 @@ int do_check(int argc, char **argv)
 	bool all_open = true;
 
 	err = parse_args(argc, argv, &a);
-	if (err)
+	if (err) {
+		sp_l7_cli_free(&a.l7);
 		return err > 0 ? SP_EXIT_OK : SP_EXIT_USAGE;
+	}
 	sp_setup_libbpf_print(sp_verbose);
 
 	run.quiet = a.quiet;
 	if (a.file) {
 		run.stream = true;
 		setup_signals();
-		if (run_stream(&a, &run))
-			return SP_EXIT_USAGE;
-		if (run.bad_lines)
-			return SP_EXIT_USAGE;
-		for (i = SYNPROBE_CLOSED; i <= SYNPROBE_UNREACHABLE; i++)
+		rc = run_stream(&a, &run) || run.bad_lines ? SP_EXIT_USAGE : SP_EXIT_OK;
+		sp_l7_cli_free(&a.l7);
+		if (rc)
+			return rc;
+		for (i = SYNPROBE_CLOSED; i < SYNPROBE_OUTCOMES; i++)
 			if (run.outcomes[i])
 				all_open = false;
 		return exiting || !all_open ? SP_EXIT_NOT_OK : SP_EXIT_OK;
@@ -1358,5 +1428,6 @@ int do_check(int argc, char **argv)
 	rc = exiting || !all_open ? SP_EXIT_NOT_OK : SP_EXIT_OK;
 cleanup:
 	free(jobs);
+	sp_l7_cli_free(&a.l7);
 	return rc;
 }

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include "kind_l7.h"
+#include "l7_cli.h"
 #include "libsynprobe.h"
 #include "main.h"
 #include "output.h"
@@ -35,6 +37,7 @@ struct ping_args {
 	size_t n_ifindexes;
 	__u32 mark;
 	int bind_ifindex;
+	struct sp_l7_cli l7; /* --tls, --send, --expect, --proxy-protocol, --close */
 };
 
 /* What the summary is made of. RTTs in ns, as doubles for the mean and deviation. */
@@ -77,12 +80,16 @@ static void usage(FILE *f)
 		"      --threads N        event loops of the engine, as in 'synprobe check'\n"
 		"  -j, --json             JSON Lines: one object per probe (with \"seq\"), then the summary\n"
 		"  -q, --quiet            only the summary\n"
-		"  -h, --help             this text\n"
+		"  -h, --help             this text\n");
+	sp_l7_cli_usage(f);
+	fprintf(f,
 		"\n"
 		"Exit status: 0 if every probe found the port open, 1 if not, 2 for usage errors.\n"
+		"A probe that ends mismatch or tls_error counts as an error in the summary.\n"
 		"\n"
 		"Example:\n"
-		"  synprobe ping -c 20 -i 200ms 10.0.0.5:443\n");
+		"  synprobe ping -c 20 -i 200ms 10.0.0.5:443\n"
+		"  synprobe ping -c 5 --tls example.org:443\n");
 }
 
 static int parse_count(const char *s, __u32 *count)
@@ -111,9 +118,18 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 		{ "mark", required_argument, NULL, 'K' },
 		{ "bind-interface", required_argument, NULL, 'B' },
 		{ "threads", required_argument, NULL, 'T' },
+		{ "tls", no_argument, NULL, SP_L7_OPT_TLS },
+		{ "sni", required_argument, NULL, SP_L7_OPT_SNI },
+		{ "ca", required_argument, NULL, SP_L7_OPT_CA },
+		{ "insecure", no_argument, NULL, SP_L7_OPT_INSECURE },
+		{ "alpn", required_argument, NULL, SP_L7_OPT_ALPN },
+		{ "send", required_argument, NULL, SP_L7_OPT_SEND },
+		{ "expect", required_argument, NULL, SP_L7_OPT_EXPECT },
+		{ "proxy-protocol", required_argument, NULL, SP_L7_OPT_PROXY },
+		{ "close", required_argument, NULL, SP_L7_OPT_CLOSE },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	int opt, err;
 
 	a->threads = sp_threads_default();
 	a->interval_ms = 1000;
@@ -177,9 +193,18 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 		case ':':
 			return sp_option_error(opt, argv, "ping");
 		default:
+			err = sp_l7_cli_option(&a->l7, opt, optarg);
+			if (err <= 0) {
+				if (err)
+					return err;
+				break;
+			}
 			return sp_option_error(opt, argv, "ping");
 		}
 	}
+	err = sp_l7_cli_finish(&a->l7);
+	if (err)
+		return err;
 	if (argc - optind != 1) {
 		sp_err(optind >= argc ? "no TARGET given: write host:port, e.g. 'synprobe ping 127.0.0.1:22'" :
 					"ping takes one TARGET: use 'synprobe check' for several");
@@ -239,7 +264,9 @@ static void on_probe(const struct synprobe_result *res, void *ctx)
 		if (res->has_rtt)
 			printf(" rtt=%s%s", sp_format_ns(res->rtt_ns, rtt, sizeof(rtt)),
 			       res->rtt_user_space ? " (user space)" : "");
-		if (res->error)
+		if (res->detail)
+			printf(" (%s)", res->detail);
+		else if (res->error)
 			printf(" (%s)", strerror(res->error));
 		if (res->flow && res->flow->state == SP_FLOW_REPLIED && res->flow->reply != SP_REPLY_ICMP)
 			printf(" ttl=%u", res->flow->reply_ttl);
@@ -318,15 +345,29 @@ int do_ping(int argc, char **argv)
 	__u64 start_ms, next_ms, now;
 	const char *method = NULL;
 	sigset_t block, wait_mask;
+	struct synprobe_check_opts copts = {};
+	struct sp_l7_arg l7arg = {};
 	int err, wait_ms;
 
 	err = parse_args(argc, argv, &a);
-	if (err)
+	if (err) {
+		sp_l7_cli_free(&a.l7);
 		return err > 0 ? SP_EXIT_OK : SP_EXIT_USAGE;
+	}
 	if (sp_target_parse(argv[optind], a.port, &spec, err_msg, sizeof(err_msg)) ||
 	    sp_target_resolve(&spec, a.family, false, &addr, 1, err_msg, sizeof(err_msg)) < 0) {
 		sp_err("%s", err_msg);
+		sp_l7_cli_free(&a.l7);
 		return SP_EXIT_USAGE;
+	}
+	copts.mark = a.mark;
+	copts.bind_ifindex = a.bind_ifindex;
+	if (a.l7.active) {
+		l7arg.opts = &a.l7.opts;
+		l7arg.host = spec.host;
+		copts.kind = &sp_kind_l7;
+		copts.kind_arg = &l7arg;
+		copts.close_fin = a.l7.close_fin;
 	}
 	st.target = argv[optind];
 
@@ -349,8 +390,10 @@ int do_ping(int argc, char **argv)
 				    .threads = a.threads,
 			    },
 			    &method);
-	if (!sp)
+	if (!sp) {
+		sp_l7_cli_free(&a.l7);
 		return SP_EXIT_USAGE;
+	}
 	/* Lines only once the method is known; a quiet run keeps method NULL in the callback. */
 	st.method = a.quiet ? NULL : method;
 
@@ -358,8 +401,8 @@ int do_ping(int argc, char **argv)
 	while (!exiting && ((!a.count || st.sent < a.count) || synprobe_in_flight(sp))) {
 		now = mono_ms();
 		if ((!a.count || st.sent < a.count) && now >= next_ms) {
-			err = synprobe_start(sp, (struct sockaddr *)&addr.addr, addr.addrlen,
-					     a.timeout_ms, (void *)(uintptr_t)(st.sent + 1));
+			err = synprobe_start_ex(sp, (struct sockaddr *)&addr.addr, addr.addrlen,
+						a.timeout_ms, &copts, (void *)(uintptr_t)(st.sent + 1));
 			if (err) {
 				sp_err("cannot start probe %u of '%s': %s", st.sent + 1, st.target,
 				       strerror(-err));
@@ -381,6 +424,7 @@ cleanup:
 	/* Probes still in flight at Ctrl-C are neither answered nor lost: they are not counted. */
 	st.sent -= synprobe_in_flight(sp);
 	synprobe_close(sp);
+	sp_l7_cli_free(&a.l7);
 	st.method = method;
 	print_summary(&st, (double)(mono_ms() - start_ms));
 	if (err)
