@@ -992,8 +992,12 @@ static int check_socket(struct sp_loop *l, struct sp_check *c, struct sp_flow *f
 		return 0;
 	}
 
-	/* NOTES-kernel.md item 1: no quick ACK, and close() aborts with RST instead of FIN. */
-	if (setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero)) ||
+	/*
+	 * NOTES-kernel.md item 1: no quick ACK, and close() aborts with RST instead of FIN. A
+	 * completing kind keeps the quick ACK: its handshake's ACK leaves at once (the egress
+	 * program lets it out), not with its first data nor after the delayed-ACK timer.
+	 */
+	if ((!c->copts.kind && setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero))) ||
 	    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)) ||
 	    getsockopt(c->fd, SOL_SOCKET, SO_COOKIE, &c->cookie, &len))
 		return errno;

@@ -109,6 +109,10 @@ static int l7_tls(struct l7_state *s)
 		return l7_fail(s, SYNPROBE_TLS_ERROR, 0, sp_tls_error(s->tls));
 	s->phase = L7_STEPS;
 	s->ready_ns = l7_now_ns();
+	if (!s->x) {
+		s->phase = L7_DONE;
+		return SYNPROBE_KIND_DONE;
+	}
 	return l7_steps(s);
 }
 
