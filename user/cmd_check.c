@@ -771,6 +771,9 @@ static void print_summary(struct synprobe *sp, const struct run_ctx *run, size_t
 		run->outcomes[SYNPROBE_ERROR], (unsigned long long)es.port_waits,
 		(unsigned long long)es.fd_waits, run->socket_evidence,
 		(unsigned long long)es.untracked);
+	if (run->outcomes[SYNPROBE_MISMATCH] || run->outcomes[SYNPROBE_TLS_ERROR])
+		fprintf(stderr, "; past the handshake: %lu mismatch, %lu tls_error",
+			run->outcomes[SYNPROBE_MISMATCH], run->outcomes[SYNPROBE_TLS_ERROR]);
 	if (run->bad_lines)
 		fprintf(stderr, "; %lu bad lines skipped", run->bad_lines);
 	fputc('\n', stderr);
@@ -1346,7 +1349,8 @@ static int run_stream(const struct check_args *a, struct run_ctx *run)
 	if (!a->quiet)
 		print_summary(st.sp, run, run->outcomes[SYNPROBE_OPEN] +
 				 run->outcomes[SYNPROBE_CLOSED] + run->outcomes[SYNPROBE_TIMEOUT] +
-				 run->outcomes[SYNPROBE_ERROR] + run->outcomes[SYNPROBE_UNREACHABLE]);
+				 run->outcomes[SYNPROBE_ERROR] + run->outcomes[SYNPROBE_UNREACHABLE] +
+				 run->outcomes[SYNPROBE_MISMATCH] + run->outcomes[SYNPROBE_TLS_ERROR]);
 	if (sp_verbose && !strcmp(run->method, "bpf"))
 		print_verbose_footer(st.sp);
 	err = st.read_error ? -1 : 0;

@@ -171,6 +171,16 @@ run "method connect: the same kind" 0 check -m connect --json -t $T --tls --ca "
 check "method connect: open, TLS, user-space RTT" \
 	jqt '.outcome == "open" and .method == "connect" and .rtt_timing == "user-space" and .tls_cert_not_after != null'
 
+# Several at once, over the engine's loops (threads), and streamed from a file (-f).
+run "four checks at once" 0 check --json -t $T --threads 2 --tls --insecure $S4:$TLS "[$S6]:$TLS" \
+	$S4:$TLS12 server.test:$TLS
+check "four checks at once: four open with a TLS version" \
+	bash -c '[ "$(jq -s "map(select(.outcome == \"open\" and .tls_version != null)) | length" <<<"$1")" = 4 ]' _ "$J"
+printf '%s\n' $S4:$BANNER "[$S6]:$BANNER" >"$D/targets"
+run "-f, banner" 0 check --json -t $T --expect '^SSH-2\.0-' -f "$D/targets"
+check "-f, banner: two open, expect_matched 1 (and the summary on stderr)" \
+	bash -c '[ "$(grep "^{" <<<"$1" | jq -s "map(select(.outcome == \"open\" and .expect_matched == 1)) | length")" = 2 ]' _ "$J"
+
 run "ping --tls" 0 ping -c 2 -i 100ms --json -t $T --tls --ca "$D/ca.pem" server.test:$TLS -4
 check "ping --tls: two open probes with TLS keys, the summary" \
 	bash -c '[ "$(jq -s "map(select(.outcome == \"open\" and .tls_version != null)) | length" <<<"$1")" = 2 ] &&
