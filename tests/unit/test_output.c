@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <json-c/json.h>
+#include "kind_l7.h"
 #include "output.h"
 
 static void set_addr(struct sockaddr_storage *ss, const char *addr, __u16 port)
@@ -84,6 +85,37 @@ static struct synprobe_result res_open(void)
 
 	set_addr(&r.addr, "192.0.2.1", 80);
 	set_addr(&r.local, "10.0.0.2", 40000);
+	return r;
+}
+
+/* A TLS check of the l7 kind: the TCP part as res_open(), then the kind's fields. */
+static struct sp_l7_result l7_tls = {
+	.tls = true,
+	.info = { .handshake_ns = 1500000, .version = "TLS1.3", .cipher = "TLS_AES_256_GCM_SHA384",
+		  .has_cert = true, .not_after = 1798637400, .earliest_not_after = 1797773400,
+		  .chain_len = 2, .subject = "CN=web", .issuer = "CN=CA", .verified = true },
+};
+static struct synprobe_result res_l7_tls(void)
+{
+	struct synprobe_result r = res_open();
+
+	r.kind = &sp_kind_l7;
+	r.kind_result = &l7_tls;
+	return r;
+}
+
+/* A banner check of the l7 kind that did not match. */
+static struct sp_l7_result l7_steps = { .steps = true, .expect_matched = 0,
+					 .first_byte_ns = 300000 };
+static struct synprobe_result res_l7_mismatch(void)
+{
+	struct synprobe_result r = res_open();
+
+	r.outcome = SYNPROBE_MISMATCH;
+	r.kind = &sp_kind_l7;
+	r.kind_result = &l7_steps;
+	r.detail = "step 1: expect '^220 ' did not match";
+	r.connect_close_fin = true;
 	return r;
 }
 
@@ -388,6 +420,60 @@ static void test_json_connect_method(void **state)
 	json_object_put(obj);
 }
 
+/* A check past the handshake: the half-open keys, then the kind's. */
+static void test_json_l7(void **state)
+{
+	struct synprobe_result r = res_l7_tls();
+	json_object *obj = print_and_parse("web:443", &r);
+
+	assert_json_keys(obj, "{\"target\": \"web:443\", \"address\": \"192.0.2.1\", \"port\": 80,"
+			      " \"family\": \"ipv4\", \"outcome\": \"open\", \"rtt_ns\": 41200,"
+			      " \"rtt_timing\": \"kernel\","
+			      " \"method\": \"bpf\", \"fallback_reason\": null, \"evidence\": \"bpf\", \"error\": null,"
+			      " \"syn_retransmits\": 1, \"source_address\": \"10.0.0.2\","
+			      " \"source_port\": 40000, \"timeout_ms\": 1000,"
+			      " \"reply_from\": \"192.0.2.1\", \"reply_ttl\": 52,"
+			      " \"reply_initial_ttl\": 64, \"reply_hops\": 12, \"reply_ip_id\": 0,"
+			      " \"reply_df\": true, \"reply_ip_ecn\": 0, \"reply_window\": 65160,"
+			      " \"reply_mss\": 1460, \"reply_wscale\": 7,"
+			      " \"reply_sack_permitted\": true, \"reply_timestamps\": true,"
+			      " \"reply_ecn_setup\": false, \"reply_options_malformed\": false,"
+			      " \"icmp_type\": null, \"icmp_code\": null, \"icmp_name\": null,"
+			      " \"spoofed_replies\": 0,"
+			      " \"tls_handshake_ns\": 1500000, \"tls_version\": \"TLS1.3\","
+			      " \"tls_cipher\": \"TLS_AES_256_GCM_SHA384\", \"tls_alpn\": null,"
+			      " \"tls_cert_not_after\": \"2026-12-30T13:30:00Z\","
+			      " \"tls_cert_earliest_not_after\": \"2026-12-20T13:30:00Z\","
+			      " \"tls_cert_subject\": \"CN=web\", \"tls_cert_issuer\": \"CN=CA\","
+			      " \"tls_verified\": true, \"expect_matched\": null, \"first_byte_ns\": null,"
+			      " \"connect_close\": \"rst\"}");
+	json_object_put(obj);
+
+	r = res_l7_mismatch();
+	obj = print_and_parse("mail:25", &r);
+	assert_json_keys(obj, "{\"target\": \"mail:25\", \"address\": \"192.0.2.1\", \"port\": 80,"
+			      " \"family\": \"ipv4\", \"outcome\": \"mismatch\", \"rtt_ns\": 41200,"
+			      " \"rtt_timing\": \"kernel\","
+			      " \"method\": \"bpf\", \"fallback_reason\": null, \"evidence\": \"bpf\","
+			      " \"error\": \"step 1: expect '^220 ' did not match\","
+			      " \"syn_retransmits\": 1, \"source_address\": \"10.0.0.2\","
+			      " \"source_port\": 40000, \"timeout_ms\": 1000,"
+			      " \"reply_from\": \"192.0.2.1\", \"reply_ttl\": 52,"
+			      " \"reply_initial_ttl\": 64, \"reply_hops\": 12, \"reply_ip_id\": 0,"
+			      " \"reply_df\": true, \"reply_ip_ecn\": 0, \"reply_window\": 65160,"
+			      " \"reply_mss\": 1460, \"reply_wscale\": 7,"
+			      " \"reply_sack_permitted\": true, \"reply_timestamps\": true,"
+			      " \"reply_ecn_setup\": false, \"reply_options_malformed\": false,"
+			      " \"icmp_type\": null, \"icmp_code\": null, \"icmp_name\": null,"
+			      " \"spoofed_replies\": 0,"
+			      " \"tls_handshake_ns\": null, \"tls_version\": null, \"tls_cipher\": null,"
+			      " \"tls_alpn\": null, \"tls_cert_not_after\": null,"
+			      " \"tls_cert_earliest_not_after\": null, \"tls_cert_subject\": null,"
+			      " \"tls_cert_issuer\": null, \"tls_verified\": null, \"expect_matched\": 0,"
+			      " \"first_byte_ns\": 300000, \"connect_close\": \"fin\"}");
+	json_object_put(obj);
+}
+
 /* sp_result_json() itself, the object the line is made from. */
 static void test_result_json_object(void **state)
 {
@@ -447,6 +533,12 @@ static const struct human_case human_cases[] = {
 	{ "unreachable", res_unreachable, "fw.example:25", "bpf", false,
 	  "fw.example:25       203.0.113.25  unreachable  bpf      2.000 ms"
 	  "  (admin-prohibited from 10.0.0.1)\n" },
+	{ "l7 TLS: the version and suite", res_l7_tls, "web:443", "bpf", false,
+	  "web:443             192.0.2.1     open         bpf      41.2 us"
+	  "  TLS1.3 TLS_AES_256_GCM_SHA384\n" },
+	{ "l7 mismatch: why", res_l7_mismatch, "mail:25", "bpf", false,
+	  "mail:25             192.0.2.1     mismatch     bpf      41.2 us"
+	  "  step 1: expect '^220 ' did not match\n" },
 	{ "connect method, user-space rtt", res_connect_open, "web:80", "connect", false,
 	  "web:80              192.0.2.1     open         connect  52.0 us (user space)\n" },
 	{ "verbose open", res_open, "web:80", "bpf", true,
@@ -661,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_json_unreachable),
 		cmocka_unit_test(test_json_connect_method),
 		cmocka_unit_test(test_result_json_object),
+		cmocka_unit_test(test_json_l7),
 		cmocka_unit_test(test_human_lines),
 		cmocka_unit_test(test_human_alignment),
 		cmocka_unit_test(test_human_long_target),
