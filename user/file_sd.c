@@ -26,6 +26,7 @@
 #include <yaml.h>
 #include "file_sd.h"
 #include "util.h"
+#include "yaml_util.h"
 
 /* --- the parser --- */
 
@@ -283,20 +284,6 @@ cleanup:
 
 /* --- YAML --- */
 
-static const char *yaml_kind(const yaml_node_t *node)
-{
-	switch (node->type) {
-	case YAML_SCALAR_NODE:
-		return "a value";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
 static int yline(const yaml_node_t *node)
 {
 	return (int)node->start_mark.line + 1;
@@ -317,7 +304,7 @@ static int yaml_group(struct parse_ctx *c, yaml_document_t *doc, yaml_node_t *gr
 		return perr(c, yline(grp),
 			    "entry [%u]: is %s: write a mapping with targets and "
 			    "labels",
-			    g, yaml_kind(grp));
+			    g, sp_yaml_kind(grp));
 	for (p = grp->data.mapping.pairs.start; p < grp->data.mapping.pairs.top; p++) {
 		k = yaml_document_get_node(doc, p->key);
 		v = yaml_document_get_node(doc, p->value);
@@ -344,7 +331,7 @@ static int yaml_group(struct parse_ctx *c, yaml_document_t *doc, yaml_node_t *gr
 			return perr(c, yline(labels),
 				    "entry [%u].labels: is %s: write a mapping "
 				    "such as {team: web}",
-				    g, yaml_kind(labels));
+				    g, sp_yaml_kind(labels));
 		for (p = labels->data.mapping.pairs.start; p < labels->data.mapping.pairs.top;
 		     p++) {
 			k = yaml_document_get_node(doc, p->key);
@@ -370,7 +357,7 @@ static int yaml_group(struct parse_ctx *c, yaml_document_t *doc, yaml_node_t *gr
 		return perr(c, yline(targets),
 			    "entry [%u].targets: is %s: write a list such as "
 			    "[\"10.0.0.5:443\"]",
-			    g, yaml_kind(targets));
+			    g, sp_yaml_kind(targets));
 	for (it = targets->data.sequence.items.start; it < targets->data.sequence.items.top;
 	     it++, i++) {
 		v = yaml_document_get_node(doc, *it);
@@ -389,23 +376,15 @@ static int yaml_group(struct parse_ctx *c, yaml_document_t *doc, yaml_node_t *gr
 
 static int parse_yaml(struct parse_ctx *c, const char *buf, size_t len)
 {
-	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_item_t *it;
 	yaml_node_t *root, *grp;
 	unsigned int g = 0;
-	int err = 0;
+	int err;
 
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		err = perr(c, (int)parser.problem_mark.line + 1, "not valid YAML: %s%s%s",
-			   parser.problem ? parser.problem : "parse error",
-			   parser.context ? " " : "", parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
+	err = sp_yaml_load(buf, len, c->file, &doc, c->err, c->errlen);
+	if (err)
 		return err;
-	}
 	root = yaml_document_get_root_node(&doc);
 	if (!root) {
 		err = perr(c, 0, "empty: write [] for no targets");
@@ -415,7 +394,7 @@ static int parse_yaml(struct parse_ctx *c, const char *buf, size_t len)
 		err = perr(c, yline(root),
 			   "the top level is %s: write a list of '- targets: "
 			   "[...]' entries",
-			   yaml_kind(root));
+			   sp_yaml_kind(root));
 		goto cleanup;
 	}
 	for (it = root->data.sequence.items.start; it < root->data.sequence.items.top && !err;
@@ -428,7 +407,6 @@ static int parse_yaml(struct parse_ctx *c, const char *buf, size_t len)
 	}
 cleanup:
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	return err;
 }
 

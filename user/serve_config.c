@@ -9,6 +9,7 @@
 #include <yaml.h>
 #include "serve_config.h"
 #include "util.h"
+#include "yaml_util.h"
 
 /* Parser state: the document, the file name for messages, and where the message goes. */
 struct parse_ctx {
@@ -101,20 +102,6 @@ static yaml_node_t *node_at(struct parse_ctx *c, int index)
 	return yaml_document_get_node(c->doc, index);
 }
 
-static const char *node_kind(const yaml_node_t *node)
-{
-	switch (node->type) {
-	case YAML_SCALAR_NODE:
-		return "a value";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
 /*
  * Checks that @map is a mapping whose keys are scalars, each at most once, each in @allowed.
  * @path names the mapping in messages ("defaults", "checks[0]").
@@ -131,7 +118,7 @@ static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
 		k = node_at(c, p->key);
 		if (!k || k->type != YAML_SCALAR_NODE)
 			return fail(c, k, path, "a key is %s: write 'name: value' pairs",
-				    k ? node_kind(k) : "missing");
+				    k ? sp_yaml_kind(k) : "missing");
 		snprintf(key, sizeof(key), "%s%s%s", path, *path ? "." : "", scalar(k));
 		for (i = 0; allowed[i]; i++)
 			if (!strcmp(allowed[i], scalar(k)))
@@ -172,7 +159,7 @@ static yaml_node_t *lookup(struct parse_ctx *c, yaml_node_t *map, const char *na
 static int want_scalar(struct parse_ctx *c, yaml_node_t *v, const char *key, const char *example)
 {
 	if (v->type != YAML_SCALAR_NODE)
-		return fail(c, v, key, "is %s: write a single value such as %s", node_kind(v),
+		return fail(c, v, key, "is %s: write a single value such as %s", sp_yaml_kind(v),
 			    example);
 	return 0;
 }
@@ -284,13 +271,13 @@ static int parse_labels(struct parse_ctx *c, yaml_node_t *v, const char *key,
 	size_t i;
 
 	if (v->type != YAML_MAPPING_NODE)
-		return fail(c, v, key, "is %s: write a mapping such as {team: web}", node_kind(v));
+		return fail(c, v, key, "is %s: write a mapping such as {team: web}", sp_yaml_kind(v));
 	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
 		k = node_at(c, p->key);
 		val = node_at(c, p->value);
 		if (!k || k->type != YAML_SCALAR_NODE || !val)
 			return fail(c, k ? k : v, key, "a label name is %s: write 'name: value'",
-				    k ? node_kind(k) : "missing");
+				    k ? sp_yaml_kind(k) : "missing");
 		snprintf(lkey, sizeof(lkey), "%s.%s", key, scalar(k));
 		if (!label_name_ok(scalar(k)) || !strncmp(scalar(k), "__", 2) ||
 		    strlen(scalar(k)) >= SERVE_LABEL_NAME_MAX)
@@ -311,7 +298,7 @@ static int parse_labels(struct parse_ctx *c, yaml_node_t *v, const char *key,
 		}
 		if (val->type != YAML_SCALAR_NODE)
 			return fail(c, val, lkey, "is %s: a label value is a single string",
-				    node_kind(val));
+				    sp_yaml_kind(val));
 		if (strlen(scalar(val)) >= SERVE_LABEL_VALUE_MAX)
 			return fail(c, val, lkey, "value longer than %d characters",
 				    SERVE_LABEL_VALUE_MAX - 1);
@@ -433,7 +420,7 @@ static int parse_check(struct parse_ctx *c, yaml_node_t *node, size_t index,
 	snprintf(path, sizeof(path), "checks[%zu]", index);
 	if (node->type != YAML_MAPPING_NODE)
 		return fail(c, node, path, "is %s: each check is a mapping with name and target",
-			    node_kind(node));
+			    sp_yaml_kind(node));
 	err = check_keys(c, node, path, check_keys_allowed);
 	if (err)
 		return err;
@@ -497,7 +484,7 @@ static int parse_probe_allow(struct parse_ctx *c, yaml_node_t *v, struct serve_c
 	if (v->type != YAML_SEQUENCE_NODE)
 		return fail(c, v, "probe_allow",
 			    "is %s: write a list of networks such as [10.0.0.0/8, \"fd00::/8\"]",
-			    node_kind(v));
+			    sp_yaml_kind(v));
 	cfg->has_probe_allow = true;
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (n > SERVE_PROBE_ALLOW_MAX)
@@ -516,7 +503,7 @@ static int parse_probe_allow(struct parse_ctx *c, yaml_node_t *v, struct serve_c
 			return fail(c, v, key, "an empty entry: remove it");
 		if (item->type != YAML_SCALAR_NODE)
 			return fail(c, item, key, "is %s: write a network such as 10.0.0.0/8",
-				    node_kind(item));
+				    sp_yaml_kind(item));
 		if (sp_cidr_parse(scalar(item), &cfg->probe_allow[cfg->n_probe_allow], msg,
 				  sizeof(msg)))
 			return fail(c, item, key, "%s", msg);
@@ -556,7 +543,7 @@ static int parse_file_sd(struct parse_ctx *c, yaml_node_t *v, struct serve_confi
 
 	if (v->type != YAML_SEQUENCE_NODE)
 		return fail(c, v, "file_sd", "is %s: write a list of globs such as [targets/*.json]",
-			    node_kind(v));
+			    sp_yaml_kind(v));
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (n > SERVE_FILE_SD_MAX)
 		return fail(c, v, "file_sd", "more than %d globs: put the files in fewer directories",
@@ -573,7 +560,7 @@ static int parse_file_sd(struct parse_ctx *c, yaml_node_t *v, struct serve_confi
 			return fail(c, v, key, "an empty entry: remove it");
 		if (item->type != YAML_SCALAR_NODE || !*scalar(item))
 			return fail(c, item, key, "is %s: write a glob such as targets/*.json",
-				    item->type == YAML_SCALAR_NODE ? "empty" : node_kind(item));
+				    item->type == YAML_SCALAR_NODE ? "empty" : sp_yaml_kind(item));
 		g = scalar(item);
 		slash = strrchr(c->file, '/');
 		dirlen = slash ? (int)(slash - c->file) : 0;
@@ -616,7 +603,7 @@ static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 		return fail(c, NULL, NULL, "the file is empty: give a 'checks' list");
 	if (root->type != YAML_MAPPING_NODE)
 		return fail(c, root, NULL, "the top level is %s: write a mapping with 'checks'",
-			    node_kind(root));
+			    sp_yaml_kind(root));
 	err = check_keys(c, root, "", top_keys);
 	if (err)
 		return err;
@@ -624,7 +611,7 @@ static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 	if (v) {
 		if (v->type != YAML_MAPPING_NODE)
 			return fail(c, v, "defaults", "is %s: write a mapping of settings",
-				    node_kind(v));
+				    sp_yaml_kind(v));
 		err = check_keys(c, v, "defaults", settings_keys);
 		if (!err)
 			err = parse_settings(c, v, "defaults", &defaults);
@@ -649,7 +636,7 @@ static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 	if (!v)
 		return fail(c, root, "checks", "missing: give a list of checks (or file_sd)");
 	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, "checks", "is %s: write a list ('- name: ...')", node_kind(v));
+		return fail(c, v, "checks", "is %s: write a list ('- name: ...')", sp_yaml_kind(v));
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (!n && cfg->n_file_sd)
 		return 0;
@@ -674,30 +661,18 @@ int serve_config_parse(const char *buf, size_t len, const char *file, struct ser
 		       char *err, size_t errlen)
 {
 	struct parse_ctx c = {.file = file, .err = err, .errlen = errlen};
-	yaml_parser_t parser;
 	yaml_document_t doc;
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, errlen, "%s: cannot set up the YAML parser", file);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s:%lu: not valid YAML: %s%s%s", file,
-			 (unsigned long)parser.problem_mark.line + 1,
-			 parser.problem ? parser.problem : "parse error", parser.context ? " " : "",
-			 parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		return -EINVAL;
-	}
+	ret = sp_yaml_load(buf, len, file, &doc, err, errlen);
+	if (ret)
+		return ret;
 	c.doc = &doc;
 	ret = parse_root(&c, cfg);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", file);
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	if (ret)
 		serve_config_free(cfg);
 	return ret;
@@ -734,6 +709,12 @@ int serve_config_load(const char *path, struct serve_config *cfg, char *err, siz
 		len += n;
 		if (n == 0)
 			break;
+		if (len > SERVE_FILE_MAX) {
+			ret = -EFBIG;
+			snprintf(err, errlen, "%s: larger than %d bytes: is it the config file?", path,
+				 SERVE_FILE_MAX);
+			goto cleanup;
+		}
 	}
 	if (ferror(f)) {
 		ret = -EIO;

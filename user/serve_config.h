@@ -46,6 +46,7 @@
 #define SERVE_TARGET_MAX      (SP_HOST_MAX + 16)
 #define SERVE_RISE_FALL_MAX   1000
 #define SERVE_ERR_MAX	      512
+#define SERVE_FILE_MAX	      (16 << 20) /* bytes of the config file */
 #define SERVE_PROBE_ALLOW_MAX 256
 #define SERVE_IFNAME_MAX      16 /* IF_NAMESIZE, with the NUL */
 

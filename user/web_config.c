@@ -7,6 +7,7 @@
 #include <string.h>
 #include <yaml.h>
 #include "util.h"
+#include "yaml_util.h"
 #include "web_config.h"
 
 struct parse_ctx {
@@ -80,20 +81,6 @@ static int fail(struct parse_ctx *c, const yaml_node_t *node, const char *key, c
 	return -EINVAL;
 }
 
-static const char *node_kind(const yaml_node_t *node)
-{
-	switch (node->type) {
-	case YAML_SCALAR_NODE:
-		return "a value";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
 static yaml_node_t *node_at(struct parse_ctx *c, int index)
 {
 	return yaml_document_get_node(c->doc, index);
@@ -104,7 +91,7 @@ static int get_scalar(struct parse_ctx *c, yaml_node_t *v, const char *key, cons
 		      const char **s)
 {
 	if (v->type != YAML_SCALAR_NODE)
-		return fail(c, v, key, "is %s: write a single value such as %s", node_kind(v),
+		return fail(c, v, key, "is %s: write a single value such as %s", sp_yaml_kind(v),
 			    example);
 	*s = (const char *)v->data.scalar.value;
 	if (strlen(*s) != v->data.scalar.length)
@@ -126,7 +113,7 @@ static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
 		k = node_at(c, p->key);
 		if (!k || k->type != YAML_SCALAR_NODE)
 			return fail(c, k ? k : map, path, "a key is %s: write 'name: value' pairs",
-				    k ? node_kind(k) : "missing");
+				    k ? sp_yaml_kind(k) : "missing");
 		name = (const char *)k->data.scalar.value;
 		snprintf(key, sizeof(key), "%s%s%.64s", path, *path ? "." : "", name);
 		for (i = 0; allowed[i]; i++)
@@ -233,7 +220,7 @@ static int parse_tls(struct parse_ctx *c, yaml_node_t *map, struct web_config *c
 		return 0; /* "tls_server_config:" alone */
 	if (map->type != YAML_MAPPING_NODE)
 		return fail(c, map, "tls_server_config", "is %s: write a mapping (cert_file, ...)",
-			    node_kind(map));
+			    sp_yaml_kind(map));
 	err = check_keys(c, map, "tls_server_config", tls_keys);
 	if (!err)
 		err = parse_path(c, map, "cert_file", cfg->cert_file);
@@ -329,7 +316,7 @@ static int parse_users(struct parse_ctx *c, yaml_node_t *map, struct web_config 
 	if (map->type != YAML_MAPPING_NODE)
 		return fail(c, map, "basic_auth_users",
 			    "is %s: write a mapping of user names to bcrypt hashes",
-			    node_kind(map));
+			    sp_yaml_kind(map));
 	n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
 	if (n > WEB_USERS_MAX)
 		return fail(c, map, "basic_auth_users", "%zu users: at most %d", n, WEB_USERS_MAX);
@@ -387,7 +374,7 @@ static int parse_root(struct parse_ctx *c, struct web_config *cfg)
 		return fail(c, root, NULL,
 			    "the top level is %s: write a mapping with tls_server_config and/or "
 			    "basic_auth_users",
-			    node_kind(root));
+			    sp_yaml_kind(root));
 	err = check_keys(c, root, "", top_keys);
 	if (err)
 		return err;
@@ -404,34 +391,20 @@ int web_config_parse(const char *buf, size_t len, const char *file, struct web_c
 		     char *err, size_t errlen)
 {
 	struct parse_ctx c = {.file = file, .err = err, .errlen = errlen};
-	yaml_parser_t parser;
 	yaml_document_t doc;
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->min_version = WEB_TLS12;
 	cfg->max_version = WEB_TLS13;
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, errlen, "%s: cannot set up the YAML parser", file);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s:%lu: not valid YAML: %s%s%s", file,
-			 (unsigned long)parser.problem_mark.line + 1,
-			 parser.problem ? parser.problem : "parse error", parser.context ? " " : "",
-			 parser.context ? parser.context : "");
-		if (errlen)
-			sp_one_line(err);
-		yaml_parser_delete(&parser);
-		return -EINVAL;
-	}
+	ret = sp_yaml_load(buf, len, file, &doc, err, errlen);
+	if (ret)
+		return ret;
 	c.doc = &doc;
 	ret = parse_root(&c, cfg);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", file);
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	if (ret)
 		web_config_free(cfg);
 	return ret;

@@ -22,7 +22,7 @@ FUZZ_ARGS_fuzz_target := -max_len=300 -dict=tests/fuzz/target.dict
 # Durations, counts, ports, sizes, seconds and shards: util.c, halfclose.c, keepalive.c,
 # serve_config.c, serve_shard.c (the harness stubs the messages of output.c that their option
 # parsers use).
-FUZZ_SRCS_fuzz_duration := user/util.c user/halfclose.c user/keepalive.c user/serve_config.c \
+FUZZ_SRCS_fuzz_duration := user/util.c user/halfclose.c user/keepalive.c user/serve_config.c user/yaml_util.c \
 	user/target.c user/cidr.c user/serve_shard.c
 FUZZ_LIBS_fuzz_duration := $(shell $(PKG_CONFIG) --libs yaml-0.1 nettle)
 FUZZ_ARGS_fuzz_duration := -max_len=64 -dict=tests/fuzz/duration.dict
@@ -32,13 +32,13 @@ FUZZ_SRCS_fuzz_targets_file := user/targets_file.c user/target.c user/util.c
 FUZZ_ARGS_fuzz_targets_file := -max_len=4096 -dict=tests/fuzz/target.dict
 
 # The YAML config of serve, parsed from memory (serve_config_parse()).
-FUZZ_SRCS_fuzz_serve_config := user/serve_config.c user/target.c user/util.c user/cidr.c \
+FUZZ_SRCS_fuzz_serve_config := user/serve_config.c user/yaml_util.c user/target.c user/util.c user/cidr.c \
 	user/serve_shard.c
 FUZZ_LIBS_fuzz_serve_config := $(shell $(PKG_CONFIG) --libs yaml-0.1 nettle)
 FUZZ_ARGS_fuzz_serve_config := -max_len=4096 -dict=tests/fuzz/serve_config.dict
 
 # A file_sd file (JSON or YAML, byte 0 picks), parsed from memory (file_sd_parse()).
-FUZZ_SRCS_fuzz_file_sd := user/file_sd.c user/serve_config.c user/serve_shard.c user/target.c user/util.c \
+FUZZ_SRCS_fuzz_file_sd := user/file_sd.c user/serve_config.c user/yaml_util.c user/serve_shard.c user/target.c user/util.c \
 	user/cidr.c
 FUZZ_LIBS_fuzz_file_sd := $(shell $(PKG_CONFIG) --libs yaml-0.1 json-c nettle) -lpthread
 FUZZ_ARGS_fuzz_file_sd := -max_len=4096 -dict=tests/fuzz/file_sd.dict
@@ -48,7 +48,7 @@ FUZZ_SRCS_fuzz_cescape := user/cescape.c
 FUZZ_ARGS_fuzz_cescape := -max_len=512
 
 # serve's --web.config.file (exporter-toolkit's format), parsed from memory (web_config_parse()).
-FUZZ_SRCS_fuzz_web_config := user/web_config.c user/util.c
+FUZZ_SRCS_fuzz_web_config := user/web_config.c user/yaml_util.c user/util.c
 FUZZ_LIBS_fuzz_web_config := $(shell $(PKG_CONFIG) --libs yaml-0.1)
 FUZZ_ARGS_fuzz_web_config := -max_len=4096 -dict=tests/fuzz/web_config.dict
 

@@ -341,12 +341,24 @@ static void test_load_missing_file(void **state)
 	    "/nonexistent/synprobe.yaml: cannot open the config file: No such file or directory");
 }
 
+/* A file larger than SERVE_FILE_MAX is refused before it is all read (/dev/zero never ends). */
+static void test_load_too_large(void **state)
+{
+	struct serve_config cfg;
+	char err[SERVE_ERR_MAX];
+
+	assert_int_equal(serve_config_load("/dev/zero", &cfg, err, sizeof(err)), -EFBIG);
+	assert_string_equal(err,
+			    "/dev/zero: larger than 16777216 bytes: is it the config file?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_durations),	      cmocka_unit_test(test_every_key),
 	    cmocka_unit_test(test_defaults),	      cmocka_unit_test(test_bad_configs),
 	    cmocka_unit_test(test_load_missing_file), cmocka_unit_test(test_probe_allow),
+	    cmocka_unit_test(test_load_too_large),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
