@@ -14,6 +14,7 @@
 #   file; nothing when stderr is not a terminal, nor with -q.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "the targets file streamed and names resolved through a DNS server"
 for cmd in dnsmasq jq nft script; do
 	command -v $cmd >/dev/null || { skip "check -f streaming" "$cmd is not installed (scripts/install-deps.sh)"; exit 0; }
 done

@@ -5,6 +5,7 @@
 # step is observed on /metrics (synprobe_up, synprobe_config_last_reload_successful) and awaited.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "file_sd files read and re-read (inotify)"
 command -v curl >/dev/null || { skip "file_sd" "curl is not installed (scripts/install-deps.sh)"; exit 0; }
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 

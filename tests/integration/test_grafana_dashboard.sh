@@ -6,6 +6,7 @@
 # panels the issue asks for, and only metric names serve exports.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "Prometheus evaluating the dashboard's queries over serve's /metrics"
 for tool in curl jq nft prometheus; do
 	command -v $tool >/dev/null || { skip "grafana dashboard" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
 done

@@ -11,6 +11,7 @@
 #   and a closed port in a network namespace (no accept()).
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "make install, man pages, completion and the library's example"
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 
 top=$(cd "$(dirname "$0")/../.." && pwd)

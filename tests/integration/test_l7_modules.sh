@@ -13,6 +13,7 @@
 #   length, and addresses and ports equal to the connection's own.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "the TLS, PROXY and send/expect modules on a connected socket"
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 for tool in openssl socat jq; do
 	command -v $tool >/dev/null || { skip "$(basename "$0")" "$tool is not installed"; sp_finish; }

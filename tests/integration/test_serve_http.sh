@@ -9,6 +9,7 @@
 # - SIGTERM with every probe pending: exit 0 within a few seconds, the pending ones answered 503.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "serve's HTTP limits and request handling"
 for tool in curl nft; do
 	command -v $tool >/dev/null || { skip "serve http" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
 done

@@ -5,6 +5,7 @@
 # resolver error, and SIGTERM exits within a second while the lookup hangs.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "serve's resolver threads against a hung DNS server"
 command -v curl >/dev/null || { skip "serve resolver" "curl is not installed (scripts/install-deps.sh)"; exit 0; }
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 

@@ -6,6 +6,7 @@
 # to a grown config; /probe is not sharded; bad --shard values are refused with exit 2.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "the hashmod split of serve's checks"
 for tool in curl python3; do
 	command -v $tool >/dev/null || { skip "serve shard" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
 done

@@ -15,6 +15,7 @@
 #   naming the file, exit 2.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "TLS and basic auth of serve's HTTP listener"
 for tool in curl openssl python3 prometheus; do
 	command -v $tool >/dev/null || { skip "serve TLS" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
 done

@@ -35,7 +35,7 @@ for k in "$@"; do
 		continue
 	fi
 	echo "======== kernel $k: started, output in $logs/$name.log ========"
-	"$here/run.sh" "$dir" tests/run.sh "$out" all >"$logs/$name.log" 2>&1 &
+	"$here/run.sh" "$dir" env SP_KERNEL_MATRIX=1 tests/run.sh "$out" all >"$logs/$name.log" 2>&1 &
 	names+=("$name") dirs+=("$dir") pids+=($!) starts+=($SECONDS)
 done
 
