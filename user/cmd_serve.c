@@ -46,7 +46,7 @@
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/synprobe"
 #define IFACES_MAX	32
 #define WAKE_SIGNAL	SIGUSR1
-#define OUTCOMES_N	(SYNPROBE_UNREACHABLE + 1)
+#define OUTCOMES_N	SYNPROBE_OUTCOMES
 
 /* Where systemd mounts the bpffs, and the only place serve mounts one itself. */
 #define BPFFS_ROOT "/sys/fs/bpf"
@@ -79,6 +79,14 @@ struct serve_check {
 	__u64 state_changes;
 	__u64 syn_retransmits;
 	struct serve_histogram rtt;
+	/* a completing check (cfg.set.l7): the kind's argument, and what its last run found */
+	struct sp_l7_arg l7_arg;
+	bool has_l7;		     /* l7 below is set */
+	struct sp_l7_result l7;	     /* the last run's */
+	bool has_cert;		     /* cert below is from a handshake that got a certificate */
+	struct sp_tls_info cert;     /* the last such handshake's */
+	bool last_open;		     /* the last run's outcome was open */
+	__u64 last_rtt_ns;	     /* the last run's handshake RTT; 0: none */
 };
 
 struct serve_args {
@@ -701,6 +709,7 @@ static void record_result(struct serve *s, struct serve_check *c, enum synprobe_
 	c->syn_retransmits += syn_retransmits;
 	if (has_rtt)
 		serve_histogram_observe(&c->rtt, rtt_ns);
+	c->last_rtt_ns = has_rtt ? rtt_ns : 0;
 	c->has_last = true;
 	c->last_success = success;
 	if (log_min <= LOG_DEBUG) {
@@ -768,6 +777,7 @@ static void orphan_release(struct serve *s, struct serve_check *c)
 static void engine_start(struct serve *s, struct serve_check *c)
 {
 	struct synprobe_check_opts copts = { .mark = c->cfg.set.mark };
+	const struct serve_l7 *l7 = c->cfg.set.l7;
 	const char *ifname = c->cfg.set.bind_interface;
 	char msg[SP_ERR_MAX];
 	int err;
@@ -782,6 +792,13 @@ static void engine_start(struct serve *s, struct serve_check *c)
 			record_result(s, c, SYNPROBE_ERROR, false, 0, 0, msg);
 			return;
 		}
+	}
+	if (l7 && l7->active) {
+		c->l7_arg.opts = &l7->opts;
+		c->l7_arg.host = c->cfg.spec.host;
+		copts.kind = &sp_kind_l7;
+		copts.kind_arg = &c->l7_arg;
+		copts.close_fin = l7->spec.close_given && l7->spec.close_fin;
 	}
 	err = synprobe_start_ex(s->sp, (struct sockaddr *)&c->addr.addr, c->addr.addrlen,
 				c->cfg.set.timeout_ms, &copts, c);
@@ -883,8 +900,17 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 		orphan_release(s, c);
 		return;
 	}
+	c->has_l7 = res->kind == &sp_kind_l7 && res->kind_result;
+	if (c->has_l7) {
+		c->l7 = *(const struct sp_l7_result *)res->kind_result;
+		if (c->l7.tls && c->l7.info.has_cert) {
+			c->has_cert = true;
+			c->cert = c->l7.info;
+		}
+	}
+	c->last_open = res->outcome == SYNPROBE_OPEN;
 	record_result(s, c, res->outcome, res->has_rtt, res->rtt_ns, res->syn_retransmits,
-		      res->error ? strerror(res->error) : NULL);
+		      res->detail ? res->detail : res->error ? strerror(res->error) : NULL);
 }
 
 /* --- metrics --- */
@@ -946,6 +972,64 @@ static void render_bpf(struct serve *s, struct serve_buf *b)
 	}
 }
 
+/* The metrics of completing checks (tls, query_response): only for those that have them. */
+static void render_l7(struct serve *s, struct serve_buf *b)
+{
+	struct serve_check *c;
+	size_t i;
+
+	family(b, "synprobe_tls_cert_not_after_seconds", "gauge",
+	       "notAfter of the leaf certificate of the last TLS handshake that got one, Unix time.");
+	for (i = 0; i < s->n_checks; i++) {
+		c = s->checks[i];
+		if (c->has_cert)
+			serve_buf_printf(b, "synprobe_tls_cert_not_after_seconds{%s} %lld\n",
+					 c->labels, (long long)c->cert.not_after);
+	}
+	family(b, "synprobe_tls_cert_earliest_not_after_seconds", "gauge",
+	       "The earliest notAfter of the certificates the server sent (leaf and chain), Unix time.");
+	for (i = 0; i < s->n_checks; i++) {
+		c = s->checks[i];
+		if (c->has_cert)
+			serve_buf_printf(b,
+					 "synprobe_tls_cert_earliest_not_after_seconds{%s} %lld\n",
+					 c->labels, (long long)c->cert.earliest_not_after);
+	}
+	family(b, "synprobe_tls_handshake_seconds", "gauge",
+	       "The last run's TLS handshake, first ClientHello write to its end, in seconds.");
+	for (i = 0; i < s->n_checks; i++) {
+		c = s->checks[i];
+		if (c->has_l7 && c->l7.tls && c->l7.info.handshake_ns)
+			serve_buf_printf(b, "synprobe_tls_handshake_seconds{%s} %.9f\n", c->labels,
+					 (double)c->l7.info.handshake_ns / 1e9);
+	}
+	family(b, "synprobe_phase_seconds", "gauge",
+	       "The last run of a completing check, by phase: tcp (the handshake RTT at tc), tls, "
+	       "first_byte (handshakes' end to the first reply byte), in seconds.");
+	for (i = 0; i < s->n_checks; i++) {
+		c = s->checks[i];
+		if (!c->has_l7)
+			continue;
+		if (c->last_rtt_ns)
+			serve_buf_printf(b, "synprobe_phase_seconds{%s,phase=\"tcp\"} %.9f\n",
+					 c->labels, (double)c->last_rtt_ns / 1e9);
+		if (c->l7.tls && c->l7.info.handshake_ns)
+			serve_buf_printf(b, "synprobe_phase_seconds{%s,phase=\"tls\"} %.9f\n",
+					 c->labels, (double)c->l7.info.handshake_ns / 1e9);
+		if (c->l7.first_byte_ns)
+			serve_buf_printf(b, "synprobe_phase_seconds{%s,phase=\"first_byte\"} %.9f\n",
+					 c->labels, (double)c->l7.first_byte_ns / 1e9);
+	}
+	family(b, "synprobe_expect_matched", "gauge",
+	       "1 if every query_response step of the last run matched, else 0.");
+	for (i = 0; i < s->n_checks; i++) {
+		c = s->checks[i];
+		if (c->has_last && c->cfg.set.l7 && c->cfg.set.l7->spec.n_steps)
+			serve_buf_printf(b, "synprobe_expect_matched{%s} %d\n", c->labels,
+					 c->has_l7 && c->l7.steps && c->last_open);
+	}
+}
+
 static char *render_metrics(struct serve *s)
 {
 	struct synprobe_engine_stats es;
@@ -982,6 +1066,7 @@ static char *render_metrics(struct serve *s)
 					 s->checks[i]->labels,
 					 synprobe_outcome_str((enum synprobe_outcome)o),
 					 (unsigned long long)s->checks[i]->outcomes[o]);
+	render_l7(s, &b);
 	family(&b, "synprobe_state_changes_total", "counter",
 	       "State changes (unknown, up, down) of the check.");
 	for (i = 0; i < s->n_checks; i++)

@@ -317,6 +317,237 @@ static int parse_labels(struct parse_ctx *c, yaml_node_t *v, const char *key,
 	return 0;
 }
 
+static const char *key_of(char *buf, size_t len, const char *path, const char *name);
+
+/* A boolean scalar: true/false (YAML 1.1's yes/no/on/off too). */
+static int parse_bool_key(struct parse_ctx *c, yaml_node_t *v, const char *key, bool *out)
+{
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "on", NULL};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "off", NULL};
+	size_t i;
+	int err;
+
+	err = want_scalar(c, v, key, "true");
+	if (err)
+		return err;
+	for (i = 0; yes[i]; i++)
+		if (!strcmp(scalar(v), yes[i])) {
+			*out = true;
+			return 0;
+		}
+	for (i = 0; no[i]; i++)
+		if (!strcmp(scalar(v), no[i])) {
+			*out = false;
+			return 0;
+		}
+	return fail(c, v, key, "'%s' is not a boolean: give true or false", scalar(v));
+}
+
+/* A string scalar of 1 to @max characters, no NUL, into *@out (points into the document). */
+static int parse_string_key(struct parse_ctx *c, yaml_node_t *v, const char *key,
+			    const char *example, size_t max, const char **out)
+{
+	int err;
+
+	err = want_scalar(c, v, key, example);
+	if (err)
+		return err;
+	if (!*scalar(v) || strlen(scalar(v)) > max || strlen(scalar(v)) != v->data.scalar.length)
+		return fail(c, v, key, "give a string of 1 to %zu characters, such as %s", max,
+			    example);
+	*out = scalar(v);
+	return 0;
+}
+
+static const char *const tls_keys[] = {"sni", "ca_file", "insecure", "alpn", NULL};
+static const char *const step_keys[] = {"send", "expect", NULL};
+
+/* tls: a mapping (sni, ca_file, insecure, alpn); it replaces the defaults' tls as a whole. */
+static int parse_tls(struct parse_ctx *c, yaml_node_t *v, const char *key,
+		     struct serve_l7_spec *sp)
+{
+	yaml_node_t *x;
+	char k[200];
+	int err;
+
+	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "false")) {
+		/* A check turns off the defaults' TLS. */
+		sp->tls = sp->insecure = false;
+		sp->sni = sp->ca_file = sp->alpn = NULL;
+		return 0;
+	}
+	if (v->type != YAML_MAPPING_NODE)
+		return fail(c, v, key, "is %s: write a mapping such as {sni: web.example} ({} for the defaults; false for none)",
+			    sp_yaml_kind(v));
+	err = check_keys(c, v, key, tls_keys);
+	if (err)
+		return err;
+	sp->tls = true;
+	sp->sni = sp->ca_file = sp->alpn = NULL;
+	sp->insecure = false;
+	x = lookup(c, v, "sni");
+	if (x && (err = parse_string_key(c, x, key_of(k, sizeof(k), key, "sni"), "web.example", 253,
+					 &sp->sni)))
+		return err;
+	x = lookup(c, v, "ca_file");
+	if (x && (err = parse_string_key(c, x, key_of(k, sizeof(k), key, "ca_file"),
+					 "/etc/synprobe/ca.pem", 4095, &sp->ca_file)))
+		return err;
+	x = lookup(c, v, "alpn");
+	if (x && (err = parse_string_key(c, x, key_of(k, sizeof(k), key, "alpn"), "h2,http/1.1",
+					 255, &sp->alpn)))
+		return err;
+	x = lookup(c, v, "insecure");
+	if (x && (err = parse_bool_key(c, x, key_of(k, sizeof(k), key, "insecure"), &sp->insecure)))
+		return err;
+	if (sp->insecure && sp->ca_file)
+		return fail(c, x, key_of(k, sizeof(k), key, "insecure"),
+			    "ca_file and insecure together: insecure verifies nothing, give one");
+	return 0;
+}
+
+/*
+ * query_response: a list of {send: STR} and {expect: REGEX} (or both in one item, send first), as
+ * blackbox_exporter's tcp module; an expect joins the send before it, as check's --expect does.
+ */
+static int parse_query_response(struct parse_ctx *c, yaml_node_t *v, const char *key,
+				struct serve_l7_spec *sp)
+{
+	const char *send, *expect;
+	yaml_node_item_t *it;
+	yaml_node_t *item, *x;
+	char k[200], k2[220];
+	unsigned int i = 0;
+	int err;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, key, "is %s: write a list such as [{send: \"PING\\r\\n\"}, {expect: \"^\\+PONG\"}]",
+			    sp_yaml_kind(v));
+	sp->n_steps = 0;
+	memset(sp->sends, 0, sizeof(sp->sends));
+	memset(sp->expects, 0, sizeof(sp->expects));
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++, i++) {
+		snprintf(k, sizeof(k), "%s[%u]", key, i);
+		item = node_at(c, *it);
+		if (!item || item->type != YAML_MAPPING_NODE)
+			return fail(c, item ? item : v, k, "is %s: write {send: STR} or {expect: REGEX}",
+				    item ? sp_yaml_kind(item) : "missing");
+		err = check_keys(c, item, k, step_keys);
+		if (err)
+			return err;
+		send = expect = NULL;
+		x = lookup(c, item, "send");
+		if (x) {
+			snprintf(k2, sizeof(k2), "%s.send", k);
+			err = want_scalar(c, x, k2, "\"PING\\r\\n\"");
+			if (err)
+				return err;
+			if (strlen(scalar(x)) != x->data.scalar.length)
+				return fail(c, x, k2, "holds a NUL: write it as \\0");
+			send = scalar(x);
+		}
+		x = lookup(c, item, "expect");
+		if (x) {
+			snprintf(k2, sizeof(k2), "%s.expect", k);
+			err = parse_string_key(c, x, k2, "\"^\\+PONG\"", SP_EXPECT_PATTERN_MAX,
+					       &expect);
+			if (err)
+				return err;
+		}
+		if (!send && !expect)
+			return fail(c, item, k, "empty: write {send: STR} or {expect: REGEX}");
+		if (send || !sp->n_steps || sp->expects[sp->n_steps - 1]) {
+			if (sp->n_steps == SP_EXPECT_STEPS_MAX)
+				return fail(c, item, k, "more than %d steps: use fewer",
+					    SP_EXPECT_STEPS_MAX);
+			sp->n_steps++;
+		}
+		if (send)
+			sp->sends[sp->n_steps - 1] = send;
+		if (expect)
+			sp->expects[sp->n_steps - 1] = expect;
+	}
+	return 0; /* [] : none (a check drops the defaults' steps) */
+}
+
+/*
+ * The l7 keys of @map over @set->l7 (the defaults' when a check's): a given key replaces the
+ * one it inherits; the result is compiled and interned (serve_l7_get()).
+ */
+static int parse_l7(struct parse_ctx *c, yaml_node_t *map, const char *path,
+		    struct serve_settings *set)
+{
+	struct serve_l7_spec sp = {};
+	yaml_node_t *v, *at = NULL;
+	const struct serve_l7 *l;
+	char key[160], msg[SERVE_ERR_MAX];
+	const char *s;
+	int err;
+
+	if (set->l7)
+		sp = set->l7->spec;
+	v = lookup(c, map, "tls");
+	if (v) {
+		at = v;
+		err = parse_tls(c, v, key_of(key, sizeof(key), path, "tls"), &sp);
+		if (err)
+			return err;
+	}
+	v = lookup(c, map, "query_response");
+	if (v) {
+		at = v;
+		err = parse_query_response(c, v, key_of(key, sizeof(key), path, "query_response"),
+					   &sp);
+		if (err)
+			return err;
+	}
+	v = lookup(c, map, "proxy_protocol");
+	if (v) {
+		at = v;
+		key_of(key, sizeof(key), path, "proxy_protocol");
+		err = want_scalar(c, v, key, "v2");
+		if (err)
+			return err;
+		if (!strcmp(scalar(v), "none"))
+			sp.proxy = SP_PROXY_NONE;
+		else if (sp_proxy_version_parse(scalar(v), &sp.proxy))
+			return fail(c, v, key, "'%s': give v1, v2 or none", scalar(v));
+	}
+	v = lookup(c, map, "close");
+	if (v) {
+		at = v;
+		key_of(key, sizeof(key), path, "close");
+		err = want_scalar(c, v, key, "fin");
+		if (err)
+			return err;
+		s = scalar(v);
+		if (strcmp(s, "fin") && strcmp(s, "rst"))
+			return fail(c, v, key, "'%s': give fin or rst", s);
+		sp.close_given = true;
+		sp.close_fin = !strcmp(s, "fin");
+	}
+	if (!at)
+		return 0;
+	l = serve_l7_get(&sp, msg, sizeof(msg));
+	if (!l) {
+		/* Name the key the message is about. */
+		if (msg[0] == '[') {
+			v = lookup(c, map, "query_response");
+			snprintf(key, sizeof(key), "%s%squery_response%.*s", path, *path ? "." : "",
+				 (int)strcspn(msg, ":"), msg);
+			return fail(c, v ? v : at, key, "%s", msg + strcspn(msg, ":") + 2);
+		}
+		if (!strncmp(msg, "close ", 6)) {
+			v = lookup(c, map, "close");
+			return fail(c, v ? v : at, key_of(key, sizeof(key), path, "close"), "%s", msg);
+		}
+		v = lookup(c, map, "tls");
+		return fail(c, v ? v : at, key_of(key, sizeof(key), path, "tls"), "%s", msg);
+	}
+	set->l7 = l->active || l->spec.close_given ? l : NULL;
+	return 0;
+}
+
 /* "PATH.NAME" (or "NAME" at the top) into @buf: a key as error messages name it. */
 static const char *key_of(char *buf, size_t len, const char *path, const char *name)
 {
@@ -367,7 +598,7 @@ static int parse_settings(struct parse_ctx *c, yaml_node_t *map, const char *pat
 	if (v && (err = parse_ifname_key(c, v, key_of(key, sizeof(key), path, "bind_interface"),
 					 set->bind_interface)))
 		return err;
-	return 0;
+	return parse_l7(c, map, path, set);
 }
 
 /* The rules between settings, checked once defaults and the check's keys are merged. */
@@ -398,11 +629,12 @@ static int check_settings(struct parse_ctx *c, yaml_node_t *map, const char *pat
 
 static const char *const settings_keys[] = {
     "interval", "timeout", "rise", "fall", "fast_interval", "resolve_interval", "labels",
-    "mark", "bind_interface", NULL,
+    "mark", "bind_interface", "tls", "query_response", "proxy_protocol", "close", NULL,
 };
 static const char *const check_keys_allowed[] = {
     "name", "target",	     "interval",	 "timeout", "rise",
-    "fall", "fast_interval", "resolve_interval", "labels",  "mark", "bind_interface", NULL,
+    "fall", "fast_interval", "resolve_interval", "labels",  "mark", "bind_interface",
+    "tls",  "query_response", "proxy_protocol", "close", NULL,
 };
 static const char *const top_keys[] = {"defaults", "checks", "probe_allow", "shard", "file_sd",
 					       NULL};
@@ -756,7 +988,8 @@ bool serve_check_config_equal(const struct serve_check_config *a,
 	    x->rise != y->rise || x->fall != y->fall ||
 	    x->fast_interval_ms != y->fast_interval_ms ||
 	    x->resolve_interval_ms != y->resolve_interval_ms || x->n_labels != y->n_labels ||
-	    x->mark != y->mark || strcmp(x->bind_interface, y->bind_interface))
+	    x->mark != y->mark || strcmp(x->bind_interface, y->bind_interface) ||
+	    x->l7 != y->l7)
 		return false;
 	for (i = 0; i < x->n_labels; i++)
 		if (strcmp(x->labels[i].name, y->labels[i].name) ||

@@ -12,6 +12,12 @@
  *     labels: {team: web}      # extra Prometheus labels of every check
  *     mark: 16                 # SO_MARK of the checks' sockets (policy routing); absent: none
  *     bind_interface: vrf-blue # SO_BINDTODEVICE: leave by this interface (a VRF: inside it)
+ *     tls: {sni: web.example, ca_file: ca.pem, insecure: false, alpn: "h2,http/1.1"}
+ *     query_response:          # steps, as blackbox_exporter's tcp module
+ *       - send: "HEAD / HTTP/1.0\r\n\r\n"
+ *       - expect: "^HTTP/1\\.[01] 200"
+ *     proxy_protocol: v2       # a PROXY header first: v1 or v2
+ *     close: fin               # fin or rst (default), with a completing setting above
  *   checks:                    # required, at least one
  *     - name: web              # required, unique
  *       target: web.example:443
@@ -36,6 +42,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "cidr.h"
+#include "serve_l7.h"
 #include "serve_shard.h"
 #include "target.h"
 
@@ -70,6 +77,9 @@ struct serve_settings {
 	size_t n_labels;
 	__u32 mark;				   /* SO_MARK; 0: none */
 	char bind_interface[SERVE_IFNAME_MAX];	   /* SO_BINDTODEVICE; "": none */
+	/* tls, query_response, proxy_protocol, close (serve_l7.h): interned, valid until exit,
+	 * compared by pointer; NULL: none given (a half-open check) */
+	const struct serve_l7 *l7;
 };
 
 struct serve_check_config {

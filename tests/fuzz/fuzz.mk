@@ -23,8 +23,9 @@ FUZZ_ARGS_fuzz_target := -max_len=300 -dict=tests/fuzz/target.dict
 # serve_config.c, serve_shard.c (the harness stubs the messages of output.c that their option
 # parsers use).
 FUZZ_SRCS_fuzz_duration := user/util.c user/halfclose.c user/keepalive.c user/serve_config.c user/yaml_util.c \
-	user/target.c user/cidr.c user/serve_shard.c
-FUZZ_LIBS_fuzz_duration := $(shell $(PKG_CONFIG) --libs yaml-0.1 nettle)
+	user/target.c user/cidr.c user/serve_shard.c \
+	user/serve_l7.c user/tls_client.c user/expect.c user/cescape.c user/proxy_proto.c
+FUZZ_LIBS_fuzz_duration := $(shell $(PKG_CONFIG) --libs yaml-0.1 nettle gnutls libpcre2-8) -lpthread
 FUZZ_ARGS_fuzz_duration := -max_len=64 -dict=tests/fuzz/duration.dict
 
 # The targets file (check -f), read through fmemopen().
@@ -33,14 +34,16 @@ FUZZ_ARGS_fuzz_targets_file := -max_len=4096 -dict=tests/fuzz/target.dict
 
 # The YAML config of serve, parsed from memory (serve_config_parse()).
 FUZZ_SRCS_fuzz_serve_config := user/serve_config.c user/yaml_util.c user/target.c user/util.c user/cidr.c \
-	user/serve_shard.c
-FUZZ_LIBS_fuzz_serve_config := $(shell $(PKG_CONFIG) --libs yaml-0.1 nettle)
+	user/serve_shard.c \
+	user/serve_l7.c user/tls_client.c user/expect.c user/cescape.c user/proxy_proto.c
+FUZZ_LIBS_fuzz_serve_config := $(shell $(PKG_CONFIG) --libs yaml-0.1 nettle gnutls libpcre2-8) -lpthread
 FUZZ_ARGS_fuzz_serve_config := -max_len=4096 -dict=tests/fuzz/serve_config.dict
 
 # A file_sd file (JSON or YAML, byte 0 picks), parsed from memory (file_sd_parse()).
 FUZZ_SRCS_fuzz_file_sd := user/file_sd.c user/serve_config.c user/yaml_util.c user/serve_shard.c user/target.c user/util.c \
-	user/cidr.c
-FUZZ_LIBS_fuzz_file_sd := $(shell $(PKG_CONFIG) --libs yaml-0.1 json-c nettle) -lpthread
+	user/cidr.c \
+	user/serve_l7.c user/tls_client.c user/expect.c user/cescape.c user/proxy_proto.c
+FUZZ_LIBS_fuzz_file_sd := $(shell $(PKG_CONFIG) --libs yaml-0.1 json-c nettle gnutls libpcre2-8) -lpthread
 FUZZ_ARGS_fuzz_file_sd := -max_len=4096 -dict=tests/fuzz/file_sd.dict
 
 # The C escapes of --send: byte 0 the output capacity, the rest the text.

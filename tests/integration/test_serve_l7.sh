@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# synprobe serve past the handshake (YAML tls:, query_response:, close:): against openssl s_server
+# with a self-signed certificate made now (its notAfter known) and a banner server (socat), one
+# TLS check and two send/expect checks (one matching, one not):
+# - /metrics: synprobe_tls_cert_not_after_seconds and ..._earliest_... equal `openssl x509
+#   -enddate` to the second, synprobe_tls_handshake_seconds and synprobe_phase_seconds{phase}
+#   present, synprobe_expect_matched 1 and 0, the mismatch counted in synprobe_checks_total;
+# - bad values of the new keys: --check-config exits 2 with one line naming the key.
+. "$(dirname "$0")/lib.sh"
+sp_require_root
+for tool in openssl socat curl; do
+	command -v $tool >/dev/null || { skip "$(basename "$0")" "$tool is not installed"; exit 0; }
+done
+sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
+TLS=8443 BANNER=2222 HTTP=127.0.0.1:9123
+D=$SP_TMP CFG=$SP_TMP/serve.yaml
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 17 \
+	-subj "/CN=server.test" -addext "subjectAltName=DNS:server.test" \
+	-keyout "$D/cert.key" -out "$D/cert.pem" 2>/dev/null || { not_ok "certificate made"; sp_finish; }
+NA=$(date -u -d "$(openssl x509 -in "$D/cert.pem" -noout -enddate | cut -d= -f2)" +%s)
+diag "notAfter $NA"
+
+listening() { [ "$(ip netns exec "$NS_S" ss -Hltn "sport = :$1" | wc -l)" -ge 1 ]; }
+in_s openssl s_server -quiet -www -accept "$S4:$TLS" -cert "$D/cert.pem" -key "$D/cert.key" \
+	>>"$D/servers.log" 2>&1 &
+SP_PIDS+=($!)
+in_s socat "TCP-LISTEN:$BANNER,reuseaddr,fork" SYSTEM:'printf "SSH-2.0-sptest\r\n"; sleep 1' \
+	>>"$D/servers.log" 2>&1 &
+SP_PIDS+=($!)
+wait_until "$(sp_slow 10)" listening $TLS || not_ok "s_server listens"
+wait_until "$(sp_slow 10)" listening $BANNER || not_ok "socat listens"
+
+T=$(sp_slow 1)
+cat >"$CFG" <<YAML
+defaults:
+  interval: ${T}s
+  timeout: ${T}s
+checks:
+  - name: tls
+    target: $S4:$TLS
+    tls: {sni: server.test, ca_file: "$D/cert.pem"}
+  - name: banner
+    target: $S4:$BANNER
+    query_response:
+      - expect: '^SSH-2\.0-'
+    close: fin
+  - name: wrong
+    target: $S4:$BANNER
+    query_response:
+      - expect: "^220 "
+YAML
+in_c "$SYNPROBE" serve -c "$CFG" --listen $HTTP --no-pin 2>"$D/serve.log" &
+SERVE=$!
+SP_PIDS+=($SERVE)
+
+M=$D/metrics
+metrics() { in_c curl -sf --max-time 5 "http://$HTTP/metrics" >"$M"; }
+has() { grep -q "$1" "$M"; }
+all_ran() {
+	metrics && has '^synprobe_tls_cert_not_after_seconds{check="tls"' &&
+		has '^synprobe_expect_matched{check="banner"' && has '^synprobe_expect_matched{check="wrong"'
+}
+check "serve: a result of each check" wait_until "$(sp_slow 15)" all_ran
+grep -E '^synprobe_(tls|phase|expect)|outcome="(open|mismatch|tls_error)"' "$M" | sed 's/^/# /'
+val() { sed -n "s/^$1 \(.*\)$/\1/p" "$M"; }
+check "tls: synprobe_check_success 1" [ "$(val 'synprobe_check_success{check="tls",target="'$S4:$TLS'"}')" = 1 ]
+check "tls: leaf notAfter $NA to the second" \
+	[ "$(val 'synprobe_tls_cert_not_after_seconds{check="tls",target="'$S4:$TLS'"}')" = "$NA" ]
+check "tls: earliest notAfter $NA (one certificate)" \
+	[ "$(val 'synprobe_tls_cert_earliest_not_after_seconds{check="tls",target="'$S4:$TLS'"}')" = "$NA" ]
+check "tls: handshake seconds > 0" \
+	awk '/^synprobe_tls_handshake_seconds\{check="tls"/ { ok = $2 > 0 } END { exit !ok }' "$M"
+for ph in tcp tls; do
+	check "tls: phase $ph seconds > 0" \
+		awk -v p="phase=\"$ph\"" '/^synprobe_phase_seconds\{check="tls"/ && index($0, p) { ok = $2 > 0 } END { exit !ok }' "$M"
+done
+check "banner: phase first_byte present" has '^synprobe_phase_seconds{check="banner",.*phase="first_byte"} '
+check "banner: expect_matched 1" [ "$(val 'synprobe_expect_matched{check="banner",target="'$S4:$BANNER'"}')" = 1 ]
+check "wrong: expect_matched 0" [ "$(val 'synprobe_expect_matched{check="wrong",target="'$S4:$BANNER'"}')" = 0 ]
+check "wrong: counted as mismatch" \
+	awk '/^synprobe_checks_total\{check="wrong".*outcome="mismatch"/ { ok = $2 >= 1 } END { exit !ok }' "$M"
+check "banner: no mismatch" has '^synprobe_checks_total{check="banner".*outcome="mismatch"} 0$'
+check "a half-open check has no l7 metrics" \
+	bash -c "! grep -q '^synprobe_tls_cert_not_after_seconds{check=\"banner\"' '$M'"
+kill "$SERVE" 2>/dev/null
+wait "$SERVE" 2>/dev/null
+
+# bad KEY: VALUE for checks[0] -> exit 2, one line naming checks[0].KEY
+bad() {
+	local key=$1 want=$2 out rc
+	printf 'checks:\n  - name: x\n    target: 127.0.0.1:1\n    %s\n' "$key" >"$D/bad.yaml"
+	out=$("$SYNPROBE" serve -c "$D/bad.yaml" --check-config 2>&1); rc=$?
+	diag "$key: $out"
+	check "bad '$key': exit 2, one line naming $want" \
+		[ $rc -eq 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && grep -qF "$want" <<<"$out"
+}
+bad 'tls: {ca_file: /nonexistent.pem}' "checks[0].tls"
+bad 'tls: {sni: a, bogus: 1}' "checks[0].tls.bogus"
+bad 'tls: {insecure: maybe}' "checks[0].tls.insecure"
+bad 'query_response: [{expect: "("}]' "checks[0].query_response[0].expect"
+bad 'query_response: [{send: "\\xZZ"}]' "checks[0].query_response[0].send"
+bad 'query_response: [{sned: x}]' "checks[0].query_response[0].sned"
+bad 'proxy_protocol: v3' "checks[0].proxy_protocol"
+bad 'close: fin' "checks[0].close"
+sp_finish
