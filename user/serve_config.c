@@ -21,7 +21,8 @@ struct parse_ctx {
 
 /* Label names our metrics use themselves: a configured label must not hide them. */
 static const char *const reserved_labels[] = {
-    "check", "target", "outcome", "le", "instance", "job", "program", "verdict", "map", NULL,
+    "check", "target", "outcome", "le", "instance", "job", "program", "verdict", "map", "phase",
+    NULL,
 };
 
 static int fail(struct parse_ctx *c, const yaml_node_t *node, const char *key, const char *fmt, ...)
