@@ -25,7 +25,7 @@ listening() { [ "$(ip netns exec "$NS_S" ss -Hltn "sport = :$1" | wc -l)" -ge 1 
 in_s openssl s_server -quiet -www -accept "$S4:$TLS" -cert "$D/cert.pem" -key "$D/cert.key" \
 	>>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
-in_s socat "TCP-LISTEN:$BANNER,reuseaddr,fork" SYSTEM:'printf "SSH-2.0-sptest\r\n"; sleep 1' \
+in_s socat "TCP-LISTEN:$BANNER,reuseaddr,fork" SYSTEM:'printf "SSH-2.0-sptest\r\n"' \
 	>>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
 wait_until "$(sp_slow 10)" listening $TLS || not_ok "s_server listens"
