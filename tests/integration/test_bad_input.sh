@@ -118,7 +118,10 @@ check "the client namespace starts clean" ns_clean
 
 start=$SECONDS
 bad "unknown host" "nosuchhost.test" nosuchhost.test:80
-check "the unknown host fails at once ($((SECONDS - start)) s)" [ $((SECONDS - start)) -le 3 ]
+# The name fails at the resolver at once, not after a DNS timeout (5 s a try). An emulated CPU runs
+# the two strace'd synprobe runs of bad() for several seconds by itself: no bound means anything.
+check_timing "the unknown host fails at once ($((SECONDS - start)) s)" \
+	"the strace'd runs alone take seconds there" [ $((SECONDS - start)) -le 3 ]
 bad "port 0" "$S4:0" "$S4:0"
 bad "port 65536" "65536" "$S4:65536"
 bad "port 0 with -p" "'0'" -p 0 "$S4"
