@@ -8,6 +8,7 @@
 # is lib.sh's, so an unknown name fails at once and no query leaves the namespace.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "the parsing of options, targets and files, each refused before anything is loaded"
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 
 SP_TCX_QUERY=$SP_OUTPUT/tests/sp_tcx_query

@@ -8,6 +8,7 @@
 # - bad values of the new keys: --check-config exits 2 with one line naming the key.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_host_only "serve's YAML keys and metrics of TLS and send/expect checks (test_l7_check runs the kind on every kernel)"
 for tool in openssl socat curl; do
 	command -v $tool >/dev/null || { skip "$(basename "$0")" "$tool is not installed"; exit 0; }
 done
