@@ -55,8 +55,16 @@ sp_cleanup() {
 	rm -rf "/etc/netns/$NS_C" "/etc/netns/$NS_S" "$SP_TMP"
 }
 
+# sp_finish: runs the script's EXIT trap (sp_cleanup, or a script's own that also removes what
+# it made beyond lib.sh's namespaces), then exits 0 only if no check failed.
 sp_finish() {
-	sp_cleanup
+	local handler
+	handler=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
+	if [ -n "$handler" ]; then
+		eval "$handler"
+	else
+		sp_cleanup
+	fi
 	trap - EXIT
 	[ "$T_FAILED" -eq 0 ]
 	exit $?
