@@ -190,8 +190,11 @@ for m in "${MODES[@]}"; do
 		check "$how normal run: no TCX program on $VETH_C" test -z "$(tcx_ids "$VETH_C")"
 	fi
 	if [ "$how" = clsact ] || have_tcx_query; then
-		check "$how normal run: the kernel lists two of those programs on $VETH_C" \
-			wait_until 5 held_on $how "$VETH_C" "$progs"
+		# The process's programs read again each time: on an emulated CPU the list read above
+		# can predate the load's end (the feature probes load programs of their own).
+		held_now() { held_on $how "$VETH_C" "$(prog_ids_of $pid)"; }
+		check "$how normal run: the kernel lists two of the process's programs on $VETH_C" \
+			wait_until "$(sp_slow 5)" held_now
 	fi
 	wait_until $((RUN_S + 5)) exited $pid
 	{ wait $pid; } 2>/dev/null
