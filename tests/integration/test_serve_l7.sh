@@ -23,10 +23,10 @@ NA=$(date -u -d "$(openssl x509 -in "$D/cert.pem" -noout -enddate | cut -d= -f2)
 diag "notAfter $NA"
 
 listening() { [ "$(ip netns exec "$NS_S" ss -Hltn "sport = :$1" | wc -l)" -ge 1 ]; }
-in_s openssl s_server -quiet -www -accept "$S4:$TLS" -cert "$D/cert.pem" -key "$D/cert.key" \
+nsenter --net="/run/netns/$NS_S" openssl s_server -quiet -www -accept "$S4:$TLS" -cert "$D/cert.pem" -key "$D/cert.key" \
 	>>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
-in_s socat "TCP-LISTEN:$BANNER,reuseaddr,fork" SYSTEM:'printf "SSH-2.0-sptest\r\n"' \
+nsenter --net="/run/netns/$NS_S" socat "TCP-LISTEN:$BANNER,reuseaddr,fork" SYSTEM:'printf "SSH-2.0-sptest\r\n"' \
 	>>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
 wait_until "$(sp_slow 10)" listening $TLS || not_ok "s_server listens"
@@ -51,7 +51,7 @@ checks:
     query_response:
       - expect: "^220 "
 YAML
-in_c "$SYNPROBE" serve -c "$CFG" --listen $HTTP --no-pin 2>"$D/serve.log" &
+nsenter --net="/run/netns/$NS_C" "$SYNPROBE" serve -c "$CFG" --listen $HTTP --no-pin 2>"$D/serve.log" &
 SERVE=$!
 SP_PIDS+=($SERVE)
 
