@@ -19,7 +19,7 @@ mkdir -p "$logs"
 cd "$top" || exit 2
 
 # One kernel after the other: two guests at once on two CPUs ran each at half speed (the emulated
-# CPU is the bound), and both overran. A run takes about 15 minutes here (TCG), with the scripts
+# CPU is the bound), and both overran. A run takes about 10 minutes here (TCG), with the scripts
 # that test user space only left to the host (sp_host_only); one that hangs is stopped at 20.
 export SP_VM_TIMEOUT=${SP_VM_TIMEOUT:-1200}
 total_p=0 total_f=0 total_s=0 status=0
