@@ -25,7 +25,9 @@ struct sp_tls_config {
 struct sp_tls {
 	gnutls_session_t session;
 	bool started, done;
+	bool handshake_ended; /* the handshake itself ended, verified or not */
 	bool insecure;
+	char *verify_name; /* the name verified after the handshake; NULL: the chain only */
 	__u64 start_ns, end_ns;
 	char error[512];
 };
@@ -163,8 +165,18 @@ struct sp_tls *sp_tls_new(int fd, const struct sp_tls_config *c, const char *hos
 		if (rc < 0)
 			goto fail_gnutls;
 	}
-	if (!c->insecure && name && *name)
-		gnutls_session_set_verify_cert(t->session, name, 0);
+	/*
+	 * Verification runs after the handshake (sp_tls_handshake()), not inside it as
+	 * gnutls_session_set_verify_cert() would: a handshake aborted from the verify callback
+	 * has no cipher suite to report yet, and a failed check should still say what was agreed.
+	 */
+	if (!c->insecure && name && *name) {
+		t->verify_name = strdup(name);
+		if (!t->verify_name) {
+			rc = GNUTLS_E_MEMORY_ERROR;
+			goto fail_gnutls;
+		}
+	}
 	if (c->n_protos) {
 		rc = gnutls_alpn_set_protocols(t->session, c->protos, c->n_protos, 0);
 		if (rc < 0)
@@ -182,9 +194,8 @@ fail_gnutls:
 }
 
 /* The verification's words in one line: GnuTLS's sentences, newlines made spaces. */
-static void verify_reason(struct sp_tls *t)
+static void verify_reason(struct sp_tls *t, unsigned int status)
 {
-	unsigned int status = gnutls_session_get_verify_cert_status(t->session);
 	gnutls_datum_t out = {};
 	char *p;
 
@@ -202,12 +213,38 @@ static void verify_reason(struct sp_tls *t)
 	gnutls_free(out.data);
 }
 
+/*
+ * The server's chain against the trust set up (a CA file or the system's) and its name against
+ * @t->verify_name (gnutls_certificate_verify_peers3(): a DNS name, or an IP address against the
+ * certificate's IP addresses; NULL: the chain only), as gnutls_session_set_verify_cert() would
+ * do inside the handshake. Returns 0 if it verified, else -EPROTO with the reason in t->error.
+ */
+static int verify_peer(struct sp_tls *t)
+{
+	unsigned int status = 0;
+	int rc;
+
+	if (t->insecure)
+		return 0;
+	rc = gnutls_certificate_verify_peers3(t->session, t->verify_name, &status);
+	if (rc < 0) {
+		snprintf(t->error, sizeof(t->error), "certificate not verified: %s",
+			 gnutls_strerror(rc));
+		return -EPROTO;
+	}
+	if (status) {
+		verify_reason(t, status);
+		return -EPROTO;
+	}
+	return 0;
+}
+
 int sp_tls_handshake(struct sp_tls *t)
 {
 	int rc;
 
-	if (t->done)
-		return 0;
+	if (t->handshake_ended) /* verified, or failed verification */
+		return t->done ? 0 : -EPROTO;
 	if (!t->started) {
 		t->started = true;
 		t->start_ns = mono_ns();
@@ -219,15 +256,21 @@ int sp_tls_handshake(struct sp_tls *t)
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
 		return -EAGAIN;
 	t->end_ns = mono_ns();
-	if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
-		verify_reason(t);
-		return -EPROTO;
-	}
 	if (rc < 0) {
 		snprintf(t->error, sizeof(t->error), "handshake failed: %s", gnutls_strerror(rc));
 		if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
 			snprintf(t->error + strlen(t->error), sizeof(t->error) - strlen(t->error),
 				 " (%s)", gnutls_alert_get_name(gnutls_alert_get(t->session)));
+		return -EPROTO;
+	}
+	t->handshake_ended = true;
+	/*
+	 * The handshake ended (our Finished is sent) but no application data has been sent yet:
+	 * the check sends its first byte only after this verification passed. A failure tells
+	 * the server with a fatal alert (best effort: the connection is then closed with RST).
+	 */
+	if (verify_peer(t)) {
+		gnutls_alert_send_appropriate(t->session, GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR);
 		return -EPROTO;
 	}
 	t->done = true;
@@ -299,13 +342,19 @@ void sp_tls_get_info(const struct sp_tls *t, struct sp_tls_info *info)
 	memset(info, 0, sizeof(*info));
 	if (t->started && t->end_ns)
 		info->handshake_ns = t->end_ns - t->start_ns;
-	s = gnutls_protocol_get_name(gnutls_protocol_get_version(t->session));
-	snprintf(info->version, sizeof(info->version), "%s", s ? s : "");
-	suite = (char *)gnutls_ciphersuite_get(t->session);
-	snprintf(info->cipher, sizeof(info->cipher), "%s", suite ? suite : "");
-	if (gnutls_alpn_get_selected_protocol(t->session, &proto) == 0)
-		snprintf(info->alpn, sizeof(info->alpn), "%.*s", (int)proto.size,
-			 (char *)proto.data);
+	/*
+	 * What was agreed, once the handshake ended (verified or not). Before that, GnuTLS's
+	 * version is its own proposal (a server that is not TLS at all would read "TLS1.2").
+	 */
+	if (t->handshake_ended) {
+		s = gnutls_protocol_get_name(gnutls_protocol_get_version(t->session));
+		snprintf(info->version, sizeof(info->version), "%s", s ? s : "");
+		suite = (char *)gnutls_ciphersuite_get(t->session);
+		snprintf(info->cipher, sizeof(info->cipher), "%s", suite ? suite : "");
+		if (gnutls_alpn_get_selected_protocol(t->session, &proto) == 0)
+			snprintf(info->alpn, sizeof(info->alpn), "%.*s", (int)proto.size,
+				 (char *)proto.data);
+	}
 	/* With verification on, a handshake that ended passed it (else it fails). */
 	info->verified = t->done && !t->insecure;
 	certs = gnutls_certificate_get_peers(t->session, &n);
@@ -342,6 +391,7 @@ void sp_tls_free(struct sp_tls *t)
 		return;
 	if (t->session)
 		gnutls_deinit(t->session);
+	free(t->verify_name);
 	free(t);
 }
 

@@ -9,7 +9,9 @@
  * Verification (unless insecure): the chain against the CA file given or the system's trust
  * store (gnutls_certificate_set_x509_system_trust()), and the name: the SNI name, else the
  * target's host (an IP address is checked against the certificate's IP addresses) -
- * gnutls_session_set_verify_cert(). SNI is sent unless the name is an IP address (RFC 6066, 3).
+ * gnutls_certificate_verify_peers3(), once the handshake has ended and before any application
+ * data is sent, so that a check failing verification still reports the version and cipher suite
+ * agreed. SNI is sent unless the name is an IP address (RFC 6066, 3).
  */
 #ifndef __SP_TLS_CLIENT_H
 #define __SP_TLS_CLIENT_H
@@ -70,10 +72,12 @@ struct sp_tls *sp_tls_new(int fd, const struct sp_tls_config *c, const char *hos
 			  size_t errlen);
 
 /*
- * sp_tls_handshake - go on with the handshake. Returns 0 when it is done, -EAGAIN when it waits
- * for the socket (sp_tls_wants_write() says which way), or -EPROTO when it failed:
- * sp_tls_error() then says why in one line ("certificate not verified: The certificate is NOT
- * trusted. The certificate issuer is unknown.", "handshake failed: ...").
+ * sp_tls_handshake - go on with the handshake, then verify the server's certificate. Returns 0
+ * when both are done, -EAGAIN when it waits for the socket (sp_tls_wants_write() says which
+ * way), or -EPROTO when either failed: sp_tls_error() then says why in one line ("certificate
+ * not verified: The certificate is NOT trusted. The certificate issuer is unknown.", "handshake
+ * failed: ..."). After a verification failure, sp_tls_get_info() still has the version, cipher
+ * suite and certificates; after a handshake failure, only what was known by then.
  */
 int sp_tls_handshake(struct sp_tls *t);
 

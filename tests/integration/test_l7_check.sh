@@ -4,7 +4,9 @@
 # - openssl s_server with a leaf of our own CA: open, the leaf's notAfter and the chain's
 #   earliest equal `openssl x509 -enddate` to the second, subject and issuer, and the TCP
 #   handshake still timed by the tc programs (rtt_timing kernel, evidence bpf); IPv4 and IPv6;
-# - wrong SNI, another CA: tls_error naming why (exit 1); a TLS 1.2-only server;
+# - wrong SNI, another CA: tls_error naming why (exit 1), with the version, cipher suite and
+#   certificate still reported; a non-TLS server: tls_error, nothing reported; a TLS 1.2-only
+#   server;
 # - banner servers that match (open) and that do not (mismatch); PROXY v2 checked by
 #   sp_proxy_server's own parser;
 # - the connection completes (sp_listen accepted 1; our ACK on the wire, let out by the egress
@@ -79,12 +81,27 @@ for fam in 4 6; do
 	check "IPv$fam TLS: subject and issuer" \
 		jqt '.tls_cert_subject == "CN=server.test,O=sptest" and .tls_cert_issuer == "CN=sptest CA"'
 done
+# A certificate that does not verify: tls_error naming why, and still what the handshake agreed
+# (verification runs once it has ended) and the certificate the server sent.
+AGREED='(.tls_verified | not) and .tls_version == "TLS1.3" and (.tls_cipher | startswith("TLS_")) and
+	.tls_cert_not_after == "'$LEAF_NA'" and .tls_cert_subject == "CN=server.test,O=sptest" and
+	.tls_cert_issuer == "CN=sptest CA"'
 run "TLS, wrong SNI" 1 check --json -t $T --tls --sni wrong.test --ca "$D/ca.pem" $S4:$TLS
 check "TLS, wrong SNI: tls_error naming the name, the TCP part still kernel-timed" \
 	jqt '.outcome == "tls_error" and (.error | test("name in the certificate does not match")) and '"$KERNEL"
+check "TLS, wrong SNI: the version, cipher suite and certificate agreed, not verified" jqt "$AGREED"
 run "TLS, another CA" 1 check --json -t $T --tls --sni server.test --ca "$D/other.pem" $S4:$TLS
 check "TLS, another CA: tls_error, issuer unknown, one line" \
 	jqt '.outcome == "tls_error" and (.error | test("issuer is unknown")) and (.error | test("\n") | not)'
+check "TLS, another CA: the version, cipher suite and certificate agreed, not verified" jqt "$AGREED"
+run "TLS 1.2-only server, another CA" 1 check --json -t $T --tls --sni server.test --ca "$D/other.pem" \
+	$S4:$TLS12
+check "TLS 1.2-only server, another CA: tls_error with TLS1.2 and its suite" \
+	jqt '.outcome == "tls_error" and .tls_version == "TLS1.2" and (.tls_cipher | test("^TLS_ECDHE_ECDSA_")) and .tls_cert_not_after == "'$LEAF_NA'"'
+# A handshake that fails before anything is agreed (a server that is not TLS): nothing reported.
+run "TLS to a banner server" 1 check --json -t $T --tls --insecure $S4:$BANNER
+check "TLS to a banner server: tls_error, no version, cipher suite or certificate" \
+	jqt '.outcome == "tls_error" and (.error | startswith("handshake failed")) and .tls_version == null and .tls_cipher == null and .tls_cert_not_after == null and .tls_verified == null'
 run "TLS --insecure" 0 check --json -t $T --tls --insecure --sni wrong.test $S4:$TLS
 check "TLS --insecure: open, not verified" jqt '.outcome == "open" and (.tls_verified | not)'
 run "TLS 1.2-only server" 0 check --json -t $T --tls --ca "$D/ca.pem" $S4:$TLS12
