@@ -268,6 +268,8 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 	case SYNPROBE_ERROR:
 		count_errno(b, res->error);
 		break;
+	default: /* the outcomes past the handshake: bench runs no check kind */
+		break;
 	}
 	if (res->evidence == SYNPROBE_EVIDENCE_SOCKET)
 		b->t.evidence_socket++;
@@ -280,6 +282,7 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 static int bpf_open(struct bench *b)
 {
 	struct synprobe_opts opts = {
+		.sz = sizeof(opts),
 		.method = SYNPROBE_METHOD_BPF,
 		.max_flows = b->a.max_flows ? b->a.max_flows : b->a.conc,
 		.per_target_max = b->a.per_target_max,
@@ -623,7 +626,7 @@ static int cmd_run(struct args *a)
 		goto cleanup;
 
 	if (b.sp)
-		synprobe_read_stats(b.sp, &st);
+		synprobe_read_stats(b.sp, &st, sizeof(st));
 	rss_end = status_kb("VmRSS");
 	rss_peak = status_kb("VmHWM");
 	if (b.sp)

@@ -26,7 +26,7 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 
 int main(int argc, char **argv)
 {
-	struct synprobe_opts opts = { .on_result = on_result };
+	struct synprobe_opts opts = { .sz = sizeof(opts), .on_result = on_result };
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *ai;
 	struct synprobe *sp;

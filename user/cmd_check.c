@@ -584,6 +584,7 @@ static struct synprobe_check_opts check_opts(const struct check_args *a, struct 
 					     const char *host)
 {
 	struct synprobe_check_opts copts = {
+		.sz = sizeof(copts),
 		.mark = a->mark,
 		.bind_ifindex = a->bind_ifindex,
 	};
@@ -631,7 +632,7 @@ static void print_verbose_footer(struct synprobe *sp)
 		fprintf(stderr, "synprobe: attached to %s (%s)\n",
 			if_indextoname(ifindexes[i], name) ? name : "?",
 			synprobe_attach_mode_str(modes[i]));
-	if (!synprobe_read_stats(sp, &st))
+	if (!synprobe_read_stats(sp, &st, sizeof(st)))
 		fprintf(stderr,
 			"synprobe: egress packets %llu, SYNs tracked %llu, SYN retransmits %llu, ACKs dropped %llu, flows map full %llu\n"
 			"synprobe: ingress packets %llu, matched %llu, spoofed %llu, duplicate %llu, untracked %llu, ring buffer full %llu\n",
@@ -641,7 +642,7 @@ static void print_verbose_footer(struct synprobe *sp)
 	if (!synprobe_count_flows(sp, &socks, &flows))
 		fprintf(stderr, "synprobe: flows left in the BPF maps: sp_socks %u, sp_flows %u\n", socks,
 			flows);
-	synprobe_engine_stats(sp, &es);
+	synprobe_engine_stats(sp, &es, sizeof(es));
 	fprintf(stderr, "synprobe: destinations in the engine's table: %u\n", es.destinations);
 	fprintf(stderr, "synprobe: event loops: %u\n", es.threads);
 }
@@ -697,7 +698,7 @@ static void print_verifier_log(const struct synprobe_load_error *le)
 struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts opts,
 				const char **method)
 {
-	struct synprobe_load_error le = {};
+	struct synprobe_load_error le = { .sz = sizeof(le) };
 	const char *reason;
 	struct synprobe *sp;
 	int err;
@@ -761,7 +762,7 @@ static void print_summary(struct synprobe *sp, const struct run_ctx *run, size_t
 {
 	struct synprobe_engine_stats es;
 
-	synprobe_engine_stats(sp, &es);
+	synprobe_engine_stats(sp, &es, sizeof(es));
 	fprintf(stderr,
 		"synprobe: %zu checks: %lu open, %lu closed, %lu unreachable, %lu timeout, %lu error; "
 		"%llu waits for a local port, %llu for a file descriptor, %lu answered from the socket "
@@ -783,6 +784,7 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 		      struct run_ctx *run)
 {
 	struct synprobe_opts opts = {
+		.sz = sizeof(opts),
 		.ifindexes = a->n_ifindexes ? a->ifindexes : NULL,
 		.n_ifindexes = a->n_ifindexes,
 		.on_result = on_result,
@@ -1257,6 +1259,7 @@ static int wait_first_target(struct stream_run *st, bool regular)
 static int run_stream(const struct check_args *a, struct run_ctx *run)
 {
 	struct synprobe_opts opts = {
+		.sz = sizeof(opts),
 		.ifindexes = a->n_ifindexes ? a->ifindexes : NULL,
 		.n_ifindexes = a->n_ifindexes,
 		.on_result = on_result,

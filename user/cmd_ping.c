@@ -345,7 +345,7 @@ int do_ping(int argc, char **argv)
 	__u64 start_ms, next_ms, now;
 	const char *method = NULL;
 	sigset_t block, wait_mask;
-	struct synprobe_check_opts copts = {};
+	struct synprobe_check_opts copts = { .sz = sizeof(copts) };
 	struct sp_l7_arg l7arg = {};
 	int err, wait_ms;
 
@@ -380,6 +380,7 @@ int do_ping(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 	sp = sp_open_engine(a.method,
 			    (struct synprobe_opts){
+				    .sz = sizeof(struct synprobe_opts),
 				    .ifindexes = a.n_ifindexes ? a.ifindexes : NULL,
 				    .n_ifindexes = a.n_ifindexes,
 				    .on_result = on_probe,

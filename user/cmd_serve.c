@@ -776,7 +776,7 @@ static void orphan_release(struct serve *s, struct serve_check *c)
 /* Hands the check to the engine, to its known address. */
 static void engine_start(struct serve *s, struct serve_check *c)
 {
-	struct synprobe_check_opts copts = { .mark = c->cfg.set.mark };
+	struct synprobe_check_opts copts = { .sz = sizeof(copts), .mark = c->cfg.set.mark };
 	const struct serve_l7 *l7 = c->cfg.set.l7;
 	const char *ifname = c->cfg.set.bind_interface;
 	char msg[SP_ERR_MAX];
@@ -947,7 +947,7 @@ static void render_bpf(struct serve *s, struct serve_buf *b)
 	struct sp_stats st;
 	size_t i;
 
-	if (synprobe_read_stats(s->sp, &st))
+	if (synprobe_read_stats(s->sp, &st, sizeof(st)))
 		return;
 	family(b, "synprobe_bpf_packets_total", "counter",
 	       "Packets seen by the tc programs, by program and by how each left.");
@@ -1081,7 +1081,7 @@ static char *render_metrics(struct serve *s)
 				 (unsigned long long)s->checks[i]->syn_retransmits);
 	family(&b, "synprobe_checks_in_flight", "gauge", "Checks started and not finished.");
 	serve_buf_printf(&b, "synprobe_checks_in_flight %u\n", synprobe_in_flight(s->sp));
-	synprobe_engine_stats(s->sp, &es);
+	synprobe_engine_stats(s->sp, &es, sizeof(es));
 	family(&b, "synprobe_engine_destinations", "gauge",
 	       "Addresses and ports in the engine's per-target table (it follows what is in flight).");
 	serve_buf_printf(&b, "synprobe_engine_destinations %u\n", es.destinations);
@@ -1535,6 +1535,7 @@ int do_serve(int argc, char **argv)
 
 	s.sp = sp_open_engine(a.method,
 			      (struct synprobe_opts){
+				  .sz = sizeof(struct synprobe_opts),
 				  .ifindexes = a.n_ifindexes ? a.ifindexes : NULL,
 				  .n_ifindexes = a.n_ifindexes,
 				  .on_result = on_result,

@@ -45,6 +45,7 @@
 #include "libsynprobe.h"
 #include "synprobe.skel.h"
 #include "attach.h"
+#include "opts.h"
 #include "outcome.h"
 #include "route.h"
 #include "tcp_opts.h"
@@ -1782,7 +1783,7 @@ static int loops_start(struct synprobe *sp)
 /* Event loops when opts.threads is 0: one. */
 #define THREADS_DEFAULT 1
 
-struct synprobe *synprobe_open(const struct synprobe_opts *opts)
+static struct synprobe *engine_open(const struct synprobe_opts *opts)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct synprobe *sp;
@@ -1938,6 +1939,37 @@ cleanup:
 	return NULL;
 }
 
+/* The caller's opts and load error, checked and sized as the ABI note of libsynprobe.h says. */
+struct synprobe *synprobe_open(const struct synprobe_opts *opts)
+{
+	struct synprobe_load_error le = {}, *user_le;
+	struct synprobe_opts o;
+	struct synprobe *sp;
+	int err;
+
+	if (!opts) {
+		errno = EINVAL;
+		return NULL;
+	}
+	err = sp_opts_copy(&o, opts);
+	if (!err && o.load_error)
+		err = sp_load_error_valid(o.load_error);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	user_le = o.load_error;
+	if (user_le)
+		o.load_error = &le;
+	sp = engine_open(&o);
+	if (user_le) {
+		err = errno;
+		sp_load_error_out(user_le, &le);
+		errno = err;
+	}
+	return sp;
+}
+
 static int sockaddr_check(const struct sockaddr *addr, socklen_t addrlen)
 {
 	if (!addr)
@@ -1996,6 +2028,7 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
 int synprobe_start_ex(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,
 		      __u32 timeout_ms, const struct synprobe_check_opts *copts, void *user)
 {
+	struct synprobe_check_opts co;
 	struct sp_dest *d;
 	struct sp_check *c;
 	unsigned int slot;
@@ -2003,6 +2036,12 @@ int synprobe_start_ex(struct synprobe *sp, const struct sockaddr *addr, socklen_
 
 	if (!sp || !timeout_ms)
 		return -EINVAL;
+	if (copts) {
+		err = sp_check_opts_copy(&co, copts); /* sz as libsynprobe.h's ABI note says */
+		if (err)
+			return err;
+		copts = &co;
+	}
 	err = sockaddr_check(addr, addrlen);
 	if (err)
 		return err;
@@ -2160,7 +2199,7 @@ unsigned int synprobe_in_flight(const struct synprobe *sp)
 	return sp->in_flight;
 }
 
-void synprobe_engine_stats(const struct synprobe *sp, struct synprobe_engine_stats *stats)
+static void engine_stats(const struct synprobe *sp, struct synprobe_engine_stats *stats)
 {
 	unsigned int i;
 
@@ -2174,7 +2213,7 @@ void synprobe_engine_stats(const struct synprobe *sp, struct synprobe_engine_sta
 	stats->threads = sp->n_loops;
 }
 
-int synprobe_read_stats(struct synprobe *sp, struct sp_stats *stats)
+static int read_stats(struct synprobe *sp, struct sp_stats *stats)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct sp_stats *percpu;
@@ -2199,6 +2238,26 @@ int synprobe_read_stats(struct synprobe *sp, struct sp_stats *stats)
 			((__u64 *)stats)[f] += ((__u64 *)&percpu[cpu])[f];
 cleanup:
 	free(percpu);
+	return err;
+}
+
+/* The two stats calls fill the caller's struct within its size (libsynprobe.h's ABI note). */
+void synprobe_engine_stats(const struct synprobe *sp, struct synprobe_engine_stats *stats,
+			   size_t stats_sz)
+{
+	struct synprobe_engine_stats st;
+
+	engine_stats(sp, &st);
+	sp_copy_out(stats, stats_sz, &st, sizeof(st));
+}
+
+int synprobe_read_stats(struct synprobe *sp, struct sp_stats *stats, size_t stats_sz)
+{
+	struct sp_stats st = {};
+	int err;
+
+	err = read_stats(sp, &st);
+	sp_copy_out(stats, stats_sz, &st, sizeof(st));
 	return err;
 }
 

@@ -240,6 +240,7 @@ static void l7_free(void *state)
 }
 
 const struct synprobe_kind sp_kind_l7 = {
+	.sz = sizeof(struct synprobe_kind),
 	.name = "l7",
 	.start = l7_start,
 	.on_event = l7_on_event,

@@ -23,6 +23,24 @@
  * own (started by the first synprobe_start(), with every signal blocked; joined by
  * synprobe_close()); on_result is still called only from synprobe_poll(), in the caller's
  * thread, so a caller written for one loop needs no lock for more.
+ *
+ * ABI: the structs only ever grow at their end; no field is removed, moved or changed in meaning.
+ * - Structs the caller fills (struct synprobe_opts, synprobe_check_opts, synprobe_kind) start
+ *   with size_t sz, which the caller sets to sizeof the struct as its header knows it:
+ *	struct synprobe_opts opts = { .sz = sizeof(opts), .on_result = on_result };
+ *   As libbpf does for its opts structs (OPTS_VALID() in libbpf's libbpf_internal.h): a smaller
+ *   sz (a caller built against an older header) is accepted and the fields beyond it read as 0;
+ *   a larger sz (a newer header) is accepted when its bytes beyond the fields this library knows
+ *   are all zero; sz below sizeof(size_t) (0: forgotten), or non-zero bytes the library does not
+ *   know, give -EINVAL (errno EINVAL from synprobe_open()). These structs have no padding at
+ *   their end (a field named reserved fills it, and must be 0): an initializer as above zeroes
+ *   every byte the check looks at, also when the struct is then copied or passed by value.
+ * - struct synprobe_load_error, which the caller allocates and the library fills, also starts
+ *   with sz, set by the caller: the library writes no byte beyond it.
+ * - Structs the library fills and hands out (struct synprobe_result, given to on_result; the
+ *   stats) may gain fields at their end in a later version: never allocate one by value for the
+ *   library to fill unless the call takes its size (synprobe_engine_stats() and
+ *   synprobe_read_stats() do); reading the fields of a result you were given is always safe.
  */
 #ifndef __LIBSYNPROBE_H
 #define __LIBSYNPROBE_H
@@ -59,7 +77,10 @@ enum synprobe_method {
 	SYNPROBE_METHOD_CONNECT, /* full connect() and close(), timed in user space: no privileges */
 };
 
-/* The result of one check, given to synprobe_opts.on_result. Valid during the callback only. */
+/*
+ * The result of one check, given to synprobe_opts.on_result. Valid during the callback only.
+ * Allocated by the library; fields are only appended (see ABI above).
+ */
 struct synprobe_result {
 	struct sockaddr_storage addr;  /* the target, as given to synprobe_start() */
 	struct sockaddr_storage local; /* our side of the 4-tuple (family 0 if none was learned) */
@@ -98,8 +119,12 @@ enum synprobe_load_failure {
  * What went wrong loading the BPF programs, filled by synprobe_open() when it fails and
  * opts.load_error points here. log is the verifier's whole log (VERIFIER only), malloc()ed:
  * the caller frees it. Without BPF the rest of synprobe still works (method connect).
+ * The caller allocates it and sets sz (sizeof, as for the opts structs): synprobe_open() fills
+ * the fields that fit in sz (a log that does not fit is freed), zeroes the rest of sz, and fails
+ * with EINVAL for an sz below sizeof(size_t).
  */
 struct synprobe_load_error {
+	size_t sz; /* set by the caller: sizeof(struct synprobe_load_error) */
 	enum synprobe_load_failure failure;
 	int error;	     /* positive errno */
 	char what[96];	     /* TOO_OLD: the missing feature and its kernel ("BPF ring buffer
@@ -108,8 +133,13 @@ struct synprobe_load_error {
 	char *log;	     /* VERIFIER: the whole log, or NULL */
 };
 
-/* Options for synprobe_open(). Zero means the default for every field. */
+/*
+ * Options for synprobe_open(). Zero means the default for every field but sz.
+ *	struct synprobe_opts opts = { .sz = sizeof(opts), .on_result = on_result };
+ * Fields are only appended (see ABI above).
+ */
 struct synprobe_opts {
+	size_t sz; /* sizeof(struct synprobe_opts), set by the caller */
 	/*
 	 * SYNPROBE_METHOD_BPF (0) loads the BPF programs; SYNPROBE_METHOD_CONNECT loads nothing and
 	 * completes each handshake (the target's accept() returns), timing it in user space.
@@ -175,6 +205,8 @@ struct synprobe_opts {
 	 * check).
 	 */
 	unsigned int threads;
+	__u32 reserved; /* 0 (ABI above: no tail padding) */
+	/* New fields go here, at the end; then update sp_opts_copy() (user/opts.c). */
 };
 
 /*
@@ -187,6 +219,10 @@ struct synprobe_opts {
  * The callbacks run in the check's loop thread (result() and free() in the caller's, from
  * synprobe_poll()); a kind's arg is read-only there and may be shared by many checks.
  * Adding a kind is one file with one of these (user/kind_l7.c is the TLS and send/expect one).
+ * sz is set to sizeof(struct synprobe_kind) as for the opts structs: a kind defines all the
+ * callbacks below it knows of (at least these, the first version's); callbacks appended later
+ * are called only when the kind's sz covers them. synprobe_start_ex() gives -EINVAL for an sz
+ * below this first version's or with non-zero bytes beyond the fields the library knows.
  */
 enum synprobe_kind_wait {
 	SYNPROBE_KIND_DONE = 0,	 /* finished: the engine closes the socket and delivers */
@@ -195,6 +231,7 @@ enum synprobe_kind_wait {
 };
 
 struct synprobe_kind {
+	size_t sz; /* sizeof(struct synprobe_kind), set by the kind's author */
 	const char *name;
 	/*
 	 * start - the handshake is done: @fd is connected and non-blocking (@target its peer),
@@ -215,19 +252,30 @@ struct synprobe_kind {
 	 */
 	void (*result)(void *state, struct synprobe_result *res);
 	void (*free)(void *state); /* after on_result returned, or when the engine closes */
+	/* New callbacks go here, at the end, called only when sz covers them (user/opts.c). */
 };
 
-/* Per-check options of synprobe_start_ex(). Zero means none for every field. */
+/*
+ * Per-check options of synprobe_start_ex(). Zero means none for every field but sz.
+ *	struct synprobe_check_opts copts = { .sz = sizeof(copts), .mark = 42 };
+ * Fields are only appended (see ABI above).
+ */
 struct synprobe_check_opts {
+	size_t sz; /* sizeof(struct synprobe_check_opts), set by the caller */
 	__u32 mark;	  /* SO_MARK, as synprobe_opts.mark */
 	int bind_ifindex; /* SO_BINDTOIFINDEX, as synprobe_opts.bind_ifindex */
 	const struct synprobe_kind *kind; /* NULL: half-open (bpf) or connect, per opts.method */
 	const void *kind_arg;		  /* the kind's options; the caller's, kept until delivered */
 	bool close_fin; /* a completing kind: close with FIN (the default is RST, SO_LINGER {1,0},
 			 * which leaves no TIME_WAIT behind) */
+	__u8 reserved[7]; /* 0 (ABI above: no tail padding) */
+	/* New fields go here, at the end; then update sp_check_opts_copy() (user/opts.c). */
 };
 
-/* What the engine itself counts (the BPF programs count in struct sp_stats). */
+/*
+ * What the engine itself counts (the BPF programs count in struct sp_stats), filled by
+ * synprobe_engine_stats(). Fields are only appended (see ABI above).
+ */
 struct synprobe_engine_stats {
 	__u64 started;	      /* checks whose SYN was sent (connect() called) */
 	__u64 delivered;      /* results given to on_result */
@@ -249,7 +297,7 @@ enum synprobe_attach_mode {
 
 /*
  * synprobe_open - load the BPF programs and set up the event loop.
- * @opts: options (required: on_result). Copied; the caller keeps ownership of its arrays.
+ * @opts: options (required: sz and on_result). Copied; the caller keeps ownership of its arrays.
  *
  * Method bpf: probes the kernel for what the programs need (libbpf_probe_bpf_map_type() and
  * libbpf_probe_bpf_helper(), as libbpf-tools do), loads them, and attaches to opts->ifindexes
@@ -257,7 +305,7 @@ enum synprobe_attach_mode {
  * without CAP_BPF/CAP_NET_ADMIN/CAP_PERFMON, EOPNOTSUPP for a kernel below the floor (5.8),
  * EACCES or EINVAL when the verifier rejected a program, ENODEV for an interface that does not
  * exist, ENOTDIR for a pin_dir not on a bpffs, EBUSY for a pin_dir another engine holds, EINVAL
- * for bad options, or what libbpf returned;
+ * for bad options (also a bad opts->sz or load_error->sz: see ABI above), or what libbpf returned;
  * opts->load_error, if set, says which of these and why.
  */
 struct synprobe *synprobe_open(const struct synprobe_opts *opts);
@@ -282,7 +330,8 @@ int synprobe_start(struct synprobe *sp, const struct sockaddr *addr, socklen_t a
 
 /*
  * synprobe_start_ex - synprobe_start() with this check's own options (@copts; NULL: those of
- * synprobe_opts). Copied. Returns as synprobe_start().
+ * synprobe_opts). Copied (copts->kind is not: it must live until the check is delivered).
+ * Returns as synprobe_start(), and -EINVAL for a bad copts->sz or copts->kind->sz (ABI above).
  */
 int synprobe_start_ex(struct synprobe *sp, const struct sockaddr *addr, socklen_t addrlen,
 		      __u32 timeout_ms, const struct synprobe_check_opts *copts, void *user);
@@ -307,14 +356,20 @@ int synprobe_poll(struct synprobe *sp, int timeout_ms);
 /* synprobe_in_flight - checks started and not yet delivered (queued or running). */
 unsigned int synprobe_in_flight(const struct synprobe *sp);
 
-/* synprobe_engine_stats - the engine's own counters into @stats. */
-void synprobe_engine_stats(const struct synprobe *sp, struct synprobe_engine_stats *stats);
+/*
+ * synprobe_engine_stats - the engine's own counters into @stats, which is @stats_sz bytes
+ * (sizeof(*stats) as the caller's header knows it): the library writes that many bytes, the
+ * fields it knows and zeroes beyond them.
+ */
+void synprobe_engine_stats(const struct synprobe *sp, struct synprobe_engine_stats *stats,
+			   size_t stats_sz);
 
 /*
- * synprobe_read_stats - the BPF programs' counters, summed over CPUs, into @stats.
- * Returns 0 or a negative errno.
+ * synprobe_read_stats - the BPF programs' counters, summed over CPUs, into @stats, which is
+ * @stats_sz bytes (sizeof(*stats) as the caller's synprobe.h knows it): written as
+ * synprobe_engine_stats() does. Returns 0, -EOPNOTSUPP with method connect, or a negative errno.
  */
-int synprobe_read_stats(struct synprobe *sp, struct sp_stats *stats);
+int synprobe_read_stats(struct synprobe *sp, struct sp_stats *stats, size_t stats_sz);
 
 /*
  * synprobe_count_flows - entries now in the BPF maps sp_socks and sp_flows (each >= 0), for

@@ -28,7 +28,11 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 
 static void test_table_follows_what_is_in_flight(void **state)
 {
-	struct synprobe_opts opts = { .method = SYNPROBE_METHOD_CONNECT, .on_result = on_result };
+	struct synprobe_opts opts = {
+		.sz = sizeof(opts),
+		.method = SYNPROBE_METHOD_CONNECT,
+		.on_result = on_result,
+	};
 	struct synprobe_engine_stats es;
 	unsigned int i, max_seen = 0;
 	struct synprobe *sp;
@@ -43,7 +47,7 @@ static void test_table_follows_what_is_in_flight(void **state)
 		assert_int_equal(synprobe_start(sp, (struct sockaddr *)&sin, sizeof(sin), 1000, NULL), 0);
 		while (synprobe_in_flight(sp))
 			assert_true(synprobe_poll(sp, 1000) >= 0);
-		synprobe_engine_stats(sp, &es);
+		synprobe_engine_stats(sp, &es, sizeof(es));
 		if (es.destinations > max_seen)
 			max_seen = es.destinations;
 	}

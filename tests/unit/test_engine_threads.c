@@ -65,7 +65,7 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 		r->wrong_outcome++;
 	if (!pthread_equal(pthread_self(), r->poller))
 		r->wrong_thread++;
-	synprobe_engine_stats(r->sp, &es);
+	synprobe_engine_stats(r->sp, &es, sizeof(es));
 	if (es.running > r->max_running)
 		r->max_running = es.running;
 	if (es.running > MAX_IN_FLIGHT)
@@ -90,6 +90,7 @@ static int listener(void)
 static void test_each_result_once(void **state)
 {
 	struct synprobe_opts opts = {
+		.sz = sizeof(opts),
 		.method = SYNPROBE_METHOD_CONNECT,
 		.threads = LOOPS,
 		.max_in_flight = MAX_IN_FLIGHT,
@@ -113,7 +114,7 @@ static void test_each_result_once(void **state)
 	}
 	while (synprobe_in_flight(r->sp))
 		assert_true(synprobe_poll(r->sp, 5000) >= 0);
-	synprobe_engine_stats(r->sp, &es);
+	synprobe_engine_stats(r->sp, &es, sizeof(es));
 	for (i = 0; i < N_CHECKS; i++) {
 		missing += r->seen[i] == 0;
 		twice += r->seen[i] > 1;
@@ -138,6 +139,7 @@ static void test_each_result_once(void **state)
 static void test_close_with_checks_in_flight(void **state)
 {
 	struct synprobe_opts opts = {
+		.sz = sizeof(opts),
 		.method = SYNPROBE_METHOD_CONNECT,
 		.threads = LOOPS,
 		.on_result = on_result,
@@ -168,6 +170,7 @@ static void test_close_with_checks_in_flight(void **state)
 static void test_threads_bounds(void **state)
 {
 	struct synprobe_opts opts = {
+		.sz = sizeof(opts),
 		.method = SYNPROBE_METHOD_CONNECT,
 		.threads = SP_MAX_LOOPS + 1,
 		.on_result = on_result,
