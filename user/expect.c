@@ -266,7 +266,15 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 		if (sp_exchange_next(x, &dummy, &dummy_len) != SP_XCHG_RECV)
 			return sp_exchange_next(x, &dummy, &dummy_len);
 		s = &x->s->steps[x->step];
-		rc = pcre2_match(s->re, x->buf, x->len, 0, PCRE2_PARTIAL_HARD, x->md, x->s->mc);
+		/*
+		 * A complete match in what has been read counts now, even one that reaches its end
+		 * ("ESMTP\s*" on "220 ESMTP\r\n"): with PCRE2_PARTIAL_HARD, PCRE2 prefers "more
+		 * might come" to such a match, and a server that then waits (for a command) turned
+		 * a matching reply into a mismatch at the deadline. While more may come, the end of
+		 * what was read is not a line's end (PCRE2_NOTEOL): "OK$" waits for "\n" or the end.
+		 */
+		rc = pcre2_match(s->re, x->buf, x->len, 0, eof ? 0 : PCRE2_NOTEOL, x->md,
+				 x->s->mc);
 		if (rc >= 0) {
 			ov = pcre2_get_ovector_pointer(x->md);
 			end = ov[1] > x->len ? x->len : ov[1];
@@ -277,7 +285,7 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 			x->sent = 0;
 			continue;
 		}
-		if (rc != PCRE2_ERROR_NOMATCH && rc != PCRE2_ERROR_PARTIAL) {
+		if (rc != PCRE2_ERROR_NOMATCH) {
 			PCRE2_UCHAR msg[64];
 
 			pcre2_get_error_message(rc, msg, sizeof(msg));

@@ -10,8 +10,10 @@
  * blackbox_exporter's query_response matches a line); they run on the bytes as read (NUL bytes
  * included), of which at most SP_EXPECT_BUF_MAX are kept: a reply that fills them without a match
  * is a mismatch, and so is a pattern that backtracks beyond SP_EXPECT_MATCH_LIMIT (the reason
- * says so). PCRE2_PARTIAL_HARD tells "no match yet" (wait for more) from "the end of the
- * reply came without a match" (EOF).
+ * says so). The pattern runs on what has been read at each read: a match there passes the step
+ * at once (a greedy end such as "\s*" takes what has come); no match waits for more, and is a
+ * mismatch at the end of the reply (EOF, or the deadline). While more may come, $ matches
+ * before a newline but not at the end of what was read (PCRE2_NOTEOL); at the end it does.
  */
 #ifndef __SP_EXPECT_H
 #define __SP_EXPECT_H
