@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Several send/expect checks to one address and port at once each get their own outcome, round
+# after round: the engine runs every check of a destination on one loop (pinned), reuses check
+# and loop slots, and hands each result (the kind's state) back to the check that started it.
+# - serve, at a short interval, with 2 loops: six checks of one banner server (220, kept open
+#   beyond the timeout: a step that cannot match ends at the deadline) whose expects match or
+#   cannot, among them the YAML escapes of "^220 " people write: '^220\\ ' (single quotes keep
+#   both backslashes: PCRE then wants a backslash, no match) and "^220\ " and "^220\\ " (double
+#   quotes: a space, and PCRE's escaped space: both match); 'ESMTP\s*', whose match reaches the
+#   end of what was read (it matches at once, not a mismatch at the deadline); plus a half-open
+#   check. Each runs 30 times or more and every run has its check's outcome
+#   (synprobe_checks_total, all outcomes);
+# - check, 2 loops: the same target 15 times next to another 15 times (a server that closes at
+#   once: the mismatch comes at its EOF), on the command line and from -f: each result names its
+#   target, and each has that target's outcome.
+. "$(dirname "$0")/lib.sh"
+sp_require_root
+sp_host_only "the engine's bookkeeping of checks sharing a destination (user space only)"
+for tool in socat curl jq; do
+	command -v $tool >/dev/null || { skip "$(basename "$0")" "$tool is not installed"; exit 0; }
+done
+sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
+SMTP=2525 SSH=2222 HTTP=127.0.0.1:9123
+D=$SP_TMP CFG=$SP_TMP/serve.yaml
+ROUNDS=30
+
+listening() { [ "$(ip netns exec "$NS_S" ss -Hltn "sport = :$1" | wc -l)" -ge 1 ]; }
+# 220 then silence for longer than the timeout, as an SMTP server waiting for a command (a
+# script: socat's address syntax would cut the line at its spaces).
+printf '#!/bin/sh\nprintf "220 sptest ESMTP\\r\\n"\nexec sleep 2\n' >"$D/smtp.sh"
+chmod +x "$D/smtp.sh"
+nsenter --net="/run/netns/$NS_S" socat "TCP-LISTEN:$SMTP,reuseaddr,fork,backlog=512" \
+	EXEC:"$D/smtp.sh" >>"$D/servers.log" 2>&1 &
+SP_PIDS+=($!)
+nsenter --net="/run/netns/$NS_S" socat "TCP-LISTEN:$SSH,reuseaddr,fork,backlog=512" \
+	SYSTEM:'printf "SSH-2.0-sptest\r\n"' >>"$D/servers.log" 2>&1 &
+SP_PIDS+=($!)
+wait_until "$(sp_slow 10)" listening $SMTP || not_ok "the SMTP banner server listens"
+wait_until "$(sp_slow 10)" listening $SSH || not_ok "the SSH banner server listens"
+
+# name|pattern as written in the YAML|outcome: the checks of one destination, and what each must get.
+CHECKS=(
+	"smtp_ok|'^220 '|open"
+	"ssh_expected|'^SSH-2\\.0-'|mismatch"
+	"single_2bs|'^220\\\\ '|mismatch"
+	"double_1bs|\"^220\\ \"|open"
+	"double_2bs|\"^220\\\\ \"|open"
+	"two_steps|'^220 sptest'|open"
+	"greedy_end|'ESMTP\\s*'|open"
+)
+T=$(sp_slow 300)
+{
+	printf 'defaults:\n  interval: %sms\n  timeout: %sms\nchecks:\n' "$T" "$T"
+	printf '  - name: halfopen\n    target: %s\n' "$S4:$SMTP"
+	for c in "${CHECKS[@]}"; do
+		IFS='|' read -r name pat _ <<<"$c"
+		printf '  - name: %s\n    target: %s\n    query_response:\n      - expect: %s\n' \
+			"$name" "$S4:$SMTP" "$pat"
+		[ "$name" = two_steps ] && printf '      - send: "EHLO x\\r\\n"\n'
+	done
+} >"$CFG"
+sed 's/^/# /' "$CFG"
+nsenter --net="/run/netns/$NS_C" "$SYNPROBE" serve -c "$CFG" --listen $HTTP --no-pin --threads 2 \
+	2>"$D/serve.log" &
+SERVE=$!
+SP_PIDS+=($SERVE)
+
+M=$D/metrics
+metrics() { in_c curl -sf --max-time 5 "http://$HTTP/metrics" >"$M"; }
+# runs NAME: the runs of check NAME so far, all outcomes.
+runs() { awk -v c="check=\"$1\"" '/^synprobe_checks_total\{/ && index($0, c) { n += $2 } END { print n + 0 }' "$M"; }
+# count NAME OUTCOME: its runs with OUTCOME.
+count() {
+	awk -v c="check=\"$1\"" -v o="outcome=\"$2\"" \
+		'/^synprobe_checks_total\{/ && index($0, c) && index($0, o) { n += $2 } END { print n + 0 }' "$M"
+}
+all_ran() {
+	local c name
+	metrics || return 1
+	for c in halfopen "${CHECKS[@]}"; do
+		IFS='|' read -r name _ <<<"$c"
+		[ "$(runs "$name")" -ge $ROUNDS ] || return 1
+	done
+}
+check "serve: every check ran $ROUNDS times" wait_until "$(sp_slow 60)" all_ran
+grep -E '^synprobe_(checks_total|expect_matched)\{' "$M" | grep -v ' 0$' | sed 's/^/# /'
+check "serve: halfopen open every run ($(runs halfopen))" [ "$(count halfopen open)" = "$(runs halfopen)" ]
+for c in "${CHECKS[@]}"; do
+	IFS='|' read -r name pat want <<<"$c"
+	n=$(runs "$name")
+	check "serve: $name ($pat) $want every run: $(count "$name" "$want") of $n" \
+		[ "$(count "$name" "$want")" = "$n" ]
+done
+kill "$SERVE" 2>/dev/null
+wait "$SERVE" 2>/dev/null
+
+# check: two targets, 15 times each, interleaved, over 2 loops; the same from -f.
+T=$(sp_slow 2)s
+args=()
+for i in $(seq 15); do args+=($S4:$SMTP $S4:$SSH); done
+printf '%s\n' "${args[@]}" >"$D/targets"
+for how in argv file; do
+	if [ $how = argv ]; then src=("${args[@]}"); else src=(-f "$D/targets"); fi
+	for pat in '^220 ' '^SSH-2\.0-'; do
+		J=$(in_c "$SYNPROBE" check --json --threads 2 -t $T --expect "$pat" "${src[@]}" 2>/dev/null | grep '^{')
+		if [ "$pat" = '^220 ' ]; then ok_port=$SMTP bad_port=$SSH; else ok_port=$SSH bad_port=$SMTP; fi
+		counts=$(jq -rs --arg ok "$S4:$ok_port" --arg bad "$S4:$bad_port" \
+			'[ (map(select(.target == $ok and .outcome == "open" and .expect_matched == 1)) | length),
+			   (map(select(.target == $bad and .outcome == "mismatch" and .expect_matched == 0)) | length),
+			   length ] | @tsv' <<<"$J")
+		diag "check ($how) --expect '$pat': open, mismatch, all: $counts"
+		check "check ($how) --expect '$pat': 15 open at :$ok_port, 15 mismatch at :$bad_port" \
+			[ "$counts" = "$(printf '15\t15\t30')" ]
+	done
+done
+check "nothing left attached" sp_no_bpf_left
+sp_finish
