@@ -30,6 +30,8 @@ struct l7_state {
 	int error;		       /* positive errno with ERROR */
 	__u64 ready_ns;		       /* when the exchange could start (after TLS) */
 	struct sp_l7_result res;
+	const char *end;	       /* what ended the reply: "the peer closed"...; NULL: not yet */
+	char read_err[64];
 	char detail[512];
 };
 
@@ -50,6 +52,16 @@ static int l7_fail(struct l7_state *s, enum synprobe_outcome outcome, int error,
 	return SYNPROBE_KIND_DONE;
 }
 
+/* A reply did not match: why, and what ended it (the peer, a read error, the deadline). */
+static int l7_mismatch(struct l7_state *s)
+{
+	l7_fail(s, SYNPROBE_MISMATCH, 0, sp_exchange_reason(s->x));
+	if (s->end)
+		snprintf(s->detail + strlen(s->detail), sizeof(s->detail) - strlen(s->detail),
+			 " (%s)", s->end);
+	return SYNPROBE_KIND_DONE;
+}
+
 /* Runs the steps as far as the socket allows. */
 static int l7_steps(struct l7_state *s)
 {
@@ -66,7 +78,7 @@ static int l7_steps(struct l7_state *s)
 			return SYNPROBE_KIND_DONE;
 		}
 		if (st == SP_XCHG_MISMATCH)
-			return l7_fail(s, SYNPROBE_MISMATCH, 0, sp_exchange_reason(s->x));
+			return l7_mismatch(s);
 		if (st == SP_XCHG_SEND) {
 			n = s->tls ? sp_tls_send(s->tls, data, len) : write(s->fd, data, len);
 			if (n < 0 && !s->tls)
@@ -93,6 +105,14 @@ static int l7_steps(struct l7_state *s)
 								       SYNPROBE_KIND_READ;
 		if (n > 0 && !s->res.first_byte_ns)
 			s->res.first_byte_ns = l7_now_ns() - s->ready_ns;
+		if (n == 0) {
+			s->end = "the peer closed";
+		} else if (n < 0 && s->tls) {
+			s->end = sp_tls_error(s->tls); /* "TLS receive failed: ..." */
+		} else if (n < 0) {
+			snprintf(s->read_err, sizeof(s->read_err), "read: %s", strerror((int)-n));
+			s->end = s->read_err;
+		}
 		/* An error or the peer's close: what came is all there is. */
 		sp_exchange_received(s->x, buf, n > 0 ? (size_t)n : 0, n <= 0);
 	}
@@ -196,10 +216,11 @@ static void l7_on_deadline(void *state)
 	st = sp_exchange_next(s->x, &data, &len);
 	if (st == SP_XCHG_RECV) {
 		/* What was read is all there is: it matches, or it is a mismatch that says why. */
+		s->end = "at the deadline";
 		sp_exchange_received(s->x, NULL, 0, true);
 		st = sp_exchange_next(s->x, &data, &len);
 		if (st == SP_XCHG_MISMATCH) {
-			l7_fail(s, SYNPROBE_MISMATCH, 0, sp_exchange_reason(s->x));
+			l7_mismatch(s);
 			return;
 		}
 		if (st == SP_XCHG_DONE) {

@@ -2,17 +2,17 @@
 # Several send/expect checks to one address and port at once each get their own outcome, round
 # after round: the engine runs every check of a destination on one loop (pinned), reuses check
 # and loop slots, and hands each result (the kind's state) back to the check that started it.
-# - serve, at a short interval, with 2 loops: six checks of one banner server (220, kept open
-#   beyond the timeout: a step that cannot match ends at the deadline) whose expects match or
-#   cannot, among them the YAML escapes of "^220 " people write: '^220\\ ' (single quotes keep
-#   both backslashes: PCRE then wants a backslash, no match) and "^220\ " and "^220\\ " (double
-#   quotes: a space, and PCRE's escaped space: both match); 'ESMTP\s*', whose match reaches the
-#   end of what was read (it matches at once, not a mismatch at the deadline); plus a half-open
-#   check. Each runs 30 times or more and every run has its check's outcome
-#   (synprobe_checks_total, all outcomes);
-# - check, 2 loops: the same target 15 times next to another 15 times (a server that closes at
-#   once: the mismatch comes at its EOF), on the command line and from -f: each result names its
-#   target, and each has that target's outcome.
+# - serve, with 2 loops: 22 checks of one banner server (220, then silent beyond the timeout: a
+#   step that cannot match ends at the deadline) every second, 3 of each of seven send/expect
+#   checks whose patterns match or cannot, and a half-open one. Among the patterns, the YAML
+#   escapes of "^220 " people write: '^220\\ ' (single quotes keep both backslashes: PCRE then
+#   wants a backslash, no match), "^220\ " and "^220\\ " (double quotes: a space, and PCRE's
+#   escaped space: both match); and 'ESMTP\s*', whose match reaches the end of what was read (it
+#   matches at once, not a mismatch at the deadline). After 10 rounds, every run of each check
+#   had its check's outcome (synprobe_checks_total, all outcomes);
+# - check, 2 loops: the same target 15 times next to another 15 times, on the command line and
+#   from -f: each result names its target, and each has that target's outcome; a mismatch says
+#   what ended the reply: "(the peer closed)" (the SSH server) or "(at the deadline)" (SMTP).
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_host_only "the engine's bookkeeping of checks sharing a destination (user space only)"
@@ -22,7 +22,7 @@ done
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 SMTP=2525 SSH=2222 HTTP=127.0.0.1:9123
 D=$SP_TMP CFG=$SP_TMP/serve.yaml
-ROUNDS=30
+ROUNDS=10 COPIES=3 # 3 checks of each kind: 30 runs of each; 22 checks of one destination a round
 
 listening() { [ "$(ip netns exec "$NS_S" ss -Hltn "sport = :$1" | wc -l)" -ge 1 ]; }
 # 220 then silence for longer than the timeout, as an SMTP server waiting for a command (a
@@ -48,39 +48,39 @@ CHECKS=(
 	"two_steps|'^220 sptest'|open"
 	"greedy_end|'ESMTP\\s*'|open"
 )
-T=$(sp_slow 300)
+T=$(sp_slow 1)
 {
-	printf 'defaults:\n  interval: %sms\n  timeout: %sms\nchecks:\n' "$T" "$T"
-	printf '  - name: halfopen\n    target: %s\n' "$S4:$SMTP"
+	printf 'defaults:\n  interval: %ss\n  timeout: %ss\nchecks:\n' "$T" "$T"
+	printf '  - name: halfopen_1\n    target: %s\n' "$S4:$SMTP"
 	for c in "${CHECKS[@]}"; do
 		IFS='|' read -r name pat _ <<<"$c"
-		printf '  - name: %s\n    target: %s\n    query_response:\n      - expect: %s\n' \
-			"$name" "$S4:$SMTP" "$pat"
-		[ "$name" = two_steps ] && printf '      - send: "EHLO x\\r\\n"\n'
+		for i in $(seq $COPIES); do
+			printf '  - name: %s_%s\n    target: %s\n    query_response:\n      - expect: %s\n' \
+				"$name" "$i" "$S4:$SMTP" "$pat"
+			[ "$name" = two_steps ] && printf '      - send: "EHLO x\\r\\n"\n'
+		done
 	done
 } >"$CFG"
 sed 's/^/# /' "$CFG"
 nsenter --net="/run/netns/$NS_C" "$SYNPROBE" serve -c "$CFG" --listen $HTTP --no-pin --threads 2 \
-	2>"$D/serve.log" &
+	--log-level debug 2>"$D/serve.log" &
 SERVE=$!
 SP_PIDS+=($SERVE)
 
 M=$D/metrics
 metrics() { in_c curl -sf --max-time 5 "http://$HTTP/metrics" >"$M"; }
-# runs NAME: the runs of check NAME so far, all outcomes.
-runs() { awk -v c="check=\"$1\"" '/^synprobe_checks_total\{/ && index($0, c) { n += $2 } END { print n + 0 }' "$M"; }
-# count NAME OUTCOME: its runs with OUTCOME.
+# runs NAME: the runs of the checks NAME_1... so far, all outcomes.
+runs() { awk -v c="check=\"$1_" '/^synprobe_checks_total\{/ && index($0, c) { n += $2 } END { print n + 0 }' "$M"; }
+# count NAME OUTCOME: their runs with OUTCOME.
 count() {
-	awk -v c="check=\"$1\"" -v o="outcome=\"$2\"" \
+	awk -v c="check=\"$1_" -v o="outcome=\"$2\"" \
 		'/^synprobe_checks_total\{/ && index($0, c) && index($0, o) { n += $2 } END { print n + 0 }' "$M"
 }
+# Each check has run ROUNDS times.
 all_ran() {
-	local c name
 	metrics || return 1
-	for c in halfopen "${CHECKS[@]}"; do
-		IFS='|' read -r name _ <<<"$c"
-		[ "$(runs "$name")" -ge $ROUNDS ] || return 1
-	done
+	awk -v r=$ROUNDS -v want=$((1 + ${#CHECKS[@]} * COPIES)) '/^synprobe_checks_total\{/ { match($0, /check="[^"]*"/); n[substr($0, RSTART, RLENGTH)] += $2 }
+		END { for (c in n) { k++; if (n[c] < r) exit 1 } exit k != want }' "$M"
 }
 check "serve: every check ran $ROUNDS times" wait_until "$(sp_slow 60)" all_ran
 grep -E '^synprobe_(checks_total|expect_matched)\{' "$M" | grep -v ' 0$' | sed 's/^/# /'
@@ -90,6 +90,8 @@ for c in "${CHECKS[@]}"; do
 	n=$(runs "$name")
 	check "serve: $name ($pat) $want every run: $(count "$name" "$want") of $n" \
 		[ "$(count "$name" "$want")" = "$n" ]
+	grep '"check result"' "$D/serve.log" | jq -c --arg c "${name}_" --arg w "$want" \
+		'select((.check | startswith($c)) and .outcome != $w)' 2>/dev/null | sed 's/^/# other: /'
 done
 kill "$SERVE" 2>/dev/null
 wait "$SERVE" 2>/dev/null
@@ -103,13 +105,19 @@ for how in argv file; do
 	if [ $how = argv ]; then src=("${args[@]}"); else src=(-f "$D/targets"); fi
 	for pat in '^220 ' '^SSH-2\.0-'; do
 		J=$(in_c "$SYNPROBE" check --json --threads 2 -t $T --expect "$pat" "${src[@]}" 2>/dev/null | grep '^{')
-		if [ "$pat" = '^220 ' ]; then ok_port=$SMTP bad_port=$SSH; else ok_port=$SSH bad_port=$SMTP; fi
-		counts=$(jq -rs --arg ok "$S4:$ok_port" --arg bad "$S4:$bad_port" \
+		# The SSH server closes after its banner; the SMTP one waits: the deadline ends it.
+		if [ "$pat" = '^220 ' ]; then
+			ok_port=$SMTP bad_port=$SSH end="(the peer closed)"
+		else
+			ok_port=$SSH bad_port=$SMTP end="(at the deadline)"
+		fi
+		counts=$(jq -rs --arg ok "$S4:$ok_port" --arg bad "$S4:$bad_port" --arg tail "$end" \
 			'[ (map(select(.target == $ok and .outcome == "open" and .expect_matched == 1)) | length),
-			   (map(select(.target == $bad and .outcome == "mismatch" and .expect_matched == 0)) | length),
+			   (map(select(.target == $bad and .outcome == "mismatch" and .expect_matched == 0 and
+				(.error | endswith($tail)))) | length),
 			   length ] | @tsv' <<<"$J")
 		diag "check ($how) --expect '$pat': open, mismatch, all: $counts"
-		check "check ($how) --expect '$pat': 15 open at :$ok_port, 15 mismatch at :$bad_port" \
+		check "check ($how) --expect '$pat': 15 open at :$ok_port, 15 mismatch $end at :$bad_port" \
 			[ "$counts" = "$(printf '15\t15\t30')" ]
 	done
 done
