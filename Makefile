@@ -43,7 +43,8 @@ else
 endif
 
 # The engine (library) and the CLI that is a thin client of it: every other user/*.c.
-LIB_SRCS := user/engine.c user/opts.c user/outcome.c user/attach.c user/route.c user/timer_heap.c \
+LIB_SRCS := user/engine.c user/kind.c user/kind_halfopen.c user/kind_connect.c user/opts.c \
+	user/outcome.c user/attach.c user/route.c user/timer_heap.c \
 	user/token_bucket.c user/tcp_opts.c user/cleanup.c
 CLI_SRCS := $(filter-out $(LIB_SRCS),$(wildcard user/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))

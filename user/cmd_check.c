@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include "libsynprobe.h"
+#include "kind.h"
 #include "kind_l7.h"
 #include "l7_cli.h"
 #include "main.h"
@@ -446,16 +447,19 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 
 int sp_parse_method(const char *arg, enum method_choice *choice)
 {
-	if (!strcmp(arg, "auto"))
+	const struct sp_method *m;
+
+	if (!strcmp(arg, "auto")) {
 		*choice = METHOD_AUTO;
-	else if (!strcmp(arg, "bpf"))
-		*choice = METHOD_BPF;
-	else if (!strcmp(arg, "connect"))
-		*choice = METHOD_CONNECT;
-	else {
+		return 0;
+	}
+	/* The rows of the engine's table of TCP phases (user/kind.c). */
+	m = sp_method_by_name(arg);
+	if (!m) {
 		sp_err("method '%s': give auto, bpf or connect", arg);
 		return -EINVAL;
 	}
+	*choice = m->method == SYNPROBE_METHOD_BPF ? METHOD_BPF : METHOD_CONNECT;
 	return 0;
 }
 
@@ -705,7 +709,7 @@ struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts 
 
 	sp_fallback_reason = NULL;
 	if (choice != METHOD_CONNECT) {
-		*method = "bpf";
+		*method = sp_method_halfopen.name;
 		opts.load_error = &le;
 		sp = synprobe_open(&opts);
 		if (sp)
@@ -732,7 +736,7 @@ struct synprobe *sp_open_engine(enum method_choice choice, struct synprobe_opts 
 	}
 	if (opts.n_ifindexes)
 		sp_warn("the interface option has no effect with --method connect");
-	*method = "connect";
+	*method = sp_method_connect.name;
 	opts.method = SYNPROBE_METHOD_CONNECT;
 	opts.n_ifindexes = 0;
 	opts.ifindexes = NULL;

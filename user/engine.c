@@ -43,6 +43,8 @@
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include "libsynprobe.h"
+#include "engine.h"
+#include "kind.h"
 #include "synprobe.skel.h"
 #include "attach.h"
 #include "opts.h"
@@ -59,88 +61,6 @@
 #define SO_BINDTOIFINDEX 62
 #endif
 
-#define NSEC_PER_MSEC 1000000ULL
-#define NSEC_PER_SEC 1000000000ULL
-#define SLOT_NONE ((unsigned int)-1)
-/* Check slots come in chunks that never move: a loop holds pointers to the checks it runs. */
-#define CHUNK_SHIFT 10
-#define CHUNK_SLOTS (1U << CHUNK_SHIFT)
-/* Sockets a loop sets up before one batched sp_socks update and their connect()s. */
-#define RUN_BATCH 64
-
-/*
- * epoll_event.data.u64: a tag, or for a socket (method connect, or untracked)
- * SOCKET_EVENT | gen << 32 | loop slot.
- */
-enum epoll_tag {
-	TAG_RINGBUF = 1,  /* loop 0's ring buffer (in a loop thread: its own) */
-	TAG_TIMER = 2,	  /* the engine's timerfd: loop 0's deadline, or the rate's next SYN */
-	TAG_ROUTES = 3,	  /* the rtnetlink monitor: a route or a link changed */
-	TAG_LOOP_TIMER = 4, /* a loop thread's timerfd: a deadline */
-	TAG_RESULTS = 5,  /* the scheduler's eventfd: a loop thread has results */
-	TAG_WAKE = 6,	  /* a loop thread's eventfd: checks granted, or stop */
-};
-#define SOCKET_EVENT (1ULL << 63)
-
-/* A FIFO of slots linked through sp_check.next. */
-struct sp_queue {
-	unsigned int head;
-	unsigned int tail;
-	unsigned int len;
-};
-
-/* Where a check is in its life, as the scheduler sees it. */
-enum check_state {
-	CHECK_FREE,    /* the slot is on the free list */
-	CHECK_QUEUED,  /* waiting for a limit, the rate or a local port: no socket yet */
-	CHECK_RUNNING, /* granted to a loop: counts against the limits until it is delivered */
-};
-
-struct sp_loop;
-
-/*
- * One check. The scheduler's fields are only touched in the caller's thread; while the check is
- * granted, the loop's fields belong to the loop, and the hand-over lists order the two.
- */
-struct sp_check {
-	/* the scheduler's */
-	enum check_state state;
-	unsigned int slot;    /* its own number */
-	unsigned int next;    /* next slot in the free list or in a queue */
-	unsigned int dest;    /* index in the destination table */
-	__u32 timeout_ms;
-	int route_err;	      /* method bpf: no route to attach by (ENETUNREACH...): no connect() */
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	void *user;
-	struct synprobe_check_opts copts; /* where it leaves from: mark, bound interface */
-	struct sp_loop *loop; /* the loop it is granted to */
-	/* hand-over: the link in a loop's list of granted or of finished checks */
-	struct sp_check *ll_next;
-	int requeue;	      /* from the loop: -EADDRNOTAVAIL, -EMFILE: it never ran; else 0 */
-	/* the loop's */
-	unsigned int lslot;   /* slot in the loop's table: check_id for the BPF side */
-	int fd;
-	__u64 cookie;
-	__u64 start_ns;	      /* CLOCK_MONOTONIC, just before connect() */
-	int connect_err;      /* errno of a socket()/connect() that failed at once, else 0 */
-	bool registered;      /* the cookie is in sp_socks */
-	bool polled;	      /* the socket is in its loop's epoll (method connect, untracked) */
-	bool replied;	      /* a ring-buffer event came; close() waits for close_delay_ms */
-	bool have_event;      /* rec is the ring-buffer record */
-	bool have_rec;	      /* rec holds the BPF side's record (event or map) */
-	bool sock_connected;  /* what the socket said at the end, without a BPF reply */
-	int sock_err;
-	__u32 gen;	      /* tells a stale epoll event from this slot's current check */
-	__u64 writable_ns;    /* when epoll said the socket is writable */
-	/* a completing kind (copts.kind): its state once the handshake is done */
-	void *kstate;
-	bool kind_running;    /* start() was called: the kind owns the socket's epoll events */
-	bool kind_done;	      /* it said DONE, failed, or its deadline passed */
-	int kind_err;	      /* a negative errno from start()/on_event(), as positive, else 0 */
-	struct sockaddr_storage local;
-	struct sp_flow rec;
-};
 
 /* A destination address and port: how many checks run to it, and who waits for it. */
 struct sp_dest {
@@ -165,141 +85,10 @@ struct sp_dest {
 	struct sp_loop *loop;
 };
 
-/* One event loop: loop 0 in the caller's thread, the others each in a thread of their own. */
-struct sp_loop {
-	struct synprobe *sp;
-	unsigned int index;
-	bool threaded;
-	bool thread_started;
-	pthread_t thread;
-	int epfd;   /* loop 0: the engine's */
-	int timerfd; /* loop 0: -1 (the engine's timerfd serves it) */
-	int wakefd; /* threads: an eventfd the scheduler writes */
-	int ring_fd;
-	struct ring_buffer *rb;
-	__u64 armed_ns;
-	__u32 gen;
-	/* checks running here, by loop slot; the deadlines of the same slots */
-	struct sp_check **slots;
-	unsigned int *free_slots;
-	unsigned int n_slots, n_free, running;
-	struct sp_timer_heap timers;
-	/* sp_socks keys of replied checks, deleted in one batch before their results go back */
-	__u64 *done_cookies;
-	unsigned int n_done, done_cap;
-	/* replied checks of this round, in order; SYN-ACK ones close once writable (one poll()) */
-	struct sp_check **synack;
-	struct pollfd *synack_pfds;
-	unsigned int n_synack, n_synack_fds, synack_cap;
-	/* finished checks, last first, until the next hand-back */
-	struct sp_check *finished;
-	/* hand-over lists, last first: granted checks in, finished ones out */
-	_Atomic(struct sp_check *) inbox;
-	_Atomic(struct sp_check *) outbox;
-	atomic_bool stop;
-	atomic_ullong untracked; /* checks the BPF map had no room for */
-	/* the scheduler's: checks granted here and not yet delivered */
-	unsigned int granted;
-	struct sp_check *grant_head, *grant_tail; /* granted in this dispatch(), first first */
-};
-
-struct synprobe {
-	struct synprobe_opts opts;
-	bool use_bpf; /* method bpf: programs loaded; else method connect */
-	struct synprobe_bpf *skel;
-	struct mnl_socket *nl;
-	unsigned int nl_seq;
-	struct mnl_socket *nl_mon; /* RTMGRP_LINK and route groups: routes and links followed */
-	int epfd;
-	int timerfd;   /* loop 0's deadlines and the rate's wake-up */
-	int resultfd;  /* eventfd: loop threads have results */
-	int socks_fd;
-	int flows_fd;
-	__u64 armed_ns; /* what the timerfd is set to, 0 when disarmed */
-
-	struct sp_loop *loops;
-	unsigned int n_loops;
-	unsigned int next_loop; /* where the search for the least busy loop starts */
-	bool loops_started;	/* the loop threads run (from the first synprobe_start()) */
-
-	struct sp_check **chunks;
-	unsigned int n_checks; /* slots allocated */
-	unsigned int free_head;
-	unsigned int in_flight; /* queued + running */
-	unsigned int running;
-	struct sp_queue pending;     /* queued checks, first in first out */
-	struct sp_queue port_wait;   /* checks that met EADDRNOTAVAIL or EMFILE: retried when one ends */
-	bool port_short;	     /* port_wait not through: a grant for each check that ends */
-	unsigned int port_credits;   /* grants allowed meanwhile */
-	struct sp_dest *dests;	     /* open addressing, dest_cap a power of two */
-	unsigned int dest_cap;
-	unsigned int dest_used;
-	struct sp_token_bucket rate;
-	__u64 rate_wake_ns; /* when the bucket has a token for the queue head; 0: not waiting */
-	struct synprobe_engine_stats stats;
-
-	struct sp_attachment *attached;
-	size_t n_attached;
-	int delivered; /* results given during the current synprobe_poll() */
-	bool have_sigmask;
-	sigset_t wait_sigmask;
-	char *pin_dir; /* our copy of opts.pin_dir, or NULL */
-	int pin_lock_fd; /* pin_dir, flock()ed while we own it; -1 */
-};
 
 static inline struct sp_check *check_at(const struct synprobe *sp, unsigned int slot)
 {
 	return &sp->chunks[slot >> CHUNK_SHIFT][slot & (CHUNK_SLOTS - 1)];
-}
-
-/*
- * Takes @dir for this run: an exclusive flock on the directory itself (a bpffs holds no regular
- * file), held until synprobe_close(), so that a second run on the same directory fails with
- * -EBUSY instead of unpinning the first's maps. Then sets a pin path in @dir for every map and
- * removes what a crashed run left there, so that libbpf pins fresh maps at load instead of
- * reusing stale ones. Sets *@lock_fd.
- */
-static int pin_prepare(struct bpf_object *obj, const char *dir, int *lock_fd)
-{
-	char path[PATH_MAX];
-	struct bpf_map *map;
-	struct statfs fs;
-	int err;
-
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
-	/* Pins live only on a bpffs: elsewhere libbpf fails, and late. */
-	if (statfs(dir, &fs))
-		return -errno;
-	if (fs.f_type != BPF_FS_MAGIC)
-		return -ENOTDIR;
-	*lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*lock_fd < 0)
-		return -errno;
-	if (flock(*lock_fd, LOCK_EX | LOCK_NB)) {
-		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		close(*lock_fd);
-		*lock_fd = -1;
-		return err;
-	}
-	bpf_object__for_each_map(map, obj) {
-		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map)) >= (int)sizeof(path))
-			return -ENAMETOOLONG;
-		if (unlink(path) && errno != ENOENT)
-			return -errno;
-		err = bpf_map__set_pin_path(map, path);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
 /* --- queues --- */
@@ -608,90 +397,30 @@ static void lslot_free(struct sp_loop *l, struct sp_check *c)
 	l->free_slots[l->n_free++] = c->lslot;
 }
 
-static void tuple_to_sockaddr(const struct sp_tuple *t, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (t->family == SP_FAMILY_IPV4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = t->sport;
-		memcpy(&sin->sin_addr, t->saddr, 4);
-	} else if (t->family == SP_FAMILY_IPV6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = t->sport;
-		memcpy(&sin6->sin6_addr, t->saddr, 16);
-	}
-}
-
 /* --- a loop: the end of a check --- */
 
-/* Deletes the sp_socks entries of the replied checks gathered since the last flush. */
-static void flush_done(struct sp_loop *l)
+void sp_check_read_socket(struct sp_check *c)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 count = l->n_done;
-	unsigned int i;
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(c->sock_err);
 
-	if (!l->n_done)
-		return;
-	/* One syscall for many; on a partial failure (a key already gone), the rest one by one. */
-	if (bpf_map_delete_batch(l->sp->socks_fd, l->done_cookies, &count, &opts))
-		for (i = count; i < l->n_done; i++)
-			bpf_map_delete_elem(l->sp->socks_fd, &l->done_cookies[i]);
-	l->n_done = 0;
+	getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &c->sock_err, &len);
+	len = sizeof(peer);
+	if (!c->sock_err)
+		c->sock_connected = getpeername(c->fd, (struct sockaddr *)&peer, &len) == 0;
+	len = sizeof(c->local);
+	getsockname(c->fd, (struct sockaddr *)&c->local, &len);
 }
 
 /*
- * Takes the check's record out of the BPF maps into c->rec; returns true if there was one. A
- * check whose ring-buffer event came has its whole record already: its sp_socks entry is only
- * deleted, with the others of this round, in one batch (before its result goes back).
+ * Ends the check @c of loop @l: the method reads what it needs from the socket, the socket is
+ * closed (SO_LINGER {1, 0}: the kernel sends RST), the method forgets the check (its flow out of
+ * the BPF maps). Its outcome is decided and delivered by the scheduler, after loop_hand_back().
  */
-static bool flow_forget(struct sp_loop *l, struct sp_check *c)
+void sp_loop_finish(struct sp_loop *l, struct sp_check *c)
 {
-	int socks_fd = l->sp->socks_fd;
-	__u64 *grown;
+	const struct sp_method *m = l->sp->method;
 
-	if (!c->registered)
-		return false;
-	c->registered = false;
-	if (c->have_event) {
-		if (l->n_done == l->done_cap) {
-			grown = realloc(l->done_cookies, (l->done_cap * 2 + 64) * sizeof(*grown));
-			if (!grown) {
-				bpf_map_delete_elem(socks_fd, &c->cookie);
-				return true;
-			}
-			l->done_cookies = grown;
-			l->done_cap = l->done_cap * 2 + 64;
-		}
-		l->done_cookies[l->n_done++] = c->cookie;
-		return true;
-	}
-	if (bpf_map_lookup_and_delete_elem(socks_fd, &c->cookie, &c->rec)) {
-		/*
-		 * Hash maps have lookup-and-delete from kernel 5.14 on; before, a lookup then a
-		 * delete (a reply between the two is lost to this check: it ends at its deadline).
-		 */
-		if (errno == ENOENT || bpf_map_lookup_elem(socks_fd, &c->cookie, &c->rec))
-			return false;
-		bpf_map_delete_elem(socks_fd, &c->cookie);
-	}
-	/* After a believed reply the ingress program has already removed the 4-tuple. */
-	if (c->rec.state == SP_FLOW_SYN_SENT)
-		bpf_map_delete_elem(l->sp->flows_fd, &c->rec.tuple);
-	return true;
-}
-
-/*
- * Ends the check @c of loop @l: close the socket (the kernel sends RST), take its flow out of the
- * BPF maps, note what the socket said. Its outcome is decided and delivered by the scheduler,
- * after loop_hand_back().
- */
-static void loop_finish(struct sp_loop *l, struct sp_check *c)
-{
 	struct linger linger = { .l_onoff = !c->copts.close_fin, .l_linger = 0 };
 
 	if (c->kind_running && !c->kind_done) {
@@ -702,23 +431,12 @@ static void loop_finish(struct sp_loop *l, struct sp_check *c)
 	/* A completing kind closes with RST (SO_LINGER {1, 0}) unless told FIN, whatever the method. */
 	if (c->copts.kind && c->fd >= 0)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
-	if (c->fd >= 0 && !c->have_event && !c->connect_err) {
-		/* No word from BPF: what does the socket itself say? */
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof(c->sock_err);
-
-		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &c->sock_err, &len);
-		len = sizeof(peer);
-		if (!c->sock_err)
-			c->sock_connected =
-				getpeername(c->fd, (struct sockaddr *)&peer, &len) == 0;
-		len = sizeof(c->local);
-		getsockname(c->fd, (struct sockaddr *)&c->local, &len);
-	}
+	if (m->end)
+		m->end(l, c);
 	if (c->fd >= 0)
 		close(c->fd); /* also leaves epoll */
 	c->fd = -1;
-	c->have_rec = flow_forget(l, c) || c->have_event;
+	c->have_rec = m->forget ? m->forget(l, c) : false;
 	if (c->have_rec)
 		sp_flow_parse_tcp_opts(&c->rec);
 	lslot_free(l, c);
@@ -738,11 +456,11 @@ static void check_unrun(struct sp_loop *l, struct sp_check *c)
 		close(c->fd); /* also leaves epoll */
 	c->fd = -1;
 	c->polled = false;
-	flow_forget(l, c);
+	if (l->sp->method->forget)
+		l->sp->method->forget(l, c);
 }
 
-/* Has epoll tell when @c's handshake ends (method connect, or a check BPF cannot follow). */
-static int socket_poll(struct sp_loop *l, struct sp_check *c)
+int sp_loop_poll_socket(struct sp_loop *l, struct sp_check *c)
 {
 	struct epoll_event ev = {
 		.events = EPOLLOUT,
@@ -777,7 +495,7 @@ static void kind_wait(struct sp_loop *l, struct sp_check *c, int want)
 	if (want < 0)
 		c->kind_err = -want;
 	c->kind_done = true;
-	loop_finish(l, c);
+	sp_loop_finish(l, c);
 }
 
 /* The handshake of a completing kind's check is done: the kind takes the socket. */
@@ -787,12 +505,11 @@ static void kind_start(struct sp_loop *l, struct sp_check *c)
 
 	c->kind_running = true;
 	want = c->copts.kind->start(c->copts.kind_arg, c->fd, (const struct sockaddr *)&c->addr,
-				    c->start_ns, now_ns(), &c->kstate);
+				    c->start_ns, sp_now_ns(), &c->kstate);
 	kind_wait(l, c, want);
 }
 
-/* A completing kind's socket turned writable: connected (the kind starts), or failed (ends). */
-static void kind_connected(struct sp_loop *l, struct sp_check *c)
+void sp_loop_connected(struct sp_loop *l, struct sp_check *c)
 {
 	socklen_t len = sizeof(int);
 	int err = 0;
@@ -802,97 +519,12 @@ static void kind_connected(struct sp_loop *l, struct sp_check *c)
 		return;
 	}
 	c->sock_err = err;
-	loop_finish(l, c);
-}
-
-static int handle_event(void *ctx, void *data, size_t size)
-{
-	struct sp_loop *l = ctx;
-	const struct sp_flow *e = data;
-	struct sp_check *c, **grown_c;
-	struct pollfd *grown_p;
-	unsigned int cap;
-
-	if (size < sizeof(*e) || e->check_id >= l->n_slots)
-		return 0;
-	c = l->slots[e->check_id];
-	/* A late event for a check that already ended (its slot may be reused): ignore it. */
-	if (!c || !c->registered || c->cookie != e->cookie || c->have_event)
-		return 0;
-	c->rec = *e;
-	c->have_event = true;
-	if (l->sp->opts.close_delay_ms) {
-		c->replied = true;
-		sp_timer_heap_set(&l->timers, c->lslot,
-				  now_ns() + l->sp->opts.close_delay_ms * NSEC_PER_MSEC);
-		return 0;
-	}
-	/*
-	 * tc ingress runs before TCP does: the event can come while the kernel has yet to move the
-	 * socket to ESTABLISHED. Closed in SYN-SENT, the socket sends nothing, and the SYN-ACK then
-	 * meets no socket (a bare RST) or a closing one (dropped: no RST at all, and the server keeps
-	 * its half-open entry). So after a SYN-ACK the close waits for the socket to turn writable:
-	 * one poll() for every SYN-ACK of this round (synack_close()), which almost always says it
-	 * is; the deadline stays armed should TCP drop it.
-	 */
-	if (l->n_synack == l->synack_cap) {
-		cap = l->synack_cap ? l->synack_cap * 2 : 64;
-		grown_c = realloc(l->synack, cap * sizeof(*grown_c));
-		if (grown_c)
-			l->synack = grown_c;
-		grown_p = realloc(l->synack_pfds, cap * sizeof(*grown_p));
-		if (grown_p)
-			l->synack_pfds = grown_p;
-		if (!grown_c || !grown_p) {
-			if (e->reply != SP_REPLY_SYN_ACK)
-				loop_finish(l, c);
-			return 0; /* a SYN-ACK check ends at its deadline */
-		}
-		l->synack_cap = cap;
-	}
-	/* Every replied check waits in the list, so that they end in the order of their replies. */
-	l->synack_pfds[l->n_synack] = (struct pollfd){ .fd = -1, .events = POLLOUT };
-	if (e->reply == SP_REPLY_SYN_ACK && c->fd >= 0 && !c->polled) {
-		l->synack_pfds[l->n_synack].fd = c->fd;
-		l->n_synack_fds++;
-	}
-	l->synack[l->n_synack++] = c;
-	return 0;
+	sp_loop_finish(l, c);
 }
 
 /*
- * The replied checks of this round end, in the order of their replies; a SYN-ACK one only when
- * its socket is writable (one poll() for all of them), else it is left to epoll.
- */
-static void synack_close(struct sp_loop *l)
-{
-	unsigned int i;
-
-	if (!l->n_synack)
-		return;
-	/* poll() skips the negative descriptors: the checks replied to by RST or ICMP. */
-	if (l->n_synack_fds && poll(l->synack_pfds, l->n_synack, 0) < 0)
-		for (i = 0; i < l->n_synack; i++)
-			l->synack_pfds[i].revents = POLLOUT; /* as before: close them */
-	for (i = 0; i < l->n_synack; i++) {
-		struct sp_check *c = l->synack[i];
-
-		if (l->synack_pfds[i].fd >= 0 && !l->synack_pfds[i].revents && !socket_poll(l, c))
-			continue;
-		if (c->copts.kind && c->rec.reply == SP_REPLY_SYN_ACK && c->fd >= 0 &&
-		    l->synack_pfds[i].fd >= 0) {
-			kind_connected(l, c);
-			continue;
-		}
-		loop_finish(l, c);
-	}
-	l->n_synack = l->n_synack_fds = 0;
-}
-
-/*
- * Method connect (or a check BPF does not follow, or waits for its socket to be writable): the
- * socket of the check in @data turned writable (connected or failed). A completing kind's socket
- * then belongs to the kind: its events go to it.
+ * The socket of the check in @data is ready: a completing kind's socket belongs to the kind (its
+ * events go to it); before that, the handshake ended, which the method's row handles.
  */
 static void socket_event(struct sp_loop *l, __u64 data, unsigned int events)
 {
@@ -908,23 +540,17 @@ static void socket_event(struct sp_loop *l, __u64 data, unsigned int events)
 			kind_wait(l, c, c->copts.kind->on_event(c->kstate, events));
 		return;
 	}
-	if (!c->writable_ns)
-		c->writable_ns = now_ns();
-	if (c->copts.kind && (!c->have_event || c->rec.reply == SP_REPLY_SYN_ACK)) {
-		kind_connected(l, c);
-		return;
-	}
-	loop_finish(l, c);
+	l->sp->method->on_socket_event(l, c, events);
 }
 
 /* Ends every check of @l whose deadline has passed. */
 static void expire_checks(struct sp_loop *l)
 {
-	__u64 now = now_ns(), deadline;
+	__u64 now = sp_now_ns(), deadline;
 	unsigned int lslot;
 
 	while (sp_timer_heap_peek(&l->timers, &lslot, &deadline) && deadline <= now)
-		loop_finish(l, l->slots[lslot]);
+		sp_loop_finish(l, l->slots[lslot]);
 }
 
 /* Sets @fd to fire at @next (CLOCK_MONOTONIC ns, 0: never), if it is not set so already. */
@@ -956,18 +582,16 @@ static int loop_timer_rearm(struct sp_loop *l)
 /* --- a loop: the start of a check --- */
 
 /*
- * Socket set-up of a check, up to its registration; returns 0 or a positive errno for the
- * result. The sp_socks record is prepared in @flow; *@poll is set when the socket is to be
- * polled instead (method connect).
+ * Socket set-up of a check, up to its registration: the options every method shares, then the
+ * method's own (sp_method.prepare). Returns 0 or a positive errno for the result; *@reg is set
+ * when the method wants @flow registered (sp_method.register_batch) before the connect().
  */
-static int check_socket(struct sp_loop *l, struct sp_check *c, struct sp_flow *flow, bool *poll)
+static int check_socket(struct sp_loop *l, struct sp_check *c, struct sp_flow *flow, bool *reg)
 {
 	const struct sockaddr_storage *src = &l->sp->opts.source;
-	struct linger linger = { .l_onoff = 1, .l_linger = 0 };
-	socklen_t len = sizeof(c->cookie);
-	int zero = 0, one = 1;
+	int one = 1;
 
-	*poll = false;
+	*reg = false;
 	c->fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (c->fd < 0)
 		return errno;
@@ -988,49 +612,7 @@ static int check_socket(struct sp_loop *l, struct sp_check *c, struct sp_flow *f
 						      sizeof(struct sockaddr_in)))
 			return errno;
 	}
-	if (!l->sp->use_bpf) {
-		*poll = true; /* close() will send FIN */
-		return 0;
-	}
-
-	/*
-	 * NOTES-kernel.md item 1: no quick ACK, and close() aborts with RST instead of FIN. A
-	 * completing kind keeps the quick ACK: its handshake's ACK leaves at once (the egress
-	 * program lets it out), not with its first data nor after the delayed-ACK timer.
-	 */
-	if ((!c->copts.kind && setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero))) ||
-	    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)) ||
-	    getsockopt(c->fd, SOL_SOCKET, SO_COOKIE, &c->cookie, &len))
-		return errno;
-	memset(flow, 0, sizeof(*flow));
-	flow->cookie = c->cookie;
-	flow->check_id = c->lslot;
-	flow->loop = l->index;
-	if (c->copts.kind)
-		flow->flags = SP_FLOW_F_COMPLETE; /* its handshake completes: the ACK goes out */
-	return 0;
-}
-
-/* Registers one check that the batch could not: after freeing finished entries, or untracked. */
-static int check_register_one(struct sp_loop *l, struct sp_check *c, const struct sp_flow *flow)
-{
-	int socks_fd = l->sp->socks_fd;
-
-	if (!bpf_map_update_elem(socks_fd, &c->cookie, flow, BPF_NOEXIST)) {
-		c->registered = true;
-		return 0;
-	}
-	/* Finished checks may still hold entries, waiting for their batched delete: free them. */
-	if (l->n_done) {
-		flush_done(l);
-		if (!bpf_map_update_elem(socks_fd, &c->cookie, flow, BPF_NOEXIST)) {
-			c->registered = true;
-			return 0;
-		}
-	}
-	/* No room in the map: the socket's own state answers, as soon as it changes. */
-	atomic_fetch_add_explicit(&l->untracked, 1, memory_order_relaxed);
-	return socket_poll(l, c);
+	return l->sp->method->prepare(l, c, flow, reg);
 }
 
 /* Gives @c back to the scheduler unrun: no local port or file descriptor (it decides). */
@@ -1044,21 +626,19 @@ static void check_requeue(struct sp_loop *l, struct sp_check *c, int err)
 }
 
 /*
- * Runs up to RUN_BATCH granted checks, @batch[0..@n-1], in their order: sockets set up, their
- * sp_socks records put in with one batched update (kernel 5.6), each registered before its
- * connect() (NOTES-kernel.md item 5: the SYN cannot outrun the map entry), then the connect()s
- * and the deadlines. A check with no local port (EADDRNOTAVAIL at connect()) or no file
- * descriptor goes back to the scheduler, which holds it until a running check ends.
+ * Runs up to RUN_BATCH granted checks, @batch[0..@n-1], in their order: sockets set up, the
+ * method's registrations in one batch (half-open: the sp_socks records in one batched update,
+ * each before its connect(): NOTES-kernel.md item 5, the SYN cannot outrun the map entry), then
+ * the connect()s and the deadlines. A check with no local port (EADDRNOTAVAIL at connect()) or
+ * no file descriptor goes back to the scheduler, which holds it until a running check ends.
  */
 static void loop_run_batch(struct sp_loop *l, struct sp_check **batch, unsigned int n)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts); /* elem_flags: only BPF_F_LOCK is allowed */
 	struct sp_flow flows[RUN_BATCH];
-	__u64 keys[RUN_BATCH];
+	struct sp_check *regs[RUN_BATCH];
 	unsigned int idx[RUN_BATCH], n_reg = 0, i;
-	int errs[RUN_BATCH];
-	bool want_poll;
-	__u32 count;
+	int errs[RUN_BATCH], reg_errs[RUN_BATCH];
+	bool reg;
 
 	for (i = 0; i < n; i++) {
 		struct sp_check *c = batch[i];
@@ -1074,35 +654,21 @@ static void loop_run_batch(struct sp_loop *l, struct sp_check **batch, unsigned 
 			errs[i] = c->route_err;
 			continue;
 		}
-		errs[i] = check_socket(l, c, &flows[n_reg], &want_poll);
+		errs[i] = check_socket(l, c, &flows[n_reg], &reg);
 		if (errs[i] == EMFILE || errs[i] == ENFILE) {
 			check_requeue(l, c, -EMFILE);
 			batch[i] = NULL;
 			continue;
 		}
-		if (!errs[i] && want_poll)
-			errs[i] = socket_poll(l, c);
-		else if (!errs[i]) {
-			keys[n_reg] = c->cookie;
+		if (!errs[i] && reg) {
+			regs[n_reg] = c;
 			idx[n_reg++] = i;
 		}
 	}
 	if (n_reg) {
-		/*
-		 * Cookies are never reused, so no flag is needed (BPF_ANY). On an error at element k
-		 * the kernel says k were put in; an error before the first (count unchanged) put
-		 * none in.
-		 */
-		count = n_reg;
-		if (bpf_map_update_batch(l->sp->socks_fd, keys, flows, &count, &opts) &&
-		    count >= n_reg)
-			count = 0;
-		for (i = 0; i < n_reg; i++) {
-			if (i < count)
-				batch[idx[i]]->registered = true;
-			else
-				errs[idx[i]] = check_register_one(l, batch[idx[i]], &flows[i]);
-		}
+		l->sp->method->register_batch(l, regs, flows, n_reg, reg_errs);
+		for (i = 0; i < n_reg; i++)
+			errs[idx[i]] = reg_errs[i];
 	}
 	for (i = 0; i < n; i++) {
 		struct sp_check *c = batch[i];
@@ -1118,7 +684,7 @@ static void loop_run_batch(struct sp_loop *l, struct sp_check **batch, unsigned 
 			l->finished = c;
 			continue;
 		}
-		c->start_ns = now_ns();
+		c->start_ns = sp_now_ns();
 		if (!err && connect(c->fd, (const struct sockaddr *)&c->addr, c->addrlen) &&
 		    errno != EINPROGRESS) {
 			err = errno;
@@ -1166,8 +732,8 @@ static void loop_hand_back(struct sp_loop *l)
 {
 	struct sp_check *c, *next, *last;
 
-	synack_close(l);
-	flush_done(l);
+	if (l->sp->method->flush)
+		l->sp->method->flush(l);
 	c = l->finished;
 	if (!c)
 		return;
@@ -1199,9 +765,8 @@ static void loop_round(struct sp_loop *l)
 	if (l->threaded)
 		loop_run(l, ll_take(&l->inbox));
 	/* Replies first: a reply and its check's deadline in one wake-up count as a reply. */
-	if (l->rb)
-		ring_buffer__consume(l->rb);
-	synack_close(l);
+	if (l->sp->method->on_ring_event)
+		l->sp->method->on_ring_event(l);
 	expire_checks(l);
 	loop_hand_back(l);
 }
@@ -1278,7 +843,6 @@ static void check_complete(struct synprobe *sp, struct sp_check *c)
 	unsigned int slot = c->slot;
 	struct synprobe_result res = {};
 	struct sp_observed obs = {};
-	struct sp_flow rec;
 
 	if (c->requeue) {
 		bool ports = c->requeue == -EADDRNOTAVAIL;
@@ -1315,18 +879,13 @@ static void check_complete(struct synprobe *sp, struct sp_check *c)
 	res.timeout_ms = c->timeout_ms;
 	res.user = c->user;
 	res.local = c->local;
-	if (c->have_rec) {
-		rec = c->rec;
-		res.flow = &rec;
-		if (rec.state != SP_FLOW_REGISTERED)
-			tuple_to_sockaddr(&rec.tuple, &res.local);
-	}
-	obs.rec = c->have_rec ? &rec : NULL;
 	obs.reply_by_ns = c->start_ns + c->timeout_ms * NSEC_PER_MSEC;
 	obs.connect_err = c->connect_err;
 	obs.sock_connected = c->sock_connected;
 	obs.sock_err = c->sock_err;
 	obs.user_rtt_ns = c->writable_ns ? c->writable_ns - c->start_ns : 0;
+	if (sp->method->result)
+		sp->method->result(c, &obs, &res);
 	sp_decide_outcome(&obs, &res);
 	if (c->copts.kind) {
 		res.kind = c->copts.kind;
@@ -1441,7 +1000,7 @@ static void dispatch(struct synprobe *sp)
 		}
 		if (sp->port_short && !sp->port_credits)
 			break;
-		now = now_ns();
+		now = sp_now_ns();
 		if (!sp_token_bucket_take(&sp->rate, now)) {
 			sp->rate_wake_ns = now + sp_token_bucket_wait_ns(&sp->rate, now);
 			break;
@@ -1499,134 +1058,6 @@ static int ensure_attached(struct synprobe *sp, int ifindex)
 
 /* --- loading --- */
 
-/* Each program's verifier log, when it is rejected; the kernel keeps what fits (its start). */
-#define VERIFIER_LOG_BYTES (16U << 20)
-#define VERIFIER_TAIL_LINES 12
-
-static int load_fail(struct synprobe_load_error *le, enum synprobe_load_failure failure, int err,
-		     const char *what)
-{
-	if (le) {
-		le->failure = failure;
-		le->error = err;
-		snprintf(le->what, sizeof(le->what), "%s", what ? what : "");
-	}
-	return -err;
-}
-
-/*
- * What the programs need of the kernel, probed before loading them, as libbpf-tools' compat.c
- * does (never by the kernel's version): the privilege to use BPF at all, BPF ring buffers and
- * their helpers (5.8, synprobe's floor), the socket cookie of an skb (4.12). Each probe loads a
- * two-instruction program or makes a one-page map: well under a millisecond. TCX is not probed:
- * sp_attach() tries a link and falls back to clsact.
- */
-static int probe_kernel(struct synprobe_load_error *le)
-{
-	static const struct {
-		enum bpf_func_id helper;
-		const char *what;
-	} helpers[] = {
-		{ BPF_FUNC_ringbuf_reserve, "the bpf_ringbuf_reserve() helper in tc programs (5.8)" },
-		{ BPF_FUNC_get_socket_cookie, "bpf_get_socket_cookie() in tc programs (4.12)" },
-		{ BPF_FUNC_skb_load_bytes, "bpf_skb_load_bytes() in tc programs (4.5)" },
-	};
-	size_t i;
-	int fd;
-
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 1, NULL);
-	if (fd < 0)
-		return load_fail(le, errno == EPERM ? SYNPROBE_LOAD_NO_PRIVILEGE : SYNPROBE_LOAD_OTHER,
-				 errno, "using BPF");
-	close(fd);
-	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 1)
-		return load_fail(le, SYNPROBE_LOAD_KERNEL_TOO_OLD, EOPNOTSUPP,
-				 "BPF ring buffers (5.8)");
-	for (i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
-		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, helpers[i].helper, NULL) == 0)
-			return load_fail(le, SYNPROBE_LOAD_KERNEL_TOO_OLD, EOPNOTSUPP,
-					 helpers[i].what);
-	return 0;
-}
-
-/* The last @lines lines of @log into @out (their end, if they do not fit). */
-static void log_tail(const char *log, size_t lines, char *out, size_t size)
-{
-	const char *end = log + strlen(log), *p;
-
-	while (end > log && (end[-1] == '\n' || end[-1] == ' '))
-		end--;
-	p = end;
-	while (p > log && lines) {
-		if (p[-1] == '\n' && --lines == 0)
-			break;
-		p--;
-	}
-	if ((size_t)(end - p) >= size)
-		p = end - (size - 1);
-	snprintf(out, size, "%.*s", (int)(end - p), p);
-}
-
-/*
- * Loads the skeleton with a log buffer per program, so that a program the verifier rejects is
- * named and its log kept (libbpf then does not print it). @le may be NULL.
- * SYNPROBE_TEST_REJECT_PROGRAM=NAME (a test hook) loads program NAME as XDP, which the verifier
- * rejects at its first __sk_buff access.
- */
-static int load_programs(struct synprobe *sp, struct synprobe_load_error *le)
-{
-	const char *reject = getenv("SYNPROBE_TEST_REJECT_PROGRAM");
-	struct bpf_program *prog;
-	char *logs[8] = {};
-	size_t n = 0, i;
-	int err;
-
-	bpf_object__for_each_program(prog, sp->skel->obj) {
-		if (n == sizeof(logs) / sizeof(logs[0]))
-			break;
-		/* Address space only: the pages are touched when a log is written. */
-		logs[n] = malloc(VERIFIER_LOG_BYTES);
-		if (!logs[n]) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		logs[n][0] = '\0';
-		err = bpf_program__set_log_buf(prog, logs[n], VERIFIER_LOG_BYTES);
-		if (err)
-			goto cleanup;
-		if (reject && !strcmp(reject, bpf_program__name(prog)))
-			bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
-		n++;
-	}
-	err = synprobe_bpf__load(sp->skel);
-	if (!err)
-		goto cleanup;
-	if (err == -EPERM) {
-		load_fail(le, SYNPROBE_LOAD_NO_PRIVILEGE, EPERM, "loading the tc programs");
-		goto cleanup;
-	}
-	i = 0;
-	bpf_object__for_each_program(prog, sp->skel->obj) {
-		if (i == n)
-			break;
-		if (logs[i][0]) {
-			load_fail(le, SYNPROBE_LOAD_VERIFIER, -err, bpf_program__name(prog));
-			if (le) {
-				log_tail(logs[i], VERIFIER_TAIL_LINES, le->log_tail,
-					 sizeof(le->log_tail));
-				le->log = strdup(logs[i]);
-			}
-			goto cleanup;
-		}
-		i++;
-	}
-	load_fail(le, SYNPROBE_LOAD_OTHER, -err, "loading the BPF object");
-
-cleanup:
-	for (i = 0; i < n; i++)
-		free(logs[i]);
-	return err;
-}
 
 /* --- routes and links followed --- */
 
@@ -1696,26 +1127,6 @@ static int routes_monitor_open(struct synprobe *sp)
 /* --- public API --- */
 
 /*
- * Each loop's ring buffer holds one event for every check the loop can have in flight, so that
- * a burst of replies (all of them, on a fast network) never overflows it. All the checks of one
- * destination run on one loop (struct sp_dest.loop), so one loop can have them all: each ring
- * is sized for every check in flight. sizeof(struct sp_flow) plus the 8-byte record header
- * each, rounded up to a power of two, at least 64 KiB, at most 64 MiB.
- */
-static __u32 ringbuf_bytes(const struct synprobe_opts *opts, __u32 max_flows)
-{
-	__u64 in_flight = opts->max_in_flight && opts->max_in_flight < max_flows ?
-				  opts->max_in_flight : max_flows;
-	__u64 need, size = 64 * 1024;
-
-	need = in_flight * (sizeof(struct sp_flow) + 8);
-
-	while (size < need && size < 64ULL * 1024 * 1024)
-		size *= 2;
-	return (__u32)size;
-}
-
-/*
  * A loop thread's own descriptors: its timerfd, epoll and wake-up eventfd. Loop 0 uses the
  * engine's epoll and timerfd, which fires at the earlier of its first deadline and the rate's
  * next token: one timer, as with one loop before threads.
@@ -1738,22 +1149,6 @@ static int loop_init(struct synprobe *sp, unsigned int i)
 		return -errno;
 	ev.data.u64 = TAG_LOOP_TIMER;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->timerfd, &ev))
-		return -errno;
-	return 0;
-}
-
-/* Loop @l reads its ring buffer (sp_events[l->index]), woken by its epoll. */
-static int loop_ring_open(struct sp_loop *l)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_RINGBUF };
-	__u32 key = l->index;
-
-	if (bpf_map_update_elem(bpf_map__fd(l->sp->skel->maps.sp_events), &key, &l->ring_fd, 0))
-		return -errno;
-	l->rb = ring_buffer__new(l->ring_fd, handle_event, l, NULL);
-	if (!l->rb)
-		return -errno;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->ring_fd, &ev))
 		return -errno;
 	return 0;
 }
@@ -1787,12 +1182,11 @@ static struct synprobe *engine_open(const struct synprobe_opts *opts)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct synprobe *sp;
-	__u32 max_flows, ring_bytes;
 	unsigned int i;
 	int err;
 
 	if (!opts || !opts->on_result || (opts->n_ifindexes && !opts->ifindexes) ||
-	    opts->threads > SP_MAX_LOOPS) {
+	    opts->threads > SP_MAX_LOOPS || !sp_method_by_id(opts->method)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -1802,6 +1196,7 @@ static struct synprobe *engine_open(const struct synprobe_opts *opts)
 		return NULL;
 	}
 	sp->opts = *opts;
+	sp->method = sp_method_by_id(opts->method);
 	sp->opts.ifindexes = NULL; /* the caller's array is not kept */
 	sp->opts.wait_sigmask = NULL;
 	sp->opts.pin_dir = NULL;
@@ -1814,7 +1209,7 @@ static struct synprobe *engine_open(const struct synprobe_opts *opts)
 	sp->free_head = SLOT_NONE;
 	queue_init(&sp->pending);
 	queue_init(&sp->port_wait);
-	sp_token_bucket_init(&sp->rate, opts->rate_per_sec, opts->rate_per_sec / 100 + 1, now_ns());
+	sp_token_bucket_init(&sp->rate, opts->rate_per_sec, opts->rate_per_sec / 100 + 1, sp_now_ns());
 
 	sp->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sp->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -1851,68 +1246,13 @@ static struct synprobe *engine_open(const struct synprobe_opts *opts)
 		if (err)
 			goto cleanup;
 	}
-	sp->use_bpf = opts->method == SYNPROBE_METHOD_BPF;
-	if (!sp->use_bpf)
+	if (sp->method->open) {
+		err = sp->method->open(sp, opts);
+		if (err)
+			goto cleanup;
+	}
+	if (!sp->method->attach)
 		goto start;
-
-	if (opts->load_error)
-		memset(opts->load_error, 0, sizeof(*opts->load_error));
-	err = probe_kernel(opts->load_error);
-	if (err)
-		goto cleanup;
-	sp->skel = synprobe_bpf__open();
-	if (!sp->skel) {
-		err = load_fail(opts->load_error, SYNPROBE_LOAD_OTHER, errno, "opening the BPF object");
-		goto cleanup;
-	}
-	/*
-	 * No more checks than max_in_flight are ever tracked at once: maps sized beyond that are
-	 * memory the kernel preallocates and clears for nothing, at every start.
-	 */
-	max_flows = opts->max_flows ? opts->max_flows : SP_MAX_FLOWS_DEFAULT;
-	if (!opts->max_flows && opts->max_in_flight && opts->max_in_flight < max_flows)
-		max_flows = opts->max_in_flight;
-	err = bpf_map__set_max_entries(sp->skel->maps.sp_socks, max_flows);
-	if (!err)
-		err = bpf_map__set_max_entries(sp->skel->maps.sp_flows, max_flows);
-	if (!err)
-		err = bpf_map__set_max_entries(sp->skel->maps.sp_events, sp->n_loops);
-	if (err)
-		goto cleanup;
-	/* One ring buffer per loop, all of one size; the first is the array's template. */
-	ring_bytes = ringbuf_bytes(opts, max_flows);
-	for (i = 0; i < sp->n_loops; i++) {
-		sp->loops[i].ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, ring_bytes,
-						      NULL);
-		if (sp->loops[i].ring_fd < 0) {
-			err = load_fail(opts->load_error, errno == EPERM ? SYNPROBE_LOAD_NO_PRIVILEGE :
-					SYNPROBE_LOAD_OTHER, errno, "making the ring buffers");
-			goto cleanup;
-		}
-	}
-	err = bpf_map__set_inner_map_fd(sp->skel->maps.sp_events, sp->loops[0].ring_fd);
-	if (err)
-		goto cleanup;
-	if (opts->pin_dir) {
-		sp->pin_dir = strdup(opts->pin_dir);
-		if (!sp->pin_dir) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		err = pin_prepare(sp->skel->obj, sp->pin_dir, &sp->pin_lock_fd);
-		if (err)
-			goto cleanup;
-	}
-	err = load_programs(sp, opts->load_error);
-	if (err)
-		goto cleanup;
-	sp->socks_fd = bpf_map__fd(sp->skel->maps.sp_socks);
-	sp->flows_fd = bpf_map__fd(sp->skel->maps.sp_flows);
-	for (i = 0; i < sp->n_loops; i++) {
-		err = loop_ring_open(&sp->loops[i]);
-		if (err)
-			goto cleanup;
-	}
 
 	if (opts->n_ifindexes) {
 		for (i = 0; i < opts->n_ifindexes; i++) {
@@ -2008,7 +1348,7 @@ int synprobe_attach_route(struct synprobe *sp, const struct sockaddr *addr, sock
 	err = sockaddr_check(addr, addrlen);
 	if (err)
 		return err;
-	if (!sp->use_bpf || !sp->nl)
+	if (!sp->method->attach || !sp->nl)
 		return 0;
 	len = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 	memcpy(&ss, addr, len);
@@ -2088,7 +1428,7 @@ int synprobe_start_ex(struct synprobe *sp, const struct sockaddr *addr, socklen_
 	if (d->routed && (d->routed_for.mark != c->copts.mark ||
 			  d->routed_for.bind_ifindex != c->copts.bind_ifindex))
 		d->routed = false; /* another mark or interface may leave by another route */
-	if (sp->use_bpf && sp->nl && !d->routed) {
+	if (sp->method->attach && sp->nl && !d->routed) {
 		/*
 		 * Once per destination, not per check: a route lookup is two syscalls. No route: no
 		 * interface to attach to, so the check ends with the route's error and never
@@ -2221,7 +1561,7 @@ static int read_stats(struct synprobe *sp, struct sp_stats *stats)
 	size_t f, nfields = sizeof(*stats) / sizeof(__u64);
 	int cpu, err = 0;
 
-	if (!sp->use_bpf)
+	if (!sp->skel)
 		return -EOPNOTSUPP;
 	if (ncpus < 0)
 		return ncpus;
@@ -2281,7 +1621,7 @@ int synprobe_count_flows(struct synprobe *sp, unsigned int *socks, unsigned int 
 {
 	int err;
 
-	if (!sp->use_bpf)
+	if (!sp->skel)
 		return -EOPNOTSUPP;
 	err = map_count(sp->socks_fd, sizeof(__u64), socks);
 	if (!err)
@@ -2328,17 +1668,11 @@ void synprobe_close(struct synprobe *sp)
 		for (j = 0; j < l->n_slots; j++)
 			if (l->slots[j])
 				check_unrun(l, l->slots[j]);
-		if (sp->skel)
-			flush_done(l);
-		free(l->done_cookies);
+		if (sp->method->loop_close)
+			sp->method->loop_close(l);
 		free(l->slots);
 		free(l->free_slots);
-		free(l->synack);
-		free(l->synack_pfds);
 		sp_timer_heap_free(&l->timers);
-		ring_buffer__free(l->rb);
-		if (l->ring_fd >= 0)
-			close(l->ring_fd);
 		if (l->timerfd >= 0)
 			close(l->timerfd);
 		if (l->wakefd >= 0)
