@@ -13,30 +13,24 @@
  * through lock-free lists (a single consumer takes the whole list at once, as the kernel's llist
  * does), with an eventfd written only when a list was empty: one wake-up per batch.
  *
- * A check's socket is never polled: the tc ingress program tells its loop about the reply through
- * the loop's ring buffer, and the deadline covers everything else. Only when the BPF side has no
- * record of a reply does the loop read the socket's own state (SO_ERROR), at the deadline.
+ * How a check makes its TCP handshake is its method's row (struct sp_method, user/kind.h, from
+ * the one table in user/kind.c): the half-open check (kind_halfopen.c: the tc programs report the
+ * reply through the loop's ring buffer, the deadline covers everything else) or a plain connect()
+ * (kind_connect.c: epoll says when the socket turns writable). The engine makes the socket with
+ * the options every row shares and calls the row's hooks from the same loops; a completing kind
+ * (struct synprobe_kind, e.g. kind_l7.c) then takes the connected socket on that loop.
  */
 #include <errno.h>
-#include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -50,13 +44,9 @@
 #include "opts.h"
 #include "outcome.h"
 #include "route.h"
-#include "tcp_opts.h"
 #include "timer_heap.h"
 #include "token_bucket.h"
 
-#ifndef SO_COOKIE
-#define SO_COOKIE 57
-#endif
 #ifndef SO_BINDTOIFINDEX
 #define SO_BINDTOIFINDEX 62
 #endif
@@ -437,8 +427,6 @@ void sp_loop_finish(struct sp_loop *l, struct sp_check *c)
 		close(c->fd); /* also leaves epoll */
 	c->fd = -1;
 	c->have_rec = m->forget ? m->forget(l, c) : false;
-	if (c->have_rec)
-		sp_flow_parse_tcp_opts(&c->rec);
 	lslot_free(l, c);
 	l->running--;
 	c->ll_next = l->finished;

@@ -7,6 +7,7 @@
 #ifndef __SP_ENGINE_H
 #define __SP_ENGINE_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>

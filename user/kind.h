@@ -17,7 +17,8 @@
  * A new TCP phase: a file kind_NAME.c with a `const struct sp_method sp_method_NAME`, its
  * extern below, a row in kind.c's table, an enum synprobe_method value, and the file in the
  * Makefile's LIB_SRCS. Hooks run in the check's loop thread unless said otherwise; a NULL hook
- * does nothing. Nothing on a check's path may allocate beyond what the engine's tables hold.
+ * does nothing. A hook on a check's path adds no allocation (beyond amortised per-loop arrays)
+ * and no system call the check did not already make.
  */
 #ifndef __SP_KIND_H
 #define __SP_KIND_H

@@ -39,6 +39,7 @@
 #include <bpf/libbpf.h>
 #include "synprobe.skel.h"
 #include "kind.h"
+#include "tcp_opts.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -597,9 +598,14 @@ static void halfopen_end(struct sp_loop *l, struct sp_check *c)
 		sp_check_read_socket(c);
 }
 
+/* The check's record out of the maps into c->rec; its TCP options parsed (user/tcp_opts.c). */
 static bool halfopen_forget(struct sp_loop *l, struct sp_check *c)
 {
-	return flow_forget(l, c) || c->have_event;
+	bool have_rec = flow_forget(l, c) || c->have_event;
+
+	if (have_rec)
+		sp_flow_parse_tcp_opts(&c->rec);
+	return have_rec;
 }
 
 /* Before a hand-back: the SYN-ACK checks of the round, then the batched sp_socks deletes. */

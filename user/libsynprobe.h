@@ -97,7 +97,7 @@ struct synprobe_result {
 	int error;	      /* positive errno for SYNPROBE_ERROR, else 0 */
 	const struct sp_flow *flow; /* the BPF side's record (NULL if none): reply TTL, window, ... */
 	void *user;		    /* as passed to synprobe_start() */
-	/* A completing kind (synprobe_check_opts.kind): NULL for the half-open and connect checks */
+	/* A completing kind (synprobe_check_opts.kind): NULL for a plain half-open or connect check */
 	const struct synprobe_kind *kind;
 	const void *kind_result; /* what the kind's result() gave: its own struct, or NULL */
 	const char *detail;	 /* MISMATCH, TLS_ERROR, or a kind's ERROR: why, one line */
@@ -210,15 +210,19 @@ struct synprobe_opts {
 };
 
 /*
- * A check kind. The half-open check (method bpf) and the full connect() (method connect) are the
- * engine's own two rows (kind NULL); a kind given here is a "completing" one: its check runs as
- * theirs up to the TCP handshake (timed by the tc programs with method bpf: its egress program
- * lets this check's ACK out, SP_FLOW_F_COMPLETE), then the kind takes the connected socket on the
- * same event loop (its epoll, its deadline, its limits) until it says it is done or the
- * deadline passes; the engine then closes the socket (RST, or FIN with close_fin).
+ * A check kind. Every check makes its TCP handshake by its method (synprobe_opts.method), a row
+ * of the engine's one table of TCP phases (user/kind.c; one file per row: kind_halfopen.c for
+ * SYNPROBE_METHOD_BPF, kind_connect.c for SYNPROBE_METHOD_CONNECT), run by the same event loops,
+ * threads and limits. With kind NULL that is the whole check. A kind given here is a
+ * "completing" one, composed with either row: its check runs as the row's up to the TCP
+ * handshake (timed by the tc programs with method bpf: its egress program lets this check's ACK
+ * out, SP_FLOW_F_COMPLETE), then the kind takes the connected socket on the same event loop (its
+ * epoll, its deadline, its limits) until it says it is done or the deadline passes; the engine
+ * then closes the socket (RST, or FIN with close_fin).
  * The callbacks run in the check's loop thread (result() and free() in the caller's, from
  * synprobe_poll()); a kind's arg is read-only there and may be shared by many checks.
- * Adding a kind is one file with one of these (user/kind_l7.c is the TLS and send/expect one).
+ * Adding a kind is one file with one of these (user/kind_l7.c is the TLS and send/expect one);
+ * README "How it works" has the steps.
  * sz is set to sizeof(struct synprobe_kind) as for the opts structs: a kind defines all the
  * callbacks below it knows of (at least these, the first version's); callbacks appended later
  * are called only when the kind's sz covers them. synprobe_start_ex() gives -EINVAL for an sz
