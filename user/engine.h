@@ -87,13 +87,13 @@ struct sp_check {
 	/* the loop's */
 	unsigned int lslot;   /* slot in the loop's table: check_id for the BPF side */
 	int fd;
-	__u64 cookie;
+	__u64 cookie;	      /* half-open: the socket's cookie, its sp_socks key */
 	__u64 start_ns;	      /* CLOCK_MONOTONIC, just before connect() */
 	int connect_err;      /* errno of a socket()/connect() that failed at once, else 0 */
-	bool registered;      /* the cookie is in sp_socks */
+	bool registered;      /* half-open: the cookie is in sp_socks */
 	bool polled;	      /* the socket is in its loop's epoll (method connect, untracked) */
-	bool replied;	      /* a ring-buffer event came; close() waits for close_delay_ms */
-	bool have_event;      /* rec is the ring-buffer record */
+	bool replied;	      /* half-open: an event came; close() waits for close_delay_ms */
+	bool have_event;      /* half-open: rec is the ring-buffer record */
 	bool have_rec;	      /* rec holds the BPF side's record (event or map) */
 	bool sock_connected;  /* what the socket said at the end, without a BPF reply */
 	int sock_err;
@@ -118,8 +118,8 @@ struct sp_loop {
 	int epfd;   /* loop 0: the engine's */
 	int timerfd; /* loop 0: -1 (the engine's timerfd serves it) */
 	int wakefd; /* threads: an eventfd the scheduler writes */
-	int ring_fd;
-	struct ring_buffer *rb;
+	int ring_fd;		/* half-open: this loop's ring buffer (sp_events[index]), or -1 */
+	struct ring_buffer *rb; /* half-open: its reader, or NULL */
 	__u64 armed_ns;
 	__u32 gen;
 	/* checks running here, by loop slot; the deadlines of the same slots */
@@ -127,10 +127,10 @@ struct sp_loop {
 	unsigned int *free_slots;
 	unsigned int n_slots, n_free, running;
 	struct sp_timer_heap timers;
-	/* sp_socks keys of replied checks, deleted in one batch before their results go back */
+	/* half-open: sp_socks keys of replied checks, deleted in one batch before the hand-back */
 	__u64 *done_cookies;
 	unsigned int n_done, done_cap;
-	/* replied checks of this round, in order; SYN-ACK ones close once writable (one poll()) */
+	/* half-open: replied checks of this round, in order; SYN-ACK ones close once writable */
 	struct sp_check **synack;
 	struct pollfd *synack_pfds;
 	unsigned int n_synack, n_synack_fds, synack_cap;

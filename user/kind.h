@@ -52,8 +52,8 @@ struct sp_method {
 	 * register_batch - registers @n checks prepared with *reg set, @checks[i] with @flows[i],
 	 * before their connect()s (at most RUN_BATCH). Sets @errs[i] to 0 or a positive errno.
 	 */
-	void (*register_batch)(struct sp_loop *l, struct sp_check **checks, const struct sp_flow *flows,
-			       unsigned int n, int *errs);
+	void (*register_batch)(struct sp_loop *l, struct sp_check **checks,
+			       const struct sp_flow *flows, unsigned int n, int *errs);
 	/* on_ring_event - a loop round: read the replies the BPF side reported (ring buffer). */
 	void (*on_ring_event)(struct sp_loop *l);
 	/*

@@ -243,7 +243,8 @@ static void synack_close(struct sp_loop *l)
 	for (i = 0; i < l->n_synack; i++) {
 		struct sp_check *c = l->synack[i];
 
-		if (l->synack_pfds[i].fd >= 0 && !l->synack_pfds[i].revents && !sp_loop_poll_socket(l, c))
+		if (l->synack_pfds[i].fd >= 0 && !l->synack_pfds[i].revents &&
+		    !sp_loop_poll_socket(l, c))
 			continue;
 		if (c->copts.kind && c->rec.reply == SP_REPLY_SYN_ACK && c->fd >= 0 &&
 		    l->synack_pfds[i].fd >= 0) {
