@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* serve_config.c - the YAML configuration of `synprobe serve`, through libyaml's document API. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,43 +10,11 @@
 #include "util.h"
 #include "yaml_util.h"
 
-/* Parser state: the document, the file name for messages, and where the message goes. */
-struct parse_ctx {
-	yaml_document_t *doc;
-	const char *file;
-	char *err;
-	size_t errlen;
-};
-
 /* Label names our metrics use themselves: a configured label must not hide them. */
 static const char *const reserved_labels[] = {
     "check", "target", "outcome", "le", "instance", "job", "program", "verdict", "map", "phase",
     NULL,
 };
-
-static int fail(struct parse_ctx *c, const yaml_node_t *node, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* One error line "FILE:LINE: key 'KEY': ..." (no key part when @key is NULL). Returns -EINVAL. */
-static int fail(struct parse_ctx *c, const yaml_node_t *node, const char *key, const char *fmt, ...)
-{
-	size_t n;
-	va_list ap;
-
-	n = (size_t)snprintf(c->err, c->errlen, "%s:%lu: ", c->file,
-			     node ? (unsigned long)node->start_mark.line + 1 : 1UL);
-	if (key && n < c->errlen)
-		n += (size_t)snprintf(c->err + n, c->errlen - n, "key '%s': ", key);
-	if (n < c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	/* Keys and values are echoed: a quoted "a\nb" must not break the line. */
-	if (c->errlen)
-		sp_one_line(c->err);
-	return -EINVAL;
-}
 
 int serve_parse_duration_ms(const char *s, __u32 *ms)
 {
@@ -98,16 +65,11 @@ static const char *scalar(const yaml_node_t *node)
 	return (const char *)node->data.scalar.value;
 }
 
-static yaml_node_t *node_at(struct parse_ctx *c, int index)
-{
-	return yaml_document_get_node(c->doc, index);
-}
-
 /*
  * Checks that @map is a mapping whose keys are scalars, each at most once, each in @allowed.
  * @path names the mapping in messages ("defaults", "checks[0]").
  */
-static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
+static int check_keys(struct sp_yaml_ctx *c, yaml_node_t *map, const char *path,
 		      const char *const *allowed)
 {
 	yaml_node_pair_t *p, *q;
@@ -116,10 +78,10 @@ static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
 	size_t i;
 
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		k = node_at(c, p->key);
+		k = sp_yaml_node(c, p->key);
 		if (!k || k->type != YAML_SCALAR_NODE)
-			return fail(c, k, path, "a key is %s: write 'name: value' pairs",
-				    k ? sp_yaml_kind(k) : "missing");
+			return sp_yaml_fail(c, k, path, "a key is %s: write 'name: value' pairs",
+					    k ? sp_yaml_kind(k) : "missing");
 		snprintf(key, sizeof(key), "%s%s%s", path, *path ? "." : "", scalar(k));
 		for (i = 0; allowed[i]; i++)
 			if (!strcmp(allowed[i], scalar(k)))
@@ -131,41 +93,28 @@ static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
 			for (i = 0; allowed[i] && n < sizeof(list); i++)
 				n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
 						      i ? ", " : "", allowed[i]);
-			return fail(c, k, key, "unknown key: the keys here are %s", list);
+			return sp_yaml_fail(c, k, key, "unknown key: the keys here are %s", list);
 		}
 		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			k2 = node_at(c, q->key);
+			k2 = sp_yaml_node(c, q->key);
 			if (k2 && k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), scalar(k)))
-				return fail(c, k, key, "given twice (first on line %lu): keep one",
-					    (unsigned long)k2->start_mark.line + 1);
+				return sp_yaml_fail(c, k, key,
+						    "given twice (first on line %lu): keep one",
+						    (unsigned long)k2->start_mark.line + 1);
 		}
 	}
 	return 0;
 }
 
-/* The value node of @name in mapping @map, or NULL. */
-static yaml_node_t *lookup(struct parse_ctx *c, yaml_node_t *map, const char *name)
-{
-	yaml_node_pair_t *p;
-	yaml_node_t *k;
-
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		k = node_at(c, p->key);
-		if (k && k->type == YAML_SCALAR_NODE && !strcmp(scalar(k), name))
-			return node_at(c, p->value);
-	}
-	return NULL;
-}
-
-static int want_scalar(struct parse_ctx *c, yaml_node_t *v, const char *key, const char *example)
+static int want_scalar(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key, const char *example)
 {
 	if (v->type != YAML_SCALAR_NODE)
-		return fail(c, v, key, "is %s: write a single value such as %s", sp_yaml_kind(v),
-			    example);
+		return sp_yaml_fail(c, v, key, "is %s: write a single value such as %s",
+				    sp_yaml_kind(v), example);
 	return 0;
 }
 
-static int parse_duration_key(struct parse_ctx *c, yaml_node_t *v, const char *key, bool zero_ok,
+static int parse_duration_key(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key, bool zero_ok,
 			      __u32 *ms)
 {
 	int err;
@@ -175,18 +124,19 @@ static int parse_duration_key(struct parse_ctx *c, yaml_node_t *v, const char *k
 		return err;
 	err = serve_parse_duration_ms(scalar(v), ms);
 	if (err == -ERANGE)
-		return fail(c, v, key, "'%s' is too long: at most 49d", scalar(v));
+		return sp_yaml_fail(c, v, key, "'%s' is too long: at most 49d", scalar(v));
 	if (err)
-		return fail(c, v, key,
-			    "'%s' is not a duration: write a number with a unit, as Prometheus "
-			    "does: 200ms, 1s, 5m, 1h30m",
-			    scalar(v));
+		return sp_yaml_fail(
+		    c, v, key,
+		    "'%s' is not a duration: write a number with a unit, as Prometheus "
+		    "does: 200ms, 1s, 5m, 1h30m",
+		    scalar(v));
 	if (!*ms && !zero_ok)
-		return fail(c, v, key, "'%s' is zero: give at least 1ms", scalar(v));
+		return sp_yaml_fail(c, v, key, "'%s' is zero: give at least 1ms", scalar(v));
 	return 0;
 }
 
-static int parse_count_key(struct parse_ctx *c, yaml_node_t *v, const char *key, __u32 *out)
+static int parse_count_key(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key, __u32 *out)
 {
 	const char *s;
 	unsigned long n;
@@ -200,8 +150,9 @@ static int parse_count_key(struct parse_ctx *c, yaml_node_t *v, const char *key,
 	errno = 0;
 	n = strtoul(s, &end, 10);
 	if (!(*s >= '0' && *s <= '9') || *end || errno || n < 1 || n > SERVE_RISE_FALL_MAX)
-		return fail(c, v, key, "'%s' is not a count: give a whole number from 1 to %d", s,
-			    SERVE_RISE_FALL_MAX);
+		return sp_yaml_fail(c, v, key,
+				    "'%s' is not a count: give a whole number from 1 to %d", s,
+				    SERVE_RISE_FALL_MAX);
 	*out = (__u32)n;
 	return 0;
 }
@@ -220,7 +171,7 @@ static bool label_name_ok(const char *s)
 }
 
 /* mark: as `ip rule fwmark` takes it, 1 to 4294967295, decimal or 0x hex. */
-static int parse_mark_key(struct parse_ctx *c, yaml_node_t *v, const char *key, __u32 *out)
+static int parse_mark_key(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key, __u32 *out)
 {
 	unsigned long long n;
 	const char *s;
@@ -234,15 +185,15 @@ static int parse_mark_key(struct parse_ctx *c, yaml_node_t *v, const char *key, 
 	errno = 0;
 	n = strtoull(s, &end, 0);
 	if (!(*s >= '0' && *s <= '9') || *end || errno || n < 1 || n > 0xffffffffULL)
-		return fail(c, v, key,
-			    "'%s' is not a mark: give a number from 1 to 4294967295, decimal or 0x hex",
-			    s);
+		return sp_yaml_fail(
+		    c, v, key,
+		    "'%s' is not a mark: give a number from 1 to 4294967295, decimal or 0x hex", s);
 	*out = (__u32)n;
 	return 0;
 }
 
 /* bind_interface: an interface name as the kernel allows it (dev_valid_name()). */
-static int parse_ifname_key(struct parse_ctx *c, yaml_node_t *v, const char *key, char *out)
+static int parse_ifname_key(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key, char *out)
 {
 	const char *s, *p;
 	int err;
@@ -252,18 +203,22 @@ static int parse_ifname_key(struct parse_ctx *c, yaml_node_t *v, const char *key
 		return err;
 	s = scalar(v);
 	if (!*s || strlen(s) >= SERVE_IFNAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
-		return fail(c, v, key, "give an interface name of 1 to %d characters, as 'ip link' shows it",
-			    SERVE_IFNAME_MAX - 1);
+		return sp_yaml_fail(
+		    c, v, key,
+		    "give an interface name of 1 to %d characters, as 'ip link' shows it",
+		    SERVE_IFNAME_MAX - 1);
 	for (p = s; *p; p++)
 		if (*p == '/' || *p == ':' || (unsigned char)*p <= ' ' || *p == 0x7f)
-			return fail(c, v, key, "'%s' is not an interface name: no '/', ':', spaces or control characters",
-				    s);
+			return sp_yaml_fail(c, v, key,
+					    "'%s' is not an interface name: no '/', ':', spaces or "
+					    "control characters",
+					    s);
 	snprintf(out, SERVE_IFNAME_MAX, "%s", s);
 	return 0;
 }
 
 /* Labels of @v (a mapping of names to values) merged into @set: same name replaces. */
-static int parse_labels(struct parse_ctx *c, yaml_node_t *v, const char *key,
+static int parse_labels(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key,
 			struct serve_settings *set)
 {
 	yaml_node_pair_t *p, *q;
@@ -272,44 +227,49 @@ static int parse_labels(struct parse_ctx *c, yaml_node_t *v, const char *key,
 	size_t i;
 
 	if (v->type != YAML_MAPPING_NODE)
-		return fail(c, v, key, "is %s: write a mapping such as {team: web}", sp_yaml_kind(v));
+		return sp_yaml_fail(c, v, key, "is %s: write a mapping such as {team: web}",
+				    sp_yaml_kind(v));
 	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-		k = node_at(c, p->key);
-		val = node_at(c, p->value);
+		k = sp_yaml_node(c, p->key);
+		val = sp_yaml_node(c, p->value);
 		if (!k || k->type != YAML_SCALAR_NODE || !val)
-			return fail(c, k ? k : v, key, "a label name is %s: write 'name: value'",
-				    k ? sp_yaml_kind(k) : "missing");
+			return sp_yaml_fail(c, k ? k : v, key,
+					    "a label name is %s: write 'name: value'",
+					    k ? sp_yaml_kind(k) : "missing");
 		snprintf(lkey, sizeof(lkey), "%s.%s", key, scalar(k));
 		if (!label_name_ok(scalar(k)) || !strncmp(scalar(k), "__", 2) ||
 		    strlen(scalar(k)) >= SERVE_LABEL_NAME_MAX)
-			return fail(c, k, lkey,
-				    "not a Prometheus label name: letters, digits and '_', not "
-				    "starting with a digit or '__', at most %d characters",
-				    SERVE_LABEL_NAME_MAX - 1);
+			return sp_yaml_fail(
+			    c, k, lkey,
+			    "not a Prometheus label name: letters, digits and '_', not "
+			    "starting with a digit or '__', at most %d characters",
+			    SERVE_LABEL_NAME_MAX - 1);
 		for (i = 0; reserved_labels[i]; i++)
 			if (!strcmp(reserved_labels[i], scalar(k)))
-				return fail(c, k, lkey,
-					    "synprobe's metrics use this label name themselves: "
-					    "choose another");
+				return sp_yaml_fail(
+				    c, k, lkey,
+				    "synprobe's metrics use this label name themselves: "
+				    "choose another");
 		for (q = v->data.mapping.pairs.start; q < p; q++) {
-			k2 = node_at(c, q->key);
+			k2 = sp_yaml_node(c, q->key);
 			if (k2 && k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), scalar(k)))
-				return fail(c, k, lkey, "given twice (first on line %lu): keep one",
-					    (unsigned long)k2->start_mark.line + 1);
+				return sp_yaml_fail(c, k, lkey,
+						    "given twice (first on line %lu): keep one",
+						    (unsigned long)k2->start_mark.line + 1);
 		}
 		if (val->type != YAML_SCALAR_NODE)
-			return fail(c, val, lkey, "is %s: a label value is a single string",
-				    sp_yaml_kind(val));
+			return sp_yaml_fail(c, val, lkey, "is %s: a label value is a single string",
+					    sp_yaml_kind(val));
 		if (strlen(scalar(val)) >= SERVE_LABEL_VALUE_MAX)
-			return fail(c, val, lkey, "value longer than %d characters",
-				    SERVE_LABEL_VALUE_MAX - 1);
+			return sp_yaml_fail(c, val, lkey, "value longer than %d characters",
+					    SERVE_LABEL_VALUE_MAX - 1);
 		for (i = 0; i < set->n_labels; i++)
 			if (!strcmp(set->labels[i].name, scalar(k)))
 				break;
 		if (i == set->n_labels) {
 			if (set->n_labels == SERVE_LABELS_MAX)
-				return fail(c, k, lkey, "more than %d labels: remove some",
-					    SERVE_LABELS_MAX);
+				return sp_yaml_fail(c, k, lkey, "more than %d labels: remove some",
+						    SERVE_LABELS_MAX);
 			set->n_labels++;
 		}
 		snprintf(set->labels[i].name, sizeof(set->labels[i].name), "%s", scalar(k));
@@ -321,7 +281,7 @@ static int parse_labels(struct parse_ctx *c, yaml_node_t *v, const char *key,
 static const char *key_of(char *buf, size_t len, const char *path, const char *name);
 
 /* A boolean scalar: true/false (YAML 1.1's yes/no/on/off too). */
-static int parse_bool_key(struct parse_ctx *c, yaml_node_t *v, const char *key, bool *out)
+static int parse_bool_key(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key, bool *out)
 {
 	static const char *const yes[] = {"true", "True", "TRUE", "yes", "on", NULL};
 	static const char *const no[] = {"false", "False", "FALSE", "no", "off", NULL};
@@ -341,11 +301,11 @@ static int parse_bool_key(struct parse_ctx *c, yaml_node_t *v, const char *key, 
 			*out = false;
 			return 0;
 		}
-	return fail(c, v, key, "'%s' is not a boolean: give true or false", scalar(v));
+	return sp_yaml_fail(c, v, key, "'%s' is not a boolean: give true or false", scalar(v));
 }
 
 /* A string scalar of 1 to @max characters, no NUL, into *@out (points into the document). */
-static int parse_string_key(struct parse_ctx *c, yaml_node_t *v, const char *key,
+static int parse_string_key(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key,
 			    const char *example, size_t max, const char **out)
 {
 	int err;
@@ -354,8 +314,8 @@ static int parse_string_key(struct parse_ctx *c, yaml_node_t *v, const char *key
 	if (err)
 		return err;
 	if (!*scalar(v) || strlen(scalar(v)) > max || strlen(scalar(v)) != v->data.scalar.length)
-		return fail(c, v, key, "give a string of 1 to %zu characters, such as %s", max,
-			    example);
+		return sp_yaml_fail(c, v, key, "give a string of 1 to %zu characters, such as %s",
+				    max, example);
 	*out = scalar(v);
 	return 0;
 }
@@ -364,7 +324,7 @@ static const char *const tls_keys[] = {"sni", "ca_file", "insecure", "alpn", NUL
 static const char *const step_keys[] = {"send", "expect", NULL};
 
 /* tls: a mapping (sni, ca_file, insecure, alpn); it replaces the defaults' tls as a whole. */
-static int parse_tls(struct parse_ctx *c, yaml_node_t *v, const char *key,
+static int parse_tls(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key,
 		     struct serve_l7_spec *sp)
 {
 	yaml_node_t *x;
@@ -378,32 +338,35 @@ static int parse_tls(struct parse_ctx *c, yaml_node_t *v, const char *key,
 		return 0;
 	}
 	if (v->type != YAML_MAPPING_NODE)
-		return fail(c, v, key, "is %s: write a mapping such as {sni: web.example} ({} for the defaults; false for none)",
-			    sp_yaml_kind(v));
+		return sp_yaml_fail(c, v, key,
+				    "is %s: write a mapping such as {sni: web.example} ({} for the "
+				    "defaults; false for none)",
+				    sp_yaml_kind(v));
 	err = check_keys(c, v, key, tls_keys);
 	if (err)
 		return err;
 	sp->tls = true;
 	sp->sni = sp->ca_file = sp->alpn = NULL;
 	sp->insecure = false;
-	x = lookup(c, v, "sni");
+	x = sp_yaml_lookup(c, v, "sni");
 	if (x && (err = parse_string_key(c, x, key_of(k, sizeof(k), key, "sni"), "web.example", 253,
 					 &sp->sni)))
 		return err;
-	x = lookup(c, v, "ca_file");
+	x = sp_yaml_lookup(c, v, "ca_file");
 	if (x && (err = parse_string_key(c, x, key_of(k, sizeof(k), key, "ca_file"),
 					 "/etc/synprobe/ca.pem", 4095, &sp->ca_file)))
 		return err;
-	x = lookup(c, v, "alpn");
+	x = sp_yaml_lookup(c, v, "alpn");
 	if (x && (err = parse_string_key(c, x, key_of(k, sizeof(k), key, "alpn"), "h2,http/1.1",
 					 255, &sp->alpn)))
 		return err;
-	x = lookup(c, v, "insecure");
+	x = sp_yaml_lookup(c, v, "insecure");
 	if (x && (err = parse_bool_key(c, x, key_of(k, sizeof(k), key, "insecure"), &sp->insecure)))
 		return err;
 	if (sp->insecure && sp->ca_file)
-		return fail(c, x, key_of(k, sizeof(k), key, "insecure"),
-			    "ca_file and insecure together: insecure verifies nothing, give one");
+		return sp_yaml_fail(
+		    c, x, key_of(k, sizeof(k), key, "insecure"),
+		    "ca_file and insecure together: insecure verifies nothing, give one");
 	return 0;
 }
 
@@ -411,7 +374,7 @@ static int parse_tls(struct parse_ctx *c, yaml_node_t *v, const char *key,
  * query_response: a list of {send: STR} and {expect: REGEX} (or both in one item, send first), as
  * blackbox_exporter's tcp module; an expect joins the send before it, as check's --expect does.
  */
-static int parse_query_response(struct parse_ctx *c, yaml_node_t *v, const char *key,
+static int parse_query_response(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key,
 				struct serve_l7_spec *sp)
 {
 	const char *send, *expect;
@@ -422,32 +385,35 @@ static int parse_query_response(struct parse_ctx *c, yaml_node_t *v, const char 
 	int err;
 
 	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, key, "is %s: write a list such as [{send: \"PING\\r\\n\"}, {expect: \"^\\+PONG\"}]",
-			    sp_yaml_kind(v));
+		return sp_yaml_fail(
+		    c, v, key,
+		    "is %s: write a list such as [{send: \"PING\\r\\n\"}, {expect: \"^\\+PONG\"}]",
+		    sp_yaml_kind(v));
 	sp->n_steps = 0;
 	memset(sp->sends, 0, sizeof(sp->sends));
 	memset(sp->expects, 0, sizeof(sp->expects));
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++, i++) {
 		snprintf(k, sizeof(k), "%s[%u]", key, i);
-		item = node_at(c, *it);
+		item = sp_yaml_node(c, *it);
 		if (!item || item->type != YAML_MAPPING_NODE)
-			return fail(c, item ? item : v, k, "is %s: write {send: STR} or {expect: REGEX}",
-				    item ? sp_yaml_kind(item) : "missing");
+			return sp_yaml_fail(c, item ? item : v, k,
+					    "is %s: write {send: STR} or {expect: REGEX}",
+					    item ? sp_yaml_kind(item) : "missing");
 		err = check_keys(c, item, k, step_keys);
 		if (err)
 			return err;
 		send = expect = NULL;
-		x = lookup(c, item, "send");
+		x = sp_yaml_lookup(c, item, "send");
 		if (x) {
 			snprintf(k2, sizeof(k2), "%s.send", k);
 			err = want_scalar(c, x, k2, "\"PING\\r\\n\"");
 			if (err)
 				return err;
 			if (strlen(scalar(x)) != x->data.scalar.length)
-				return fail(c, x, k2, "holds a NUL: write it as \\0");
+				return sp_yaml_fail(c, x, k2, "holds a NUL: write it as \\0");
 			send = scalar(x);
 		}
-		x = lookup(c, item, "expect");
+		x = sp_yaml_lookup(c, item, "expect");
 		if (x) {
 			snprintf(k2, sizeof(k2), "%s.expect", k);
 			err = parse_string_key(c, x, k2, "\"^\\+PONG\"", SP_EXPECT_PATTERN_MAX,
@@ -456,11 +422,12 @@ static int parse_query_response(struct parse_ctx *c, yaml_node_t *v, const char 
 				return err;
 		}
 		if (!send && !expect)
-			return fail(c, item, k, "empty: write {send: STR} or {expect: REGEX}");
+			return sp_yaml_fail(c, item, k,
+					    "empty: write {send: STR} or {expect: REGEX}");
 		if (send || !sp->n_steps || sp->expects[sp->n_steps - 1]) {
 			if (sp->n_steps == SP_EXPECT_STEPS_MAX)
-				return fail(c, item, k, "more than %d steps: use fewer",
-					    SP_EXPECT_STEPS_MAX);
+				return sp_yaml_fail(c, item, k, "more than %d steps: use fewer",
+						    SP_EXPECT_STEPS_MAX);
 			sp->n_steps++;
 		}
 		if (send)
@@ -475,7 +442,7 @@ static int parse_query_response(struct parse_ctx *c, yaml_node_t *v, const char 
  * The l7 keys of @map over @set->l7 (the defaults' when a check's): a given key replaces the
  * one it inherits; the result is compiled and interned (serve_l7_get()).
  */
-static int parse_l7(struct parse_ctx *c, yaml_node_t *map, const char *path,
+static int parse_l7(struct sp_yaml_ctx *c, yaml_node_t *map, const char *path,
 		    struct serve_settings *set)
 {
 	struct serve_l7_spec sp = {};
@@ -487,14 +454,14 @@ static int parse_l7(struct parse_ctx *c, yaml_node_t *map, const char *path,
 
 	if (set->l7)
 		sp = set->l7->spec;
-	v = lookup(c, map, "tls");
+	v = sp_yaml_lookup(c, map, "tls");
 	if (v) {
 		at = v;
 		err = parse_tls(c, v, key_of(key, sizeof(key), path, "tls"), &sp);
 		if (err)
 			return err;
 	}
-	v = lookup(c, map, "query_response");
+	v = sp_yaml_lookup(c, map, "query_response");
 	if (v) {
 		at = v;
 		err = parse_query_response(c, v, key_of(key, sizeof(key), path, "query_response"),
@@ -502,7 +469,7 @@ static int parse_l7(struct parse_ctx *c, yaml_node_t *map, const char *path,
 		if (err)
 			return err;
 	}
-	v = lookup(c, map, "proxy_protocol");
+	v = sp_yaml_lookup(c, map, "proxy_protocol");
 	if (v) {
 		at = v;
 		key_of(key, sizeof(key), path, "proxy_protocol");
@@ -512,9 +479,9 @@ static int parse_l7(struct parse_ctx *c, yaml_node_t *map, const char *path,
 		if (!strcmp(scalar(v), "none"))
 			sp.proxy = SP_PROXY_NONE;
 		else if (sp_proxy_version_parse(scalar(v), &sp.proxy))
-			return fail(c, v, key, "'%s': give v1, v2 or none", scalar(v));
+			return sp_yaml_fail(c, v, key, "'%s': give v1, v2 or none", scalar(v));
 	}
-	v = lookup(c, map, "close");
+	v = sp_yaml_lookup(c, map, "close");
 	if (v) {
 		at = v;
 		key_of(key, sizeof(key), path, "close");
@@ -523,7 +490,7 @@ static int parse_l7(struct parse_ctx *c, yaml_node_t *map, const char *path,
 			return err;
 		s = scalar(v);
 		if (strcmp(s, "fin") && strcmp(s, "rst"))
-			return fail(c, v, key, "'%s': give fin or rst", s);
+			return sp_yaml_fail(c, v, key, "'%s': give fin or rst", s);
 		sp.close_given = true;
 		sp.close_fin = !strcmp(s, "fin");
 	}
@@ -533,17 +500,19 @@ static int parse_l7(struct parse_ctx *c, yaml_node_t *map, const char *path,
 	if (!l) {
 		/* Name the key the message is about. */
 		if (msg[0] == '[') {
-			v = lookup(c, map, "query_response");
+			v = sp_yaml_lookup(c, map, "query_response");
 			snprintf(key, sizeof(key), "%s%squery_response%.*s", path, *path ? "." : "",
 				 (int)strcspn(msg, ":"), msg);
-			return fail(c, v ? v : at, key, "%s", msg + strcspn(msg, ":") + 2);
+			return sp_yaml_fail(c, v ? v : at, key, "%s", msg + strcspn(msg, ":") + 2);
 		}
 		if (!strncmp(msg, "close ", 6)) {
-			v = lookup(c, map, "close");
-			return fail(c, v ? v : at, key_of(key, sizeof(key), path, "close"), "%s", msg);
+			v = sp_yaml_lookup(c, map, "close");
+			return sp_yaml_fail(c, v ? v : at, key_of(key, sizeof(key), path, "close"),
+					    "%s", msg);
 		}
-		v = lookup(c, map, "tls");
-		return fail(c, v ? v : at, key_of(key, sizeof(key), path, "tls"), "%s", msg);
+		v = sp_yaml_lookup(c, map, "tls");
+		return sp_yaml_fail(c, v ? v : at, key_of(key, sizeof(key), path, "tls"), "%s",
+				    msg);
 	}
 	set->l7 = l->active || l->spec.close_given ? l : NULL;
 	return 0;
@@ -560,42 +529,42 @@ static const char *key_of(char *buf, size_t len, const char *path, const char *n
  * The settings keys of mapping @map (defaults or one check) over @set. @path prefixes the keys in
  * messages.
  */
-static int parse_settings(struct parse_ctx *c, yaml_node_t *map, const char *path,
+static int parse_settings(struct sp_yaml_ctx *c, yaml_node_t *map, const char *path,
 			  struct serve_settings *set)
 {
 	yaml_node_t *v;
 	char key[160];
 	int err = 0;
 
-	v = lookup(c, map, "interval");
+	v = sp_yaml_lookup(c, map, "interval");
 	if (v && (err = parse_duration_key(c, v, key_of(key, sizeof(key), path, "interval"), false,
 					   &set->interval_ms)))
 		return err;
-	v = lookup(c, map, "timeout");
+	v = sp_yaml_lookup(c, map, "timeout");
 	if (v && (err = parse_duration_key(c, v, key_of(key, sizeof(key), path, "timeout"), false,
 					   &set->timeout_ms)))
 		return err;
-	v = lookup(c, map, "fast_interval");
+	v = sp_yaml_lookup(c, map, "fast_interval");
 	if (v && (err = parse_duration_key(c, v, key_of(key, sizeof(key), path, "fast_interval"),
 					   true, &set->fast_interval_ms)))
 		return err;
-	v = lookup(c, map, "resolve_interval");
+	v = sp_yaml_lookup(c, map, "resolve_interval");
 	if (v && (err = parse_duration_key(c, v, key_of(key, sizeof(key), path, "resolve_interval"),
 					   false, &set->resolve_interval_ms)))
 		return err;
-	v = lookup(c, map, "rise");
+	v = sp_yaml_lookup(c, map, "rise");
 	if (v && (err = parse_count_key(c, v, key_of(key, sizeof(key), path, "rise"), &set->rise)))
 		return err;
-	v = lookup(c, map, "fall");
+	v = sp_yaml_lookup(c, map, "fall");
 	if (v && (err = parse_count_key(c, v, key_of(key, sizeof(key), path, "fall"), &set->fall)))
 		return err;
-	v = lookup(c, map, "labels");
+	v = sp_yaml_lookup(c, map, "labels");
 	if (v && (err = parse_labels(c, v, key_of(key, sizeof(key), path, "labels"), set)))
 		return err;
-	v = lookup(c, map, "mark");
+	v = sp_yaml_lookup(c, map, "mark");
 	if (v && (err = parse_mark_key(c, v, key_of(key, sizeof(key), path, "mark"), &set->mark)))
 		return err;
-	v = lookup(c, map, "bind_interface");
+	v = sp_yaml_lookup(c, map, "bind_interface");
 	if (v && (err = parse_ifname_key(c, v, key_of(key, sizeof(key), path, "bind_interface"),
 					 set->bind_interface)))
 		return err;
@@ -603,27 +572,28 @@ static int parse_settings(struct parse_ctx *c, yaml_node_t *map, const char *pat
 }
 
 /* The rules between settings, checked once defaults and the check's keys are merged. */
-static int check_settings(struct parse_ctx *c, yaml_node_t *map, const char *path,
+static int check_settings(struct sp_yaml_ctx *c, yaml_node_t *map, const char *path,
 			  const struct serve_settings *set)
 {
 	yaml_node_t *at;
 	char key[160];
 
-	at = lookup(c, map, "timeout");
+	at = sp_yaml_lookup(c, map, "timeout");
 	if (set->timeout_ms > set->interval_ms) {
 		snprintf(key, sizeof(key), "%s.timeout", path);
-		return fail(
+		return sp_yaml_fail(
 		    c, at ? at : map, key,
 		    "timeout %ums is longer than interval %ums: make it at most the interval",
 		    set->timeout_ms, set->interval_ms);
 	}
-	at = lookup(c, map, "fast_interval");
+	at = sp_yaml_lookup(c, map, "fast_interval");
 	if (set->fast_interval_ms &&
 	    (set->fast_interval_ms < set->timeout_ms || set->fast_interval_ms > set->interval_ms)) {
 		snprintf(key, sizeof(key), "%s.fast_interval", path);
-		return fail(c, at ? at : map, key,
-			    "fast_interval %ums must lie between timeout %ums and interval %ums",
-			    set->fast_interval_ms, set->timeout_ms, set->interval_ms);
+		return sp_yaml_fail(
+		    c, at ? at : map, key,
+		    "fast_interval %ums must lie between timeout %ums and interval %ums",
+		    set->fast_interval_ms, set->timeout_ms, set->interval_ms);
 	}
 	return 0;
 }
@@ -640,7 +610,7 @@ static const char *const check_keys_allowed[] = {
 static const char *const top_keys[] = {"defaults", "checks", "probe_allow", "shard", "file_sd",
 					       NULL};
 
-static int parse_check(struct parse_ctx *c, yaml_node_t *node, size_t index,
+static int parse_check(struct sp_yaml_ctx *c, yaml_node_t *node, size_t index,
 		       const struct serve_settings *defaults, struct serve_config *cfg)
 {
 	struct serve_check_config *chk = &cfg->checks[index];
@@ -652,8 +622,9 @@ static int parse_check(struct parse_ctx *c, yaml_node_t *node, size_t index,
 
 	snprintf(path, sizeof(path), "checks[%zu]", index);
 	if (node->type != YAML_MAPPING_NODE)
-		return fail(c, node, path, "is %s: each check is a mapping with name and target",
-			    sp_yaml_kind(node));
+		return sp_yaml_fail(c, node, path,
+				    "is %s: each check is a mapping with name and target",
+				    sp_yaml_kind(node));
 	err = check_keys(c, node, path, check_keys_allowed);
 	if (err)
 		return err;
@@ -661,42 +632,45 @@ static int parse_check(struct parse_ctx *c, yaml_node_t *node, size_t index,
 	chk->set = *defaults;
 
 	snprintf(key, sizeof(key), "%s.name", path);
-	v = lookup(c, node, "name");
+	v = sp_yaml_lookup(c, node, "name");
 	if (!v)
-		return fail(c, node, key, "missing: give every check a unique name");
+		return sp_yaml_fail(c, node, key, "missing: give every check a unique name");
 	err = want_scalar(c, v, key, "web");
 	if (err)
 		return err;
 	s = scalar(v);
 	if (!*s || strlen(s) >= SERVE_NAME_MAX)
-		return fail(c, v, key, "give a name of 1 to %d characters", SERVE_NAME_MAX - 1);
+		return sp_yaml_fail(c, v, key, "give a name of 1 to %d characters",
+				    SERVE_NAME_MAX - 1);
 	for (i = 0; s[i]; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return fail(c, v, key, "the name has a control character: remove it");
+			return sp_yaml_fail(c, v, key,
+					    "the name has a control character: remove it");
 	for (i = 0; i < index; i++)
 		if (!strcmp(cfg->checks[i].name, s))
-			return fail(c, v, key,
-				    "name '%s' is used twice (first by the check on line %d): "
-				    "names must be unique",
-				    s, cfg->checks[i].line);
+			return sp_yaml_fail(
+			    c, v, key,
+			    "name '%s' is used twice (first by the check on line %d): "
+			    "names must be unique",
+			    s, cfg->checks[i].line);
 	snprintf(chk->name, sizeof(chk->name), "%s", s);
 
 	snprintf(key, sizeof(key), "%s.target", path);
-	v = lookup(c, node, "target");
+	v = sp_yaml_lookup(c, node, "target");
 	if (!v)
-		return fail(c, node, key, "missing: write host:port or [ipv6]:port");
+		return sp_yaml_fail(c, node, key, "missing: write host:port or [ipv6]:port");
 	err = want_scalar(c, v, key, "10.0.0.5:443");
 	if (err)
 		return err;
 	if (strlen(scalar(v)) >= SERVE_TARGET_MAX)
-		return fail(c, v, key, "longer than %d characters", SERVE_TARGET_MAX - 1);
+		return sp_yaml_fail(c, v, key, "longer than %d characters", SERVE_TARGET_MAX - 1);
 	if (sp_target_parse(scalar(v), 0, &chk->spec, terr, sizeof(terr))) {
 		/* The CLI's message offers -p, which a config does not have. */
 		char *p = strstr(terr, " or give -p");
 
 		if (p)
 			*p = '\0';
-		return fail(c, v, key, "%s", terr);
+		return sp_yaml_fail(c, v, key, "%s", terr);
 	}
 	snprintf(chk->target, sizeof(chk->target), "%s", scalar(v));
 
@@ -707,7 +681,7 @@ static int parse_check(struct parse_ctx *c, yaml_node_t *node, size_t index,
 }
 
 /* probe_allow: a list of networks, each "ADDR/LEN" or a bare address. */
-static int parse_probe_allow(struct parse_ctx *c, yaml_node_t *v, struct serve_config *cfg)
+static int parse_probe_allow(struct sp_yaml_ctx *c, yaml_node_t *v, struct serve_config *cfg)
 {
 	char key[32], msg[SP_CIDR_ERR_MAX];
 	yaml_node_item_t *it;
@@ -715,15 +689,16 @@ static int parse_probe_allow(struct parse_ctx *c, yaml_node_t *v, struct serve_c
 	size_t n;
 
 	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, "probe_allow",
-			    "is %s: write a list of networks such as [10.0.0.0/8, \"fd00::/8\"]",
-			    sp_yaml_kind(v));
+		return sp_yaml_fail(
+		    c, v, "probe_allow",
+		    "is %s: write a list of networks such as [10.0.0.0/8, \"fd00::/8\"]",
+		    sp_yaml_kind(v));
 	cfg->has_probe_allow = true;
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (n > SERVE_PROBE_ALLOW_MAX)
-		return fail(c, v, "probe_allow",
-			    "more than %d networks: merge some into larger ones",
-			    SERVE_PROBE_ALLOW_MAX);
+		return sp_yaml_fail(c, v, "probe_allow",
+				    "more than %d networks: merge some into larger ones",
+				    SERVE_PROBE_ALLOW_MAX);
 	if (!n)
 		return 0;
 	cfg->probe_allow = calloc(n, sizeof(*cfg->probe_allow));
@@ -731,22 +706,23 @@ static int parse_probe_allow(struct parse_ctx *c, yaml_node_t *v, struct serve_c
 		return -ENOMEM;
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
 		snprintf(key, sizeof(key), "probe_allow[%zu]", cfg->n_probe_allow);
-		item = node_at(c, *it);
+		item = sp_yaml_node(c, *it);
 		if (!item)
-			return fail(c, v, key, "an empty entry: remove it");
+			return sp_yaml_fail(c, v, key, "an empty entry: remove it");
 		if (item->type != YAML_SCALAR_NODE)
-			return fail(c, item, key, "is %s: write a network such as 10.0.0.0/8",
-				    sp_yaml_kind(item));
+			return sp_yaml_fail(c, item, key,
+					    "is %s: write a network such as 10.0.0.0/8",
+					    sp_yaml_kind(item));
 		if (sp_cidr_parse(scalar(item), &cfg->probe_allow[cfg->n_probe_allow], msg,
 				  sizeof(msg)))
-			return fail(c, item, key, "%s", msg);
+			return sp_yaml_fail(c, item, key, "%s", msg);
 		cfg->n_probe_allow++;
 	}
 	return 0;
 }
 
 /* shard: "K/N", as serve's --shard. */
-static int parse_shard(struct parse_ctx *c, yaml_node_t *v, struct serve_config *cfg)
+static int parse_shard(struct sp_yaml_ctx *c, yaml_node_t *v, struct serve_config *cfg)
 {
 	char msg[SERVE_SHARD_ERR_MAX];
 	int err;
@@ -755,7 +731,7 @@ static int parse_shard(struct parse_ctx *c, yaml_node_t *v, struct serve_config 
 	if (err)
 		return err;
 	if (serve_shard_parse(scalar(v), &cfg->shard, msg, sizeof(msg)))
-		return fail(c, v, "shard", "%s", msg);
+		return sp_yaml_fail(c, v, "shard", "%s", msg);
 	cfg->has_shard = true;
 	return 0;
 }
@@ -764,7 +740,7 @@ static int parse_shard(struct parse_ctx *c, yaml_node_t *v, struct serve_config 
  * file_sd: a list of globs of Prometheus file_sd files. Relative ones are joined to the config's
  * directory, as Prometheus does; wildcards only in the file name, whose directory is watched.
  */
-static int parse_file_sd(struct parse_ctx *c, yaml_node_t *v, struct serve_config *cfg)
+static int parse_file_sd(struct sp_yaml_ctx *c, yaml_node_t *v, struct serve_config *cfg)
 {
 	const char *slash, *g;
 	char key[32];
@@ -775,12 +751,14 @@ static int parse_file_sd(struct parse_ctx *c, yaml_node_t *v, struct serve_confi
 	bool in_dir;
 
 	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, "file_sd", "is %s: write a list of globs such as [targets/*.json]",
-			    sp_yaml_kind(v));
+		return sp_yaml_fail(c, v, "file_sd",
+				    "is %s: write a list of globs such as [targets/*.json]",
+				    sp_yaml_kind(v));
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (n > SERVE_FILE_SD_MAX)
-		return fail(c, v, "file_sd", "more than %d globs: put the files in fewer directories",
-			    SERVE_FILE_SD_MAX);
+		return sp_yaml_fail(c, v, "file_sd",
+				    "more than %d globs: put the files in fewer directories",
+				    SERVE_FILE_SD_MAX);
 	if (!n)
 		return 0;
 	cfg->file_sd = calloc(n, sizeof(*cfg->file_sd));
@@ -788,36 +766,40 @@ static int parse_file_sd(struct parse_ctx *c, yaml_node_t *v, struct serve_confi
 		return -ENOMEM;
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
 		snprintf(key, sizeof(key), "file_sd[%zu]", cfg->n_file_sd);
-		item = node_at(c, *it);
+		item = sp_yaml_node(c, *it);
 		if (!item)
-			return fail(c, v, key, "an empty entry: remove it");
+			return sp_yaml_fail(c, v, key, "an empty entry: remove it");
 		if (item->type != YAML_SCALAR_NODE || !*scalar(item))
-			return fail(c, item, key, "is %s: write a glob such as targets/*.json",
-				    item->type == YAML_SCALAR_NODE ? "empty" : sp_yaml_kind(item));
+			return sp_yaml_fail(
+			    c, item, key, "is %s: write a glob such as targets/*.json",
+			    item->type == YAML_SCALAR_NODE ? "empty" : sp_yaml_kind(item));
 		g = scalar(item);
 		slash = strrchr(c->file, '/');
 		dirlen = slash ? (int)(slash - c->file) : 0;
 		in_dir = slash && g[0] != '/';
 		slash = strrchr(g, '/');
 		if (slash && strcspn(g, "*?[") < (size_t)(slash - g))
-			return fail(c, item, key,
-				    "'%s' has a wildcard in its directory: put wildcards only in "
-				    "the file name",
-				    g);
+			return sp_yaml_fail(
+			    c, item, key,
+			    "'%s' has a wildcard in its directory: put wildcards only in "
+			    "the file name",
+			    g);
 		if (g[strlen(g) - 1] == '/')
-			return fail(c, item, key, "'%s' names a directory: add a file name glob such "
-				    "as *.json", g);
+			return sp_yaml_fail(c, item, key,
+					    "'%s' names a directory: add a file name glob such "
+					    "as *.json",
+					    g);
 		n = (size_t)snprintf(cfg->file_sd[cfg->n_file_sd], SERVE_FILE_SD_PATH_MAX,
 				     "%.*s%s%s", in_dir ? dirlen : 0, c->file, in_dir ? "/" : "", g);
 		if (n >= SERVE_FILE_SD_PATH_MAX)
-			return fail(c, item, key, "longer than %d characters",
-				    SERVE_FILE_SD_PATH_MAX - 1);
+			return sp_yaml_fail(c, item, key, "longer than %d characters",
+					    SERVE_FILE_SD_PATH_MAX - 1);
 		cfg->n_file_sd++;
 	}
 	return 0;
 }
 
-static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
+static int parse_root(struct sp_yaml_ctx *c, struct serve_config *cfg)
 {
 	struct serve_settings defaults = {
 	    .interval_ms = SERVE_DEFAULT_INTERVAL_MS,
@@ -833,18 +815,19 @@ static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 
 	root = yaml_document_get_root_node(c->doc);
 	if (!root)
-		return fail(c, NULL, NULL, "the file is empty: give a 'checks' list");
+		return sp_yaml_fail(c, NULL, NULL, "the file is empty: give a 'checks' list");
 	if (root->type != YAML_MAPPING_NODE)
-		return fail(c, root, NULL, "the top level is %s: write a mapping with 'checks'",
-			    sp_yaml_kind(root));
+		return sp_yaml_fail(c, root, NULL,
+				    "the top level is %s: write a mapping with 'checks'",
+				    sp_yaml_kind(root));
 	err = check_keys(c, root, "", top_keys);
 	if (err)
 		return err;
-	v = lookup(c, root, "defaults");
+	v = sp_yaml_lookup(c, root, "defaults");
 	if (v) {
 		if (v->type != YAML_MAPPING_NODE)
-			return fail(c, v, "defaults", "is %s: write a mapping of settings",
-				    sp_yaml_kind(v));
+			return sp_yaml_fail(c, v, "defaults", "is %s: write a mapping of settings",
+					    sp_yaml_kind(v));
 		err = check_keys(c, v, "defaults", settings_keys);
 		if (!err)
 			err = parse_settings(c, v, "defaults", &defaults);
@@ -854,34 +837,36 @@ static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 			return err;
 	}
 	cfg->defaults = defaults;
-	v = lookup(c, root, "probe_allow");
+	v = sp_yaml_lookup(c, root, "probe_allow");
 	if (v && (err = parse_probe_allow(c, v, cfg)))
 		return err;
-	v = lookup(c, root, "shard");
+	v = sp_yaml_lookup(c, root, "shard");
 	if (v && (err = parse_shard(c, v, cfg)))
 		return err;
-	v = lookup(c, root, "file_sd");
+	v = sp_yaml_lookup(c, root, "file_sd");
 	if (v && (err = parse_file_sd(c, v, cfg)))
 		return err;
-	v = lookup(c, root, "checks");
+	v = sp_yaml_lookup(c, root, "checks");
 	if (!v && cfg->n_file_sd)
 		return 0;
 	if (!v)
-		return fail(c, root, "checks", "missing: give a list of checks (or file_sd)");
+		return sp_yaml_fail(c, root, "checks",
+				    "missing: give a list of checks (or file_sd)");
 	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, "checks", "is %s: write a list ('- name: ...')", sp_yaml_kind(v));
+		return sp_yaml_fail(c, v, "checks", "is %s: write a list ('- name: ...')",
+				    sp_yaml_kind(v));
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (!n && cfg->n_file_sd)
 		return 0;
 	if (!n)
-		return fail(c, v, "checks", "the list is empty: give at least one check");
+		return sp_yaml_fail(c, v, "checks", "the list is empty: give at least one check");
 	cfg->checks = calloc(n, sizeof(*cfg->checks));
 	if (!cfg->checks)
 		return -ENOMEM;
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		item = node_at(c, *it);
+		item = sp_yaml_node(c, *it);
 		if (!item)
-			return fail(c, v, "checks", "an empty entry: remove it");
+			return sp_yaml_fail(c, v, "checks", "an empty entry: remove it");
 		err = parse_check(c, item, cfg->n_checks, &defaults, cfg);
 		if (err)
 			return err;
@@ -893,7 +878,7 @@ static int parse_root(struct parse_ctx *c, struct serve_config *cfg)
 int serve_config_parse(const char *buf, size_t len, const char *file, struct serve_config *cfg,
 		       char *err, size_t errlen)
 {
-	struct parse_ctx c = {.file = file, .err = err, .errlen = errlen};
+	struct sp_yaml_ctx c = {.file = file, .err = err, .errlen = errlen};
 	yaml_document_t doc;
 	int ret;
 

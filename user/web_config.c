@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* web_config.c - serve's --web.config.file (exporter-toolkit's format), through libyaml. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,13 +8,6 @@
 #include "util.h"
 #include "yaml_util.h"
 #include "web_config.h"
-
-struct parse_ctx {
-	yaml_document_t *doc;
-	const char *file;
-	char *err;
-	size_t errlen;
-};
 
 static const char *const top_keys[] = {"tls_server_config", "basic_auth_users", NULL};
 static const char *const tls_keys[] = {
@@ -57,50 +49,21 @@ static const struct {
     {"TLS13", WEB_TLS13},
 };
 
-static int fail(struct parse_ctx *c, const yaml_node_t *node, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* One error line "FILE:LINE: key 'KEY': ..." (no key part when @key is NULL). Returns -EINVAL. */
-static int fail(struct parse_ctx *c, const yaml_node_t *node, const char *key, const char *fmt, ...)
-{
-	size_t n;
-	va_list ap;
-
-	if (!c->errlen)
-		return -EINVAL;
-	n = (size_t)snprintf(c->err, c->errlen, "%s:%lu: ", c->file,
-			     node ? (unsigned long)node->start_mark.line + 1 : 1UL);
-	if (key && n < c->errlen)
-		n += (size_t)snprintf(c->err + n, c->errlen - n, "key '%s': ", key);
-	if (n < c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	sp_one_line(c->err);
-	return -EINVAL;
-}
-
-static yaml_node_t *node_at(struct parse_ctx *c, int index)
-{
-	return yaml_document_get_node(c->doc, index);
-}
-
 /* The text of scalar @v into *@s, or an error: not a scalar, or a NUL inside. */
-static int get_scalar(struct parse_ctx *c, yaml_node_t *v, const char *key, const char *example,
+static int get_scalar(struct sp_yaml_ctx *c, yaml_node_t *v, const char *key, const char *example,
 		      const char **s)
 {
 	if (v->type != YAML_SCALAR_NODE)
-		return fail(c, v, key, "is %s: write a single value such as %s", sp_yaml_kind(v),
-			    example);
+		return sp_yaml_fail(c, v, key, "is %s: write a single value such as %s",
+				    sp_yaml_kind(v), example);
 	*s = (const char *)v->data.scalar.value;
 	if (strlen(*s) != v->data.scalar.length)
-		return fail(c, v, key, "holds a NUL character: remove it");
+		return sp_yaml_fail(c, v, key, "holds a NUL character: remove it");
 	return 0;
 }
 
 /* Checks that the keys of mapping @map are scalars, each once, each in @allowed. */
-static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
+static int check_keys(struct sp_yaml_ctx *c, yaml_node_t *map, const char *path,
 		      const char *const *allowed)
 {
 	yaml_node_pair_t *p, *q;
@@ -110,10 +73,11 @@ static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
 	size_t i, n;
 
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		k = node_at(c, p->key);
+		k = sp_yaml_node(c, p->key);
 		if (!k || k->type != YAML_SCALAR_NODE)
-			return fail(c, k ? k : map, path, "a key is %s: write 'name: value' pairs",
-				    k ? sp_yaml_kind(k) : "missing");
+			return sp_yaml_fail(c, k ? k : map, path,
+					    "a key is %s: write 'name: value' pairs",
+					    k ? sp_yaml_kind(k) : "missing");
 		name = (const char *)k->data.scalar.value;
 		snprintf(key, sizeof(key), "%s%s%.64s", path, *path ? "." : "", name);
 		for (i = 0; allowed[i]; i++)
@@ -122,7 +86,7 @@ static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
 		if (!allowed[i]) {
 			for (i = 0; unsupported_keys[i]; i++)
 				if (!strcmp(unsupported_keys[i], name))
-					return fail(
+					return sp_yaml_fail(
 					    c, k, key,
 					    "not supported by synprobe: remove it (see "
 					    "'synprobe serve --help' for the keys it reads)");
@@ -130,35 +94,22 @@ static int check_keys(struct parse_ctx *c, yaml_node_t *map, const char *path,
 			for (i = 0, n = 0; allowed[i] && n < sizeof(list); i++)
 				n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
 						      i ? ", " : "", allowed[i]);
-			return fail(c, k, key, "unknown key: the keys here are %s", list);
+			return sp_yaml_fail(c, k, key, "unknown key: the keys here are %s", list);
 		}
 		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			k2 = node_at(c, q->key);
+			k2 = sp_yaml_node(c, q->key);
 			if (k2 && k2->type == YAML_SCALAR_NODE &&
 			    !strcmp((const char *)k2->data.scalar.value, name))
-				return fail(c, k, key, "given twice (first on line %lu): keep one",
-					    (unsigned long)k2->start_mark.line + 1);
+				return sp_yaml_fail(c, k, key,
+						    "given twice (first on line %lu): keep one",
+						    (unsigned long)k2->start_mark.line + 1);
 		}
 	}
 	return 0;
 }
 
-static yaml_node_t *lookup(struct parse_ctx *c, yaml_node_t *map, const char *name)
-{
-	yaml_node_pair_t *p;
-	yaml_node_t *k;
-
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		k = node_at(c, p->key);
-		if (k && k->type == YAML_SCALAR_NODE &&
-		    !strcmp((const char *)k->data.scalar.value, name))
-			return node_at(c, p->value);
-	}
-	return NULL;
-}
-
 /* A path of the file: absolute as is, relative from the directory of c->file. */
-static int parse_path(struct parse_ctx *c, yaml_node_t *map, const char *name, char *out)
+static int parse_path(struct sp_yaml_ctx *c, yaml_node_t *map, const char *name, char *out)
 {
 	const char *s, *slash;
 	char key[64];
@@ -166,7 +117,7 @@ static int parse_path(struct parse_ctx *c, yaml_node_t *map, const char *name, c
 	int dir_len, err;
 
 	snprintf(key, sizeof(key), "tls_server_config.%s", name);
-	v = lookup(c, map, name);
+	v = sp_yaml_lookup(c, map, name);
 	if (!v)
 		return 0;
 	err = get_scalar(c, v, key, "/etc/synprobe/tls.crt", &s);
@@ -177,13 +128,13 @@ static int parse_path(struct parse_ctx *c, yaml_node_t *map, const char *name, c
 	slash = strrchr(c->file, '/');
 	dir_len = *s == '/' || !slash ? 0 : (int)(slash - c->file + 1);
 	if ((size_t)dir_len + strlen(s) >= WEB_PATH_MAX)
-		return fail(c, v, key, "the path is longer than %d characters: shorten it",
-			    WEB_PATH_MAX - 1);
+		return sp_yaml_fail(c, v, key, "the path is longer than %d characters: shorten it",
+				    WEB_PATH_MAX - 1);
 	snprintf(out, WEB_PATH_MAX, "%.*s%s", dir_len, c->file, s);
 	return 0;
 }
 
-static int parse_version(struct parse_ctx *c, yaml_node_t *map, const char *name,
+static int parse_version(struct sp_yaml_ctx *c, yaml_node_t *map, const char *name,
 			 enum web_tls_version *out)
 {
 	yaml_node_t *v;
@@ -193,7 +144,7 @@ static int parse_version(struct parse_ctx *c, yaml_node_t *map, const char *name
 	int err;
 
 	snprintf(key, sizeof(key), "tls_server_config.%s", name);
-	v = lookup(c, map, name);
+	v = sp_yaml_lookup(c, map, name);
 	if (!v)
 		return 0;
 	err = get_scalar(c, v, key, "TLS12", &s);
@@ -205,11 +156,11 @@ static int parse_version(struct parse_ctx *c, yaml_node_t *map, const char *name
 			return 0;
 		}
 	}
-	return fail(c, v, key, "'%.64s' is not a TLS version: give TLS10, TLS11, TLS12 or TLS13",
-		    s);
+	return sp_yaml_fail(c, v, key,
+			    "'%.64s' is not a TLS version: give TLS10, TLS11, TLS12 or TLS13", s);
 }
 
-static int parse_tls(struct parse_ctx *c, yaml_node_t *map, struct web_config *cfg)
+static int parse_tls(struct sp_yaml_ctx *c, yaml_node_t *map, struct web_config *cfg)
 {
 	yaml_node_t *v;
 	const char *s;
@@ -219,8 +170,8 @@ static int parse_tls(struct parse_ctx *c, yaml_node_t *map, struct web_config *c
 	if (map->type == YAML_SCALAR_NODE && !map->data.scalar.length)
 		return 0; /* "tls_server_config:" alone */
 	if (map->type != YAML_MAPPING_NODE)
-		return fail(c, map, "tls_server_config", "is %s: write a mapping (cert_file, ...)",
-			    sp_yaml_kind(map));
+		return sp_yaml_fail(c, map, "tls_server_config",
+				    "is %s: write a mapping (cert_file, ...)", sp_yaml_kind(map));
 	err = check_keys(c, map, "tls_server_config", tls_keys);
 	if (!err)
 		err = parse_path(c, map, "cert_file", cfg->cert_file);
@@ -234,7 +185,7 @@ static int parse_tls(struct parse_ctx *c, yaml_node_t *map, struct web_config *c
 		err = parse_version(c, map, "max_version", &cfg->max_version);
 	if (err)
 		return err;
-	v = lookup(c, map, "client_auth_type");
+	v = sp_yaml_lookup(c, map, "client_auth_type");
 	if (v) {
 		err = get_scalar(c, v, "tls_server_config.client_auth_type",
 				 "RequireAndVerifyClientCert", &s);
@@ -244,11 +195,11 @@ static int parse_tls(struct parse_ctx *c, yaml_node_t *map, struct web_config *c
 			if (!strcmp(s, client_auths[i].name))
 				break;
 		if (i == sizeof(client_auths) / sizeof(client_auths[0]))
-			return fail(c, v, "tls_server_config.client_auth_type",
-				    "'%.64s' is not a client auth type: give NoClientCert, "
-				    "RequestClientCert, RequireAnyClientCert, "
-				    "VerifyClientCertIfGiven or RequireAndVerifyClientCert",
-				    s);
+			return sp_yaml_fail(c, v, "tls_server_config.client_auth_type",
+					    "'%.64s' is not a client auth type: give NoClientCert, "
+					    "RequestClientCert, RequireAnyClientCert, "
+					    "VerifyClientCertIfGiven or RequireAndVerifyClientCert",
+					    s);
 		cfg->client_auth = client_auths[i].auth;
 	}
 	/* The rules of exporter-toolkit's ConfigToTLSConfig(). */
@@ -258,25 +209,28 @@ static int parse_tls(struct parse_ctx *c, yaml_node_t *map, struct web_config *c
 	/* Unlike exporter-toolkit, min_version (say) alone is an error, not plain HTTP: whoever
 	 * wrote it meant TLS. */
 	if (!*cfg->cert_file)
-		return fail(c, map, "tls_server_config.cert_file",
-			    "missing: give the server certificate (PEM) along with key_file");
+		return sp_yaml_fail(
+		    c, map, "tls_server_config.cert_file",
+		    "missing: give the server certificate (PEM) along with key_file");
 	if (!*cfg->key_file)
-		return fail(c, map, "tls_server_config.key_file",
-			    "missing: give the server's private key (PEM) along with cert_file");
+		return sp_yaml_fail(
+		    c, map, "tls_server_config.key_file",
+		    "missing: give the server's private key (PEM) along with cert_file");
 	if ((cfg->client_auth == WEB_VERIFY_CLIENT_CERT_IF_GIVEN ||
 	     cfg->client_auth == WEB_REQUIRE_AND_VERIFY_CLIENT_CERT) &&
 	    !*cfg->client_ca_file)
-		return fail(c, map, "tls_server_config.client_ca_file",
-			    "missing: client_auth_type %s verifies client certificates against it",
-			    web_client_auth_str(cfg->client_auth));
+		return sp_yaml_fail(
+		    c, map, "tls_server_config.client_ca_file",
+		    "missing: client_auth_type %s verifies client certificates against it",
+		    web_client_auth_str(cfg->client_auth));
 	if (*cfg->client_ca_file && cfg->client_auth == WEB_NO_CLIENT_CERT)
-		return fail(c, map, "tls_server_config.client_auth_type",
-			    "client_ca_file is given without a client auth type: set "
-			    "client_auth_type, e.g. RequireAndVerifyClientCert");
+		return sp_yaml_fail(c, map, "tls_server_config.client_auth_type",
+				    "client_ca_file is given without a client auth type: set "
+				    "client_auth_type, e.g. RequireAndVerifyClientCert");
 	if (cfg->min_version > cfg->max_version)
-		return fail(c, map, "tls_server_config.min_version",
-			    "TLS1%d is above max_version TLS1%d: lower it", cfg->min_version - 10,
-			    cfg->max_version - 10);
+		return sp_yaml_fail(c, map, "tls_server_config.min_version",
+				    "TLS1%d is above max_version TLS1%d: lower it",
+				    cfg->min_version - 10, cfg->max_version - 10);
 	cfg->tls = true;
 	return 0;
 }
@@ -302,7 +256,7 @@ static bool bcrypt_hash_ok(const char *s)
 	return true;
 }
 
-static int parse_users(struct parse_ctx *c, yaml_node_t *map, struct web_config *cfg)
+static int parse_users(struct sp_yaml_ctx *c, yaml_node_t *map, struct web_config *cfg)
 {
 	yaml_node_pair_t *p, *q;
 	yaml_node_t *k, *v, *k2;
@@ -314,46 +268,50 @@ static int parse_users(struct parse_ctx *c, yaml_node_t *map, struct web_config 
 	if (map->type == YAML_SCALAR_NODE && !map->data.scalar.length)
 		return 0;
 	if (map->type != YAML_MAPPING_NODE)
-		return fail(c, map, "basic_auth_users",
-			    "is %s: write a mapping of user names to bcrypt hashes",
-			    sp_yaml_kind(map));
+		return sp_yaml_fail(c, map, "basic_auth_users",
+				    "is %s: write a mapping of user names to bcrypt hashes",
+				    sp_yaml_kind(map));
 	n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
 	if (n > WEB_USERS_MAX)
-		return fail(c, map, "basic_auth_users", "%zu users: at most %d", n, WEB_USERS_MAX);
+		return sp_yaml_fail(c, map, "basic_auth_users", "%zu users: at most %d", n,
+				    WEB_USERS_MAX);
 	if (!n)
 		return 0;
 	cfg->users = calloc(n, sizeof(*cfg->users));
 	if (!cfg->users)
 		return -ENOMEM;
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		k = node_at(c, p->key);
-		v = node_at(c, p->value);
+		k = sp_yaml_node(c, p->key);
+		v = sp_yaml_node(c, p->value);
 		if (!k || !v)
-			return fail(c, map, "basic_auth_users", "an empty entry: remove it");
+			return sp_yaml_fail(c, map, "basic_auth_users",
+					    "an empty entry: remove it");
 		err = get_scalar(c, k, "basic_auth_users", "prometheus", &name);
 		if (err)
 			return err;
 		snprintf(key, sizeof(key), "basic_auth_users.%.64s", name);
 		/* RFC 7617: the user name cannot hold ':'; control characters never arrive. */
 		if (!*name || strlen(name) >= WEB_USER_MAX || strchr(name, ':'))
-			return fail(c, k, key,
-				    "not a user name: give 1 to %d characters without ':'",
-				    WEB_USER_MAX - 1);
+			return sp_yaml_fail(c, k, key,
+					    "not a user name: give 1 to %d characters without ':'",
+					    WEB_USER_MAX - 1);
 		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			k2 = node_at(c, q->key);
+			k2 = sp_yaml_node(c, q->key);
 			if (k2 && k2->type == YAML_SCALAR_NODE &&
 			    !strcmp((const char *)k2->data.scalar.value, name))
-				return fail(c, k, key, "given twice (first on line %lu): keep one",
-					    (unsigned long)k2->start_mark.line + 1);
+				return sp_yaml_fail(c, k, key,
+						    "given twice (first on line %lu): keep one",
+						    (unsigned long)k2->start_mark.line + 1);
 		}
 		err = get_scalar(c, v, key, "$2y$10$...", &hash);
 		if (err)
 			return err;
 		if (!bcrypt_hash_ok(hash))
-			return fail(c, v, key,
-				    "not a bcrypt hash ($2y$10$ and 53 characters): make one with "
-				    "'htpasswd -nBC 10 USER' (apache2-utils) or 'mkpasswd -m "
-				    "bcrypt' (whois)");
+			return sp_yaml_fail(
+			    c, v, key,
+			    "not a bcrypt hash ($2y$10$ and 53 characters): make one with "
+			    "'htpasswd -nBC 10 USER' (apache2-utils) or 'mkpasswd -m "
+			    "bcrypt' (whois)");
 		snprintf(cfg->users[cfg->n_users].name, WEB_USER_MAX, "%s", name);
 		memcpy(cfg->users[cfg->n_users].hash, hash, WEB_BCRYPT_LEN + 1);
 		cfg->n_users++;
@@ -361,7 +319,7 @@ static int parse_users(struct parse_ctx *c, yaml_node_t *map, struct web_config 
 	return 0;
 }
 
-static int parse_root(struct parse_ctx *c, struct web_config *cfg)
+static int parse_root(struct sp_yaml_ctx *c, struct web_config *cfg)
 {
 	yaml_node_t *root, *v;
 	int err;
@@ -371,17 +329,18 @@ static int parse_root(struct parse_ctx *c, struct web_config *cfg)
 	if (!root || (root->type == YAML_SCALAR_NODE && !root->data.scalar.length))
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return fail(c, root, NULL,
-			    "the top level is %s: write a mapping with tls_server_config and/or "
-			    "basic_auth_users",
-			    sp_yaml_kind(root));
+		return sp_yaml_fail(
+		    c, root, NULL,
+		    "the top level is %s: write a mapping with tls_server_config and/or "
+		    "basic_auth_users",
+		    sp_yaml_kind(root));
 	err = check_keys(c, root, "", top_keys);
 	if (err)
 		return err;
-	v = lookup(c, root, "tls_server_config");
+	v = sp_yaml_lookup(c, root, "tls_server_config");
 	if (v && (err = parse_tls(c, v, cfg)))
 		return err;
-	v = lookup(c, root, "basic_auth_users");
+	v = sp_yaml_lookup(c, root, "basic_auth_users");
 	if (v && (err = parse_users(c, v, cfg)))
 		return err;
 	return 0;
@@ -390,7 +349,7 @@ static int parse_root(struct parse_ctx *c, struct web_config *cfg)
 int web_config_parse(const char *buf, size_t len, const char *file, struct web_config *cfg,
 		     char *err, size_t errlen)
 {
-	struct parse_ctx c = {.file = file, .err = err, .errlen = errlen};
+	struct sp_yaml_ctx c = {.file = file, .err = err, .errlen = errlen};
 	yaml_document_t doc;
 	int ret;
 

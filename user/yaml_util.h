@@ -20,4 +20,26 @@ int sp_yaml_load(const char *buf, size_t len, const char *file, yaml_document_t 
 /* sp_yaml_kind - "a value", "a list", "a mapping" or "nothing", for messages about @node. */
 const char *sp_yaml_kind(const yaml_node_t *node);
 
+/* A reader's state: the loaded document, the file name for messages, and where a message goes. */
+struct sp_yaml_ctx {
+	yaml_document_t *doc;
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+/*
+ * sp_yaml_fail - one error line into c->err: "FILE:LINE: key 'KEY': MESSAGE" (LINE of @node, 1
+ * without one; no key part when @key is NULL), made one line (sp_one_line(): keys and values are
+ * echoed, and a quoted "a\nb" must not break it). Returns -EINVAL.
+ */
+int sp_yaml_fail(struct sp_yaml_ctx *c, const yaml_node_t *node, const char *key, const char *fmt,
+		 ...) __attribute__((format(printf, 4, 5)));
+
+/* sp_yaml_node - the node of @index in c->doc, or NULL. */
+yaml_node_t *sp_yaml_node(struct sp_yaml_ctx *c, int index);
+
+/* sp_yaml_lookup - the value node of the scalar key @name in mapping @map, or NULL. */
+yaml_node_t *sp_yaml_lookup(struct sp_yaml_ctx *c, yaml_node_t *map, const char *name);
+
 #endif /* __SP_YAML_UTIL_H */
