@@ -30,7 +30,6 @@
 
 #define ADDRS_PER_TARGET_MAX 16
 #define IFACES_MAX 32
-#define DEFAULT_TIMEOUT_MS 1000
 #define DEFAULT_CONCURRENCY 1024
 /*
  * Checks in flight to one address and port. A listener's SYN queue holds its listen() backlog
@@ -320,11 +319,9 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 	};
 	int opt, err;
 
-	a->timeout_ms = DEFAULT_TIMEOUT_MS;
+	sp_check_defaults(&a->method, &a->timeout_ms, &a->family, &a->threads);
 	a->concurrency = DEFAULT_CONCURRENCY;
 	a->per_target = DEFAULT_PER_TARGET;
-	a->threads = sp_threads_default();
-	a->family = AF_UNSPEC;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":p:46At:i:m:f:c:jqvhV", opts, NULL)) != -1) {

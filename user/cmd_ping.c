@@ -131,10 +131,8 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 	};
 	int opt, err;
 
-	a->threads = sp_threads_default();
+	sp_check_defaults(&a->method, &a->timeout_ms, &a->family, &a->threads);
 	a->interval_ms = 1000;
-	a->timeout_ms = 1000;
-	a->family = AF_UNSPEC;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":c:i:t:p:46I:m:jqh", opts, NULL)) != -1) {

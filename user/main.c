@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "main.h"
@@ -49,6 +50,15 @@ unsigned int sp_threads_default(void)
 	if (n < 1)
 		return 1;
 	return n > SP_MAX_LOOPS ? SP_MAX_LOOPS : (unsigned int)n;
+}
+
+void sp_check_defaults(enum method_choice *method, __u32 *timeout_ms, int *family,
+		       unsigned int *threads)
+{
+	*method = METHOD_AUTO;
+	*timeout_ms = SP_DEFAULT_TIMEOUT_MS;
+	*family = AF_UNSPEC;
+	*threads = sp_threads_default();
 }
 
 static int libbpf_verbosity;

@@ -78,6 +78,17 @@ int sp_parse_threads(const char *arg, unsigned int *threads);
 /* sp_threads_default - event loops without --threads: the online CPUs, 1 to SP_MAX_LOOPS. */
 unsigned int sp_threads_default(void);
 
+/* -t/--timeout of check and ping without the option. */
+#define SP_DEFAULT_TIMEOUT_MS 1000
+
+/*
+ * sp_check_defaults - the engine settings check and ping start from, before their options:
+ * --method auto, a 1 s timeout (SP_DEFAULT_TIMEOUT_MS), either address family, and
+ * sp_threads_default() event loops.
+ */
+void sp_check_defaults(enum method_choice *method, __u32 *timeout_ms, int *family,
+		       unsigned int *threads);
+
 /* sp_open_error - the one error line for a synprobe_open() failure with positive errno @err. */
 void sp_open_error(int err);
 
