@@ -138,6 +138,44 @@ sp_listen() {
 	wait_until "$(sp_slow 5)" grep -qs listening "$SP_TMP/$name.out"
 }
 
+# sp_mkcert NAME DAYS SUBJECT [CA [EXT]]: $SP_TMP/NAME.key (EC P-256) and $SP_TMP/NAME.pem, a
+# certificate for SUBJECT (as openssl's -subj: "/O=org/CN=name") valid DAYS days. With CA, signed
+# by $SP_TMP/CA.pem and CA.key (an earlier sp_mkcert) with the extensions EXT (lines of
+# `openssl x509 -extfile`); without, self-signed (openssl's CA extensions), EXT's lines given as
+# -addext. Returns non-zero when openssl fails.
+sp_mkcert() {
+	local out=$SP_TMP/$1 days=$2 subj=$3 ca=${4:-} ext=${5:-} line addext=()
+
+	if [ -z "$ca" ]; then
+		while IFS= read -r line; do
+			[ -n "$line" ] && addext+=(-addext "$line")
+		done <<<"$ext"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days "$days" \
+			-subj "$subj" "${addext[@]}" -keyout "$out.key" -out "$out.pem" 2>/dev/null
+		return
+	fi
+	printf '%s\n' "$ext" >"$out.ext" &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$subj" \
+			-keyout "$out.key" -out "$out.csr" 2>/dev/null &&
+		openssl x509 -req -in "$out.csr" -CA "$SP_TMP/$ca.pem" -CAkey "$SP_TMP/$ca.key" \
+			-CAcreateserial -days "$days" -extfile "$out.ext" -out "$out.pem" 2>/dev/null
+}
+
+# sp_l7_certs: the certificates of the checks past the handshake, with sp_mkcert: ca (a CA,
+# "sptest CA", 20 days), other (another CA) and leaf (O=sptest, CN=server.test, for
+# server.test, $S4 and $S6, 30 days: it outlives its CA, signed by ca).
+sp_l7_certs() {
+	sp_mkcert ca 20 "/CN=sptest CA" &&
+		sp_mkcert other 20 "/CN=other CA" &&
+		sp_mkcert leaf 30 "/O=sptest/CN=server.test" ca \
+			"subjectAltName=DNS:server.test,IP:$S4,IP:$S6"
+}
+
+# sp_cert_not_after PEM: the certificate's notAfter as RFC 3339 UTC (2026-01-02T03:04:05Z).
+sp_cert_not_after() {
+	date -u -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ
+}
+
 # sp_accepted NAME PID: stops the listener and prints its accept() count.
 sp_accepted() {
 	kill -TERM "$2" 2>/dev/null

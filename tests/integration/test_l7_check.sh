@@ -23,21 +23,8 @@ PROXY_SERVER=$SP_OUTPUT/tests/sp_proxy_server
 TLS=8443 TLS12=8444 BANNER=2222 ECHO=7777 PROXY=9000 PLAIN=7000
 D=$SP_TMP
 
-# A CA (20 days) and a leaf for server.test and S4/S6 (30 days), and another CA.
-mkcert() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 20 \
-		-subj "/CN=sptest CA" -keyout "$D/ca.key" -out "$D/ca.pem" &&
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 20 \
-			-subj "/CN=other CA" -keyout "$D/other.key" -out "$D/other.pem" &&
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=sptest/CN=server.test" \
-			-keyout "$D/leaf.key" -out "$D/leaf.csr" &&
-		printf 'subjectAltName=DNS:server.test,IP:%s,IP:%s\n' $S4 $S6 >"$D/ext" &&
-		openssl x509 -req -in "$D/leaf.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -CAcreateserial \
-			-days 30 -extfile "$D/ext" -out "$D/leaf.pem"
-} 2>/dev/null
-mkcert || { not_ok "certificates made"; sp_finish; }
-rfc3339() { date -u -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ; }
-LEAF_NA=$(rfc3339 "$D/leaf.pem") CA_NA=$(rfc3339 "$D/ca.pem")
+sp_l7_certs || { not_ok "certificates made"; sp_finish; }
+LEAF_NA=$(sp_cert_not_after "$D/leaf.pem") CA_NA=$(sp_cert_not_after "$D/ca.pem")
 diag "leaf notAfter $LEAF_NA, CA notAfter $CA_NA"
 
 listening() { [ "$(ip netns exec "$1" ss -Hltn "sport = :$2" | wc -l)" -ge "${3:-1}" ]; }

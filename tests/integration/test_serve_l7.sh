@@ -16,9 +16,8 @@ sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 TLS=8443 BANNER=2222 HTTP=127.0.0.1:9123
 D=$SP_TMP CFG=$SP_TMP/serve.yaml
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 17 \
-	-subj "/CN=server.test" -addext "subjectAltName=DNS:server.test" \
-	-keyout "$D/cert.key" -out "$D/cert.pem" 2>/dev/null || { not_ok "certificate made"; sp_finish; }
+sp_mkcert cert 17 "/CN=server.test" "" "subjectAltName=DNS:server.test" ||
+	{ not_ok "certificate made"; sp_finish; }
 NA=$(date -u -d "$(openssl x509 -in "$D/cert.pem" -noout -enddate | cut -d= -f2)" +%s)
 diag "notAfter $NA"
 

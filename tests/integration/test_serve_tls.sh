@@ -30,27 +30,13 @@ printf 'defaults:\n  interval: 1s\n  timeout: 200ms\nchecks:\n  - name: web\n   
 	$S4 $PORT >"$CFG"
 
 # Certificates: a CA, the server's (for 127.0.0.1), a client's from the CA, one from another CA.
-cd "$SP_TMP" || exit 1
-mkcert() { # NAME CA SUBJECT EXT: NAME.key and NAME.crt signed by CA (CA "": self-signed CA)
-	if [ -z "$2" ]; then
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-			-keyout "$1.key" -out "$1.crt" -subj "/CN=$3" 2>/dev/null
-		return
-	fi
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
-		-out "$1.csr" -subj "/CN=$3" 2>/dev/null &&
-		printf '%s\n' "$4" >"$1.ext" &&
-		openssl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" -CAcreateserial -days 2 \
-			-extfile "$1.ext" -out "$1.crt" 2>/dev/null
-}
-mkcert ca "" "synprobe test CA" &&
-	mkcert other "" "another CA" &&
-	mkcert srv ca 127.0.0.1 $'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth' &&
-	mkcert cli ca client $'extendedKeyUsage=clientAuth' &&
-	mkcert rogue other client $'extendedKeyUsage=clientAuth' &&
-	mkcert srv2 other 127.0.0.1 $'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth' ||
+sp_mkcert ca 2 "/CN=synprobe test CA" &&
+	sp_mkcert other 2 "/CN=another CA" &&
+	sp_mkcert srv 2 /CN=127.0.0.1 ca $'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth' &&
+	sp_mkcert cli 2 /CN=client ca $'extendedKeyUsage=clientAuth' &&
+	sp_mkcert rogue 2 /CN=client other $'extendedKeyUsage=clientAuth' &&
+	sp_mkcert srv2 2 /CN=127.0.0.1 other $'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth' ||
 	{ not_ok "openssl makes the certificates"; sp_finish; }
-cd - >/dev/null || exit 1
 bcrypt() { python3 -W ignore -c 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 10)))' "$1"; }
 HASH_PROM=$(bcrypt secret) HASH_NEW=$(bcrypt newpass)
 
@@ -59,7 +45,7 @@ HASH_PROM=$(bcrypt secret) HASH_NEW=$(bcrypt newpass)
 USERS=("prom: $HASH_PROM")
 web_config() {
 	{
-		printf 'tls_server_config:\n  cert_file: srv.crt\n  key_file: %s/srv.key\n' "$SP_TMP"
+		printf 'tls_server_config:\n  cert_file: srv.pem\n  key_file: %s/srv.key\n' "$SP_TMP"
 		if [ $# -gt 0 ]; then printf '  %s\n' "$@"; fi
 		printf 'basic_auth_users:\n'
 		printf '  %s\n' "${USERS[@]}"
@@ -70,7 +56,7 @@ web_config
 # get [CURL ARGS...]: the HTTP status of GET $URL/metrics from the client namespace (000: no
 # answer); headers in $SP_TMP/hdr.
 CA=ca # the CA that signed the server's certificate
-get() { in_c curl -s --max-time 5 --cacert "$SP_TMP/$CA.crt" -D "$SP_TMP/hdr" -o "$SP_TMP/body" -w '%{http_code}' "$@" "$URL/metrics"; }
+get() { in_c curl -s --max-time 5 --cacert "$SP_TMP/$CA.pem" -D "$SP_TMP/hdr" -o "$SP_TMP/body" -w '%{http_code}' "$@" "$URL/metrics"; }
 reloads() { grep -c '"web config reloaded"' "$LOG"; }
 refused() { grep -c '"web config not reloaded' "$LOG"; }
 # Rewrites web.yml and waits for serve to take it: serve looks at the file when a connection or
@@ -103,7 +89,7 @@ global: {scrape_interval: 1s, scrape_timeout: 900ms}
 scrape_configs:
   - job_name: synprobe_tls
     scheme: https
-    tls_config: {ca_file: $SP_TMP/ca.crt}
+    tls_config: {ca_file: $SP_TMP/ca.pem}
     basic_auth: {username: prom, password: secret}
     static_configs: [{targets: ['127.0.0.1:$WEB']}]
 EOF
@@ -158,7 +144,7 @@ done
 metrics_codes='' metrics_max_s=0
 end=$((SECONDS + 3))
 while [ $SECONDS -lt $end ]; do
-	read -r code t < <(in_c curl -s --max-time 5 --cacert "$SP_TMP/ca.crt" -o /dev/null \
+	read -r code t < <(in_c curl -s --max-time 5 --cacert "$SP_TMP/ca.pem" -o /dev/null \
 		-w '%{http_code} %{time_total}\n' -u prom:secret "$URL/metrics")
 	metrics_codes+="$code "
 	metrics_max_s=$(awk -v a="$metrics_max_s" -v b="$t" 'BEGIN { print (b > a ? b : a) }')
@@ -194,9 +180,9 @@ check "min_version TLS13: a TLS 1.2 client is refused (got $code)" [ "$code" = 0
 code=$(get -u prom:secret --tlsv1.3)
 check "min_version TLS13: a TLS 1.3 client gets 200 (got $code)" [ "$code" = 200 ]
 
-CLI=(--cert "$SP_TMP/cli.crt" --key "$SP_TMP/cli.key")
-ROGUE=(--cert "$SP_TMP/rogue.crt" --key "$SP_TMP/rogue.key")
-check "RequireAndVerifyClientCert taken" reload_with "client_ca_file: ca.crt" \
+CLI=(--cert "$SP_TMP/cli.pem" --key "$SP_TMP/cli.key")
+ROGUE=(--cert "$SP_TMP/rogue.pem" --key "$SP_TMP/rogue.key")
+check "RequireAndVerifyClientCert taken" reload_with "client_ca_file: ca.pem" \
 	"client_auth_type: RequireAndVerifyClientCert"
 code=$(get -u prom:secret)
 check "RequireAndVerifyClientCert: no client certificate: refused (got $code)" [ "$code" = 000 ]
@@ -214,7 +200,7 @@ check "RequireAnyClientCert: no client certificate: refused (got $code)" [ "$cod
 code=$(get -u prom:secret "${ROGUE[@]}")
 check "RequireAnyClientCert: any certificate: 200 (got $code)" [ "$code" = 200 ]
 
-check "VerifyClientCertIfGiven taken" reload_with "client_ca_file: ca.crt" \
+check "VerifyClientCertIfGiven taken" reload_with "client_ca_file: ca.pem" \
 	"client_auth_type: VerifyClientCertIfGiven"
 code=$(get -u prom:secret)
 check "VerifyClientCertIfGiven: no client certificate: 200 (got $code)" [ "$code" = 200 ]
@@ -224,8 +210,8 @@ code=$(get -u prom:secret "${CLI[@]}")
 check "VerifyClientCertIfGiven: a certificate from the CA: 200 (got $code)" [ "$code" = 200 ]
 
 # Certificate rotation: a new certificate and key (from the other CA) in place of the old ones.
-cp "$SP_TMP/srv2.key" "$SP_TMP/srv.key.new" && cp "$SP_TMP/srv2.crt" "$SP_TMP/srv.crt.new" &&
-	mv "$SP_TMP/srv.key.new" "$SP_TMP/srv.key" && mv "$SP_TMP/srv.crt.new" "$SP_TMP/srv.crt"
+cp "$SP_TMP/srv2.key" "$SP_TMP/srv.key.new" && cp "$SP_TMP/srv2.pem" "$SP_TMP/srv.pem.new" &&
+	mv "$SP_TMP/srv.key.new" "$SP_TMP/srv.key" && mv "$SP_TMP/srv.pem.new" "$SP_TMP/srv.pem"
 rotated() { [ "$(CA=other get -u prom:secret "${CLI[@]}")" = 200 ]; }
 check "a new certificate in cert_file and key_file is served without restart" \
 	wait_until "$(sp_slow 10)" rotated
@@ -267,11 +253,11 @@ bad_start() { # NAME: serve with $W, expects exit 2 and one line naming $W
 }
 printf 'tls_server_config: [\n' >"$W"
 bad_start "broken YAML"
-printf 'tls_server_config:\n  cert_file: missing.crt\n  key_file: srv.key\n' >"$W"
+printf 'tls_server_config:\n  cert_file: missing.pem\n  key_file: srv.key\n' >"$W"
 bad_start "a missing cert_file"
 printf 'tls_server_config:\n  min_version: TLS13\n' >"$W"
 bad_start "min_version without cert_file"
-printf 'tls_server_config:\n  cert_file: srv.crt\n  key_file: srv.key\n  client_ca_file: ca.crt\n' >"$W"
+printf 'tls_server_config:\n  cert_file: srv.pem\n  key_file: srv.key\n  client_ca_file: ca.pem\n' >"$W"
 bad_start "client_ca_file without client_auth_type"
 printf 'basic_auth_users:\n  prom: %s\nweb_listen: x\n' "$HASH_PROM" >"$W"
 bad_start "an unknown key"
