@@ -124,6 +124,11 @@ sp_link_up() {
 	ip -n "$1" link show dev "$2" 2>/dev/null | grep -q 'state UP'
 }
 
+# in_c CMD... / in_s CMD...: CMD in the client / server namespace, in the foreground. Never
+# `in_c CMD &`: a function in the background is a subshell that forks CMD, so $! is the subshell
+# and the cleanup's kill leaves CMD running. Start a background process with
+# `ip netns exec "$NS_C" CMD &` (ip execs CMD in place, and keeps /etc/netns/NS's resolv.conf and
+# hosts) or `nsenter --net=/run/netns/NS CMD &`.
 in_c() { ip netns exec "$NS_C" "$@"; }
 in_s() { ip netns exec "$NS_S" "$@"; }
 

@@ -113,7 +113,9 @@ check "bad line: exit 2, 'Error: FILE:2:', both good lines checked (rc $rc)" eva
 
 # --- -f - on a pipe that stays open: the first result comes before the pipe ends ---
 mkfifo "$SP_TMP/fifo"
-in_c "$SYNPROBE" check -f - --json -t 2s <"$SP_TMP/fifo" >"$SP_TMP/pipe.json" 2>"$SP_TMP/pipe.err" &
+# ip netns exec, not in_c: $! must be synprobe (lib.sh, by in_c); the names need its resolv.conf.
+ip netns exec "$NS_C" "$SYNPROBE" check -f - --json -t 2s <"$SP_TMP/fifo" >"$SP_TMP/pipe.json" \
+	2>"$SP_TMP/pipe.err" &
 pipe_pid=$!
 SP_PIDS+=("$pipe_pid")
 exec 7>"$SP_TMP/fifo"

@@ -31,7 +31,8 @@ table inet sp_spoof {
 }
 NFT
 
-in_s "$PY" "$SPOOF" "$VETH_S" "$SP_TMP/spoof.ready" >"$SP_TMP/spoof.log" 2>&1 &
+# ip netns exec, not in_s: $! must be the sniffer, for the cleanup's kill (lib.sh, by in_s).
+ip netns exec "$NS_S" "$PY" "$SPOOF" "$VETH_S" "$SP_TMP/spoof.ready" >"$SP_TMP/spoof.log" 2>&1 &
 SPOOF_PID=$!
 SP_PIDS+=("$SPOOF_PID")
 # scapy takes a few seconds to import, more on an emulated CPU.
