@@ -4,15 +4,19 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=...] [LIBDIR=...] [UNITDIR=...]
 #
 # PREFIX=/usr (a distribution's layout) keeps the config in /etc/synprobe; any other prefix in
-# PREFIX/etc/synprobe, as autotools' sysconfdir does. The systemd unit goes to
+# PREFIX/etc/synprobe, as autotools' sysconfdir does. The zsh completion goes where Debian's zsh
+# looks for packages' (share/zsh/vendor-completions) with PREFIX=/usr, else to
+# PREFIX/share/zsh/site-functions (in zsh's default fpath for /usr/local). The systemd unit goes to
 # PREFIX/lib/systemd/system (systemd also reads /usr/local/lib/systemd/system), with ExecStart
 # and the config path rewritten for PREFIX and SYSCONFDIR. An existing config is never
 # overwritten; `make uninstall` removes it only when it is still the shipped one.
 PREFIX ?= /usr/local
 ifeq ($(PREFIX),/usr)
 SYSCONFDIR ?= /etc
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 else
 SYSCONFDIR ?= $(PREFIX)/etc
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 endif
 SBINDIR ?= $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib
@@ -39,7 +43,7 @@ man: $(MAN_PAGES)
 # The files install puts down, below DESTDIR (uninstall removes exactly these).
 INST_BIN := $(SBINDIR)/synprobe
 INST_MAN := $(foreach p,$(notdir $(MAN_PAGES)),$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(p))
-INST_COMP := $(BASHCOMPDIR)/synprobe
+INST_COMP := $(BASHCOMPDIR)/synprobe $(ZSHCOMPDIR)/_synprobe
 INST_UNIT := $(UNITDIR)/synprobe.service
 INST_CONF := $(SYSCONFDIR)/synprobe/synprobe.yaml
 INST_LIB := $(LIBDIR)/libsynprobe.so.$(VERSION) $(LIBDIR)/$(LIB_SONAME) $(LIBDIR)/libsynprobe.so \
@@ -51,13 +55,15 @@ install: all
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/synprobe \
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/synprobe
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/synprobe
 	$(Q)$(INSTALL) -m 0755 $(OUTPUT)/synprobe $(DESTDIR)$(INST_BIN)
 	$(Q)for p in $(notdir $(MAN_PAGES)); do \
 		$(INSTALL) -m 0644 $(OUTPUT)/man/$$p \
 			$(DESTDIR)$(MANDIR)/man$${p##*.}/$$p || exit 1; \
 	done
-	$(Q)$(INSTALL) -m 0644 contrib/bash-completion/synprobe $(DESTDIR)$(INST_COMP)
+	$(Q)$(INSTALL) -m 0644 contrib/bash-completion/synprobe $(DESTDIR)$(BASHCOMPDIR)/synprobe
+	$(Q)$(INSTALL) -m 0644 contrib/zsh-completion/_synprobe $(DESTDIR)$(ZSHCOMPDIR)/_synprobe
 	$(Q)sed -e 's|/usr/sbin/synprobe|$(SBINDIR)/synprobe|g' \
 		-e 's|/etc/synprobe/|$(SYSCONFDIR)/synprobe/|g' contrib/synprobe.service \
 		> $(DESTDIR)$(INST_UNIT) && chmod 0644 $(DESTDIR)$(INST_UNIT)

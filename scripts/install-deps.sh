@@ -13,7 +13,7 @@ packages=(
 	iproute2 nftables iptables tcpdump util-linux procps socat               # tests and demo
 	wireguard-tools                                                          # tests: WireGuard keys
 	jq strace python3 python3-scapy                                          # tests
-	man-db bsdextrautils systemd                                             # test_install
+	man-db bsdextrautils systemd zsh                                         # test_install
 	debhelper build-essential fakeroot lintian                               # the .deb (CI)
 	dnsmasq-base                                                             # tests: a DNS server (no service)
 	qemu-system-x86 busybox-static kmod cpio xz-utils file                   # make test-kernels

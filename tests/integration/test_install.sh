@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make install / make uninstall into a scratch DESTDIR, and what they put there:
-# - the file list (binary, man pages, completion, unit, config, library, header, synprobe.pc),
+# - the file list (binary, man pages, completions, unit, config, library, header, synprobe.pc),
 #   and nothing left after make uninstall;
 # - every man page renders without a warning (man --warnings), and each command's long options
-#   are the same in its --help, its man page and the bash completion (both directions);
+#   are the same in its --help, its man page, the bash completion and the zsh one's _arguments
+#   specs (both directions; zsh -n parses the zsh one);
 # - the bash completion completes commands, options, durations, interfaces, files;
 # - the unit passes systemd-analyze verify without a message;
 # - libsynprobe.so exports exactly the calls of libsynprobe.h under its soname, and
@@ -49,6 +50,7 @@ $libdir/pkgconfig/synprobe.pc
 /usr/share/man/man8/synprobe-ping.8
 /usr/share/man/man8/synprobe-serve.8
 /usr/share/man/man8/synprobe.8
+/usr/share/zsh/vendor-completions/_synprobe
 EOF
 (cd "$dest" && find . \( -type f -o -type l \) | sed 's|^\.||' | sort) >"$SP_TMP/got"
 if diff -u "$SP_TMP/want" "$SP_TMP/got" >"$SP_TMP/diff"; then
@@ -96,13 +98,38 @@ comp_opts() {
 		printf '%s\n' "${COMPREPLY[@]}" | sort -u
 	)
 }
+# zsh_opts WORDS...: the long options of the _arguments specs the zsh completion gives after
+# "synprobe WORDS... --" (_arguments stubbed: it prints its specs, or for '*::argument:->args'
+# shifts words and sets state, as the real one does).
+ZSH_COMP=$dest/usr/share/zsh/vendor-completions/_synprobe
+zsh_opts() {
+	# shellcheck disable=SC2016
+	zsh -f -c '
+		_arguments() {
+			if (( ${@[(I)\*::argument:->args]} )); then
+				shift words
+				state=args
+				return 0
+			fi
+			print -rl -- "$@"
+		}
+		file=$1
+		shift
+		words=(synprobe "$@" --)
+		CURRENT=$#words
+		source $file' zsh_opts "$ZSH_COMP" "$@" |
+		sed -E 's/^\([^)]*\)//; s/^\*//' | grep -oE -- '^--[a-z0-9][a-z0-9.-]*' | sort -u
+}
+check "zsh -n parses the zsh completion" zsh -n "$ZSH_COMP"
 for cmd in check ping serve keepalive cleanup halfclose; do
 	if [ $cmd = halfclose ]; then
 		sort -u <(help_opts halfclose server) <(help_opts halfclose client) >"$SP_TMP/help"
 		sort -u <(comp_opts halfclose server) <(comp_opts halfclose client) >"$SP_TMP/comp"
+		sort -u <(zsh_opts halfclose server) <(zsh_opts halfclose client) >"$SP_TMP/zsh"
 	else
 		help_opts $cmd >"$SP_TMP/help"
 		comp_opts $cmd >"$SP_TMP/comp"
+		zsh_opts $cmd >"$SP_TMP/zsh"
 	fi
 	man_opts synprobe-$cmd >"$SP_TMP/man"
 	if [ -s "$SP_TMP/help" ] && diff "$SP_TMP/help" "$SP_TMP/man" >"$SP_TMP/diff"; then
@@ -114,6 +141,11 @@ for cmd in check ping serve keepalive cleanup halfclose; do
 		ok "$cmd: --help and the bash completion have the same long options"
 	else
 		not_ok "$cmd: --help (<) and the completion (>) differ: $(grep '^[<>]' "$SP_TMP/diff" | tr '\n' ' ')"
+	fi
+	if diff "$SP_TMP/help" "$SP_TMP/zsh" >"$SP_TMP/diff"; then
+		ok "$cmd: --help and the zsh completion have the same long options"
+	else
+		not_ok "$cmd: --help (<) and the zsh completion (>) differ: $(grep '^[<>]' "$SP_TMP/diff" | tr '\n' ' ')"
 	fi
 done
 
