@@ -4,7 +4,8 @@
 #   and nothing left after make uninstall;
 # - every man page renders without a warning (man --warnings), and each command's long options
 #   are the same in its --help, its man page, the bash completion and the zsh one's _arguments
-#   specs (both directions; zsh -n parses the zsh one);
+#   specs (both directions; zsh -n parses the zsh one); the man entries of check's and ping's
+#   options past the handshake (--tls ... --close) start with their --help words;
 # - the bash completion completes commands, options, durations, interfaces, files;
 # - the unit passes systemd-analyze verify without a message;
 # - libsynprobe.so exports exactly the calls of libsynprobe.h under its soname, and
@@ -147,6 +148,42 @@ for cmd in check ping serve keepalive cleanup halfclose; do
 	else
 		not_ok "$cmd: --help (<) and the zsh completion (>) differ: $(grep '^[<>]' "$SP_TMP/diff" | tr '\n' ' ')"
 	fi
+done
+
+# --- the options past the handshake: their man entries start with their --help text
+# help_desc CMD OPT: OPT's text in CMD --help, after its synopsis, lines joined (mawk has no
+# interval expressions: the indents are counted in awk).
+help_desc() {
+	"$SYNPROBE" "$1" --help | awk -v o="$2" '
+		{ match($0, /^ */); ind = RLENGTH; rest = substr($0, ind + 1) }
+		on && ind == 25 { t = t " " rest; next }
+		on { exit }
+		ind == 6 && (rest == o || index(rest, o " ") == 1) {
+			on = 1; sub(/^--[a-z-]+( [^ ]+)? +/, "", rest); t = rest
+		}
+		END { print t }' | tr -s ' '
+}
+# man_desc PAGE OPT: the paragraph of OPT in PAGE(8), rendered in ASCII on one line.
+man_desc() {
+	LC_ALL=C MANWIDTH=1000 man -l "$dest/usr/share/man/man8/$1.8" 2>/dev/null | col -bx |
+		awk -v o="$2" '
+		{ match($0, /^ */); ind = RLENGTH; rest = substr($0, ind + 1) }
+		on && ind > 7 && rest != "" { print rest; exit }
+		ind == 7 && (rest == o || index(rest, o " ") == 1) { on = 1 }' | tr -s ' '
+}
+for cmd in check ping; do
+	same=0 differ=
+	for opt in --tls --sni --ca --insecure --alpn --send --expect --proxy-protocol --close; do
+		h=$(help_desc $cmd $opt) m=$(man_desc synprobe-$cmd $opt)
+		# The man page's sentence starts with a capital and goes on after the help's text.
+		if [ -n "$h" ] && [[ "$m" == "${h^}"* ]]; then
+			same=$((same + 1))
+		else
+			differ="$differ $opt (help: '$h'; man: '$m')"
+		fi
+	done
+	check "$cmd: the 9 options past the handshake have their --help words in synprobe-$cmd(8)${differ:+:$differ}" \
+		[ $same = 9 ]
 done
 
 # --- bash completion: a few cases
