@@ -890,6 +890,9 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 		r->result.rtt_ns = res->rtt_ns;
 		r->result.syn_retransmits = res->syn_retransmits;
 		r->result.error = res->error;
+		r->result.has_l7 = res->kind == &sp_kind_l7 && res->kind_result;
+		if (r->result.has_l7)
+			r->result.l7 = *(const struct sp_l7_result *)res->kind_result;
 		r->duration_ns = mono_ns() - r->start_ns;
 		serve_http_done(s->http, r, 200, NULL);
 		return;
@@ -1119,6 +1122,28 @@ static char *render_metrics(struct serve *s)
 	return b.data;
 }
 
+/*
+ * Starts the check of /probe request @r: its module's completing check (kind_l7, with the
+ * module's interned options, valid until exit), else the half-open one. Returns as
+ * synprobe_start().
+ */
+static int start_probe(struct serve *s, struct serve_req *r)
+{
+	struct synprobe_check_opts copts = {};
+	const struct serve_l7 *l7 = r->has_module ? r->module.l7 : NULL;
+
+	if (!l7 || !l7->active)
+		return synprobe_start(s->sp, (struct sockaddr *)&r->addr.addr, r->addr.addrlen,
+				      r->timeout_ms, r);
+	r->l7_arg.opts = &l7->opts;
+	r->l7_arg.host = r->host;
+	copts.kind = &sp_kind_l7;
+	copts.kind_arg = &r->l7_arg;
+	copts.close_fin = l7->spec.close_given && l7->spec.close_fin;
+	return synprobe_start_ex(s->sp, (struct sockaddr *)&r->addr.addr, r->addr.addrlen,
+				 r->timeout_ms, &copts, r);
+}
+
 static void answer_requests(struct serve *s)
 {
 	struct serve_req *r;
@@ -1136,8 +1161,7 @@ static void answer_requests(struct serve *s)
 			break;
 		case SERVE_REQ_PROBE:
 			r->start_ns = mono_ns();
-			err = synprobe_start(s->sp, (struct sockaddr *)&r->addr.addr,
-					     r->addr.addrlen, r->timeout_ms, r);
+			err = start_probe(s, r);
 			if (err) {
 				r->result.outcome = SYNPROBE_ERROR;
 				r->result.error = -err;
@@ -1150,6 +1174,31 @@ static void answer_requests(struct serve *s)
 }
 
 /* --- config --- */
+
+/*
+ * A module whose method: is not the one this serve runs: the config's one line about it (as
+ * serve_config_parse() words its errors) in @msg and -EINVAL; else 0.
+ */
+static int check_module_methods(const struct serve *s, const struct serve_config *cfg,
+				char *msg, size_t len)
+{
+	const struct serve_module *m;
+	size_t i;
+
+	for (i = 0; i < cfg->n_modules; i++) {
+		m = &cfg->modules[i];
+		if (m->method == SERVE_MODULE_METHOD_ANY ||
+		    !strcmp(serve_module_method_str(m->method), s->method))
+			continue;
+		snprintf(msg, len,
+			 "%s:%d: key 'modules.%s.method': %s, but this serve runs method %s: "
+			 "run serve with -m %s or remove the key",
+			 s->args->config_path, m->line, m->name, serve_module_method_str(m->method),
+			 s->method, serve_module_method_str(m->method));
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static double real_time_s(void)
 {
@@ -1338,11 +1387,16 @@ static void reload(struct serve *s)
 		err = file_sd_set_globs(s->fsd, &cfg, msg, sizeof(msg));
 	if (!err) {
 		total = shard_checks(s->args, &cfg, &shard);
+		err = check_module_methods(s, &cfg, msg, sizeof(msg));
 		/* The allow list first: only it fails (out of memory) without changing anything. */
-		err = apply_probe_policy(s, &cfg);
+		if (!err)
+			err = apply_probe_policy(s, &cfg);
+		/* A /probe in flight keeps its copy of its module: the old table can go. */
+		if (!err)
+			err = serve_http_set_modules(s->http, cfg.modules, cfg.n_modules);
 		if (!err)
 			err = apply_file_sd(s, &cfg, &shard, &kept);
-		if (err)
+		if (err && err != -EINVAL)
 			snprintf(msg, sizeof(msg), "%s: %s", s->args->config_path, strerror(-err));
 	}
 	f = json_object_new_object();
@@ -1560,6 +1614,14 @@ int do_serve(int argc, char **argv)
 	}
 	if (apply_probe_policy(&s, &cfg)) {
 		sp_err("cannot set up the /probe allow list: %s", strerror(ENOMEM));
+		goto cleanup;
+	}
+	if (check_module_methods(&s, &cfg, msg, sizeof(msg))) {
+		sp_err("%s", msg);
+		goto cleanup;
+	}
+	if (serve_http_set_modules(s.http, cfg.modules, cfg.n_modules)) {
+		sp_err("cannot set up the /probe modules: %s", strerror(ENOMEM));
 		goto cleanup;
 	}
 	if (a.has_probe_allow && cfg.has_probe_allow) {

@@ -608,7 +608,10 @@ static const char *const check_keys_allowed[] = {
     "tls",  "query_response", "proxy_protocol", "close", NULL,
 };
 static const char *const top_keys[] = {"defaults", "checks", "probe_allow", "shard", "file_sd",
-					       NULL};
+					       "modules", NULL};
+static const char *const module_keys[] = {
+    "timeout", "method", "tls", "query_response", "proxy_protocol", "close", NULL,
+};
 
 static int parse_check(struct sp_yaml_ctx *c, yaml_node_t *node, size_t index,
 		       const struct serve_settings *defaults, struct serve_config *cfg)
@@ -799,6 +802,132 @@ static int parse_file_sd(struct sp_yaml_ctx *c, yaml_node_t *v, struct serve_con
 	return 0;
 }
 
+const char *serve_module_name_error(const char *name)
+{
+	const char *p;
+
+	if (!*name || strlen(name) >= SERVE_MODULE_NAME_MAX)
+		return "give a module name of 1 to 63 characters";
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+			return "a module name has letters, digits, '_', '-' and '.' only";
+	return NULL;
+}
+
+const char *serve_module_method_str(enum serve_module_method m)
+{
+	switch (m) {
+	case SERVE_MODULE_METHOD_BPF:
+		return "bpf";
+	case SERVE_MODULE_METHOD_CONNECT:
+		return "connect";
+	case SERVE_MODULE_METHOD_ANY:
+		break;
+	}
+	return "any";
+}
+
+/*
+ * One module of modules: (@path "modules.NAME"): timeout, method, and the l7 keys through the
+ * checks' own parse_l7(), so that their values and messages are the same. A module stands alone,
+ * as blackbox_exporter's: it takes nothing from defaults.
+ */
+static int parse_module(struct sp_yaml_ctx *c, yaml_node_t *v, const char *path,
+			struct serve_module *m)
+{
+	struct serve_settings set = {};
+	yaml_node_t *x;
+	char key[160];
+	int err;
+
+	if (v->type != YAML_MAPPING_NODE)
+		return sp_yaml_fail(c, v, path,
+				    "is %s: write a mapping such as {tls: {}, timeout: 5s}",
+				    sp_yaml_kind(v));
+	err = check_keys(c, v, path, module_keys);
+	if (err)
+		return err;
+	x = sp_yaml_lookup(c, v, "timeout");
+	if (x && (err = parse_duration_key(c, x, key_of(key, sizeof(key), path, "timeout"), false,
+					   &m->timeout_ms)))
+		return err;
+	x = sp_yaml_lookup(c, v, "method");
+	if (x) {
+		key_of(key, sizeof(key), path, "method");
+		err = want_scalar(c, x, key, "bpf");
+		if (err)
+			return err;
+		if (!strcmp(scalar(x), "bpf"))
+			m->method = SERVE_MODULE_METHOD_BPF;
+		else if (!strcmp(scalar(x), "connect"))
+			m->method = SERVE_MODULE_METHOD_CONNECT;
+		else
+			return sp_yaml_fail(c, x, key, "'%s': give bpf or connect", scalar(x));
+	}
+	err = parse_l7(c, v, path, &set);
+	if (err)
+		return err;
+	m->l7 = set.l7;
+	return 0;
+}
+
+/* modules: a mapping of names to modules (/probe?module=NAME), as blackbox_exporter's. */
+static int parse_modules(struct sp_yaml_ctx *c, yaml_node_t *v, struct serve_config *cfg)
+{
+	char path[SERVE_MODULE_NAME_MAX + 16];
+	yaml_node_pair_t *p, *q;
+	yaml_node_t *k, *k2, *val;
+	const char *why;
+	size_t n;
+	int err;
+
+	if (v->type != YAML_MAPPING_NODE)
+		return sp_yaml_fail(c, v, "modules",
+				    "is %s: write a mapping of names to modules such as "
+				    "{tls_web: {tls: {}}}",
+				    sp_yaml_kind(v));
+	n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+	if (n > SERVE_MODULES_MAX)
+		return sp_yaml_fail(c, v, "modules", "more than %d modules: remove some",
+				    SERVE_MODULES_MAX);
+	if (!n)
+		return 0;
+	cfg->modules = calloc(n, sizeof(*cfg->modules));
+	if (!cfg->modules)
+		return -ENOMEM;
+	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		k = sp_yaml_node(c, p->key);
+		val = sp_yaml_node(c, p->value);
+		if (!k || k->type != YAML_SCALAR_NODE || !val)
+			return sp_yaml_fail(c, k ? k : v, "modules",
+					    "a module name is %s: write 'name: {...}'",
+					    k ? sp_yaml_kind(k) : "missing");
+		/* The name is echoed in the key: cut and made printable by sp_yaml_fail(). */
+		snprintf(path, sizeof(path), "modules.%.*s%s", SERVE_MODULE_NAME_MAX - 1, scalar(k),
+			 strlen(scalar(k)) >= SERVE_MODULE_NAME_MAX ? "..." : "");
+		why = strlen(scalar(k)) != k->data.scalar.length
+			  ? "a module name has no NUL"
+			  : serve_module_name_error(scalar(k));
+		if (why)
+			return sp_yaml_fail(c, k, path, "%s", why);
+		for (q = v->data.mapping.pairs.start; q < p; q++) {
+			k2 = sp_yaml_node(c, q->key);
+			if (k2 && k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), scalar(k)))
+				return sp_yaml_fail(c, k, path,
+						    "given twice (first on line %lu): keep one",
+						    (unsigned long)k2->start_mark.line + 1);
+		}
+		snprintf(cfg->modules[cfg->n_modules].name, SERVE_MODULE_NAME_MAX, "%s", scalar(k));
+		cfg->modules[cfg->n_modules].line = (int)k->start_mark.line + 1;
+		err = parse_module(c, val, path, &cfg->modules[cfg->n_modules]);
+		if (err)
+			return err;
+		cfg->n_modules++;
+	}
+	return 0;
+}
+
 static int parse_root(struct sp_yaml_ctx *c, struct serve_config *cfg)
 {
 	struct serve_settings defaults = {
@@ -845,6 +974,9 @@ static int parse_root(struct sp_yaml_ctx *c, struct serve_config *cfg)
 		return err;
 	v = sp_yaml_lookup(c, root, "file_sd");
 	if (v && (err = parse_file_sd(c, v, cfg)))
+		return err;
+	v = sp_yaml_lookup(c, root, "modules");
+	if (v && (err = parse_modules(c, v, cfg)))
 		return err;
 	v = sp_yaml_lookup(c, root, "checks");
 	if (!v && cfg->n_file_sd)
@@ -961,6 +1093,9 @@ void serve_config_free(struct serve_config *cfg)
 	free(cfg->file_sd);
 	cfg->file_sd = NULL;
 	cfg->n_file_sd = 0;
+	free(cfg->modules);
+	cfg->modules = NULL;
+	cfg->n_modules = 0;
 }
 
 bool serve_check_config_equal(const struct serve_check_config *a,

@@ -31,6 +31,12 @@
  *   file_sd:                   # optional: globs of Prometheus file_sd files (file_sd.h);
  *     - sd/web-*.json          # relative to the config's directory; with it, checks may be
  *                              # absent or empty
+ *   modules:                   # optional: what /probe?module=NAME runs, as blackbox_exporter's
+ *     tls_web:                 # modules; names of [A-Za-z0-9_.-], at most 63 characters
+ *       tls: {ca_file: ca.pem} # tls, query_response, proxy_protocol, close: as in a check
+ *       timeout: 5s            # optional; the request's timeout and --probe-timeout-max cap it
+ *       method: bpf            # optional: bpf or connect; serve refuses a module whose method
+ *                              # is not the one it runs (-m)
  *
  * Durations are written as Prometheus writes them: one or more number-unit pairs, units ms, s, m,
  * h, d ("200ms", "1s", "1m30s").
@@ -56,6 +62,9 @@
 #define SERVE_FILE_MAX	      (16 << 20) /* bytes of the config file */
 #define SERVE_PROBE_ALLOW_MAX 256
 #define SERVE_IFNAME_MAX      16 /* IF_NAMESIZE, with the NUL */
+
+#define SERVE_MODULES_MAX     256 /* entries of modules */
+#define SERVE_MODULE_NAME_MAX 64  /* a module's name, with the NUL */
 
 #define SERVE_FILE_SD_MAX      64   /* globs in file_sd */
 #define SERVE_FILE_SD_PATH_MAX 1024 /* a glob, joined to the config's directory */
@@ -90,6 +99,25 @@ struct serve_check_config {
 	int line;		       /* 1-based line of the check in the file */
 };
 
+/* What a module of `modules:` says (the /probe?module= check). */
+enum serve_module_method {
+	SERVE_MODULE_METHOD_ANY,     /* not given: serve's */
+	SERVE_MODULE_METHOD_BPF,     /* bpf: serve must run method bpf */
+	SERVE_MODULE_METHOD_CONNECT, /* connect: serve must run method connect */
+};
+
+/*
+ * One module. Copied by value (into serve_http's table, into each /probe request): l7 is an
+ * interned object that stays valid until exit (serve_l7.h), so a copy outlives any reload.
+ */
+struct serve_module {
+	char name[SERVE_MODULE_NAME_MAX];
+	__u32 timeout_ms; /* 0: none given (the request's timeout) */
+	enum serve_module_method method;
+	const struct serve_l7 *l7; /* NULL: half-open */
+	int line;		   /* 1-based line of the module in the file */
+};
+
 struct serve_config {
 	struct serve_check_config *checks; /* owned; free with serve_config_free() */
 	size_t n_checks;
@@ -101,6 +129,8 @@ struct serve_config {
 	struct serve_settings defaults; /* what file_sd targets take */
 	char (*file_sd)[SERVE_FILE_SD_PATH_MAX]; /* owned; globs, wildcards in the file name only */
 	size_t n_file_sd;
+	struct serve_module *modules; /* owned; NULL when none */
+	size_t n_modules;
 };
 
 /* Defaults of the defaults: interval 2s, timeout 1s, rise 2, fall 3, resolve_interval 1m. */
@@ -130,6 +160,15 @@ int serve_config_load(const char *path, struct serve_config *cfg, char *err, siz
 
 /* serve_config_free - free what @cfg owns and empty it; NULL-safe. */
 void serve_config_free(struct serve_config *cfg);
+
+/*
+ * serve_module_name_error - why @name cannot be a module's name (empty, longer than
+ * SERVE_MODULE_NAME_MAX - 1, a character outside [A-Za-z0-9_.-]), or NULL when it can.
+ */
+const char *serve_module_name_error(const char *name);
+
+/* serve_module_method_str - "bpf", "connect" or "any". */
+const char *serve_module_method_str(enum serve_module_method m);
 
 /* serve_check_config_equal - whether two checks are configured alike (name, target, settings). */
 bool serve_check_config_equal(const struct serve_check_config *a,

@@ -46,6 +46,8 @@ struct serve_http {
 	enum serve_probe_policy policy; /* under lock */
 	struct sp_cidr *allow;		/* SERVE_PROBE_LIST: n_allow networks, under lock */
 	size_t n_allow;
+	struct serve_module *modules;	/* n_modules, under lock */
+	size_t n_modules;
 };
 
 void serve_http_opts_fill(struct serve_http_opts *o)
@@ -82,6 +84,25 @@ int serve_http_set_probe_policy(struct serve_http *h, enum serve_probe_policy po
 	h->policy = policy;
 	h->allow = copy;
 	h->n_allow = n;
+	pthread_mutex_unlock(&h->lock);
+	free(old);
+	return 0;
+}
+
+int serve_http_set_modules(struct serve_http *h, const struct serve_module *modules, size_t n)
+{
+	struct serve_module *copy = NULL, *old;
+
+	if (n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, modules, n * sizeof(*copy));
+	}
+	pthread_mutex_lock(&h->lock);
+	old = h->modules;
+	h->modules = copy;
+	h->n_modules = n;
 	pthread_mutex_unlock(&h->lock);
 	free(old);
 	return 0;
@@ -198,15 +219,102 @@ reply_line_hdr(struct MHD_Connection *conn, unsigned int status, const char *hdr
 
 #define reply_line(conn, status, ...) reply_line_hdr(conn, status, NULL, NULL, __VA_ARGS__)
 
-/* The answer to /probe in blackbox_exporter's form, plus our RTT. */
+/* GnuTLS's "TLS1.3" as blackbox_exporter's probe_tls_version_info labels it: "TLS 1.3". */
+static const char *tls_version_label(const char *v)
+{
+	static const char *const names[][2] = {
+	    {"TLS1.0", "TLS 1.0"}, {"TLS1.1", "TLS 1.1"}, {"TLS1.2", "TLS 1.2"},
+	    {"TLS1.3", "TLS 1.3"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(v, names[i][0]))
+			return names[i][1];
+	return "unknown";
+}
+
+static void render_seconds(struct serve_buf *b, const char *series, __u64 ns)
+{
+	serve_buf_printf(b, "%s ", series);
+	serve_buf_double(b, (double)ns / 1e9);
+	serve_buf_printf(b, "\n");
+}
+
+/*
+ * The metrics of a module's probe past the handshake: blackbox_exporter's tcp prober's names
+ * where it has them (prober/tcp.go, prober/tls.go), ours for the rest. What did not happen is
+ * absent, not 0: no certificate, no certificate metrics.
+ */
+static void render_probe_l7(struct serve_buf *b, const struct serve_req *r)
+{
+	const struct serve_probe_result *res = &r->result;
+	const struct sp_l7_result *l7 = &res->l7;
+	const struct serve_l7 *m = r->module.l7;
+	bool steps = m && m->spec.n_steps;
+
+	/* blackbox's tcp prober always has it: 1 only when an expect did not match. */
+	serve_buf_header(b, "probe_failed_due_to_regex", "gauge",
+			 "Whether the probe failed because a query_response expect did not match.");
+	serve_buf_printf(b, "probe_failed_due_to_regex %d\n", res->outcome == SYNPROBE_MISMATCH);
+	if (steps) {
+		serve_buf_header(b, "synprobe_probe_expect_matched", "gauge",
+				 "1 if every query_response step matched, else 0.");
+		serve_buf_printf(b, "synprobe_probe_expect_matched %d\n",
+				 res->has_l7 && l7->steps && res->outcome == SYNPROBE_OPEN);
+	}
+	if (!res->has_l7)
+		return;
+	if (l7->tls && l7->info.has_cert) {
+		serve_buf_header(b, "probe_ssl_earliest_cert_expiry", "gauge",
+				 "The earliest notAfter of the certificates the server sent, Unix "
+				 "time.");
+		serve_buf_printf(b, "probe_ssl_earliest_cert_expiry %lld\n",
+				 (long long)l7->info.earliest_not_after);
+	}
+	if (l7->tls && l7->info.version[0]) {
+		serve_buf_header(b, "probe_tls_version_info", "gauge",
+				 "The TLS version negotiated: 1 for it.");
+		serve_buf_printf(b, "probe_tls_version_info{");
+		serve_buf_label(b, true, "version", tls_version_label(l7->info.version));
+		serve_buf_printf(b, "} 1\n");
+	}
+	if (l7->tls && l7->info.handshake_ns) {
+		serve_buf_header(b, "synprobe_probe_tls_handshake_seconds", "gauge",
+				 "The TLS handshake, first ClientHello write to its end, in seconds.");
+		render_seconds(b, "synprobe_probe_tls_handshake_seconds", l7->info.handshake_ns);
+	}
+	if (res->has_rtt || (l7->tls && l7->info.handshake_ns) || l7->first_byte_ns) {
+		serve_buf_header(b, "synprobe_probe_phase_seconds", "gauge",
+				 "By phase: tcp (the handshake RTT), tls, first_byte (handshakes' "
+				 "end to the first reply byte), in seconds.");
+		if (res->has_rtt)
+			render_seconds(b, "synprobe_probe_phase_seconds{phase=\"tcp\"}",
+				       res->rtt_ns);
+		if (l7->tls && l7->info.handshake_ns)
+			render_seconds(b, "synprobe_probe_phase_seconds{phase=\"tls\"}",
+				       l7->info.handshake_ns);
+		if (l7->first_byte_ns)
+			render_seconds(b, "synprobe_probe_phase_seconds{phase=\"first_byte\"}",
+				       l7->first_byte_ns);
+	}
+}
+
+/*
+ * The answer to /probe in blackbox_exporter's form, plus our RTT. Without a module, the half-open
+ * outcomes only (the output as it always was); with one, every outcome and render_probe_l7().
+ */
 static char *render_probe(const struct serve_req *r, bool resolved)
 {
 	const struct serve_probe_result *res = &r->result;
 	struct serve_buf b = {};
 	bool success = resolved && res->outcome == SYNPROBE_OPEN;
+	int last = r->has_module ? SYNPROBE_OUTCOMES - 1 : SYNPROBE_UNREACHABLE;
 
 	serve_buf_header(&b, "probe_success", "gauge",
-			 "Whether the port answered SYN-ACK (1) or not (0).");
+			 r->has_module ? "Whether every step of the module's check passed (1) or "
+					 "not (0)."
+				       : "Whether the port answered SYN-ACK (1) or not (0).");
 	serve_buf_printf(&b, "probe_success %d\n", success);
 	serve_buf_header(&b, "probe_duration_seconds", "gauge",
 			 "How long the probe took, in seconds (user space).");
@@ -220,7 +328,7 @@ static char *render_probe(const struct serve_req *r, bool resolved)
 				 r->addr.addr.ss_family == AF_INET6 ? 6 : 4);
 		serve_buf_header(&b, "synprobe_probe_outcome", "gauge",
 				 "The probe's outcome: 1 for the one that happened.");
-		for (int o = SYNPROBE_OPEN; o <= SYNPROBE_UNREACHABLE; o++) {
+		for (int o = SYNPROBE_OPEN; o <= last; o++) {
 			serve_buf_printf(&b, "synprobe_probe_outcome{");
 			serve_buf_label(&b, true, "outcome",
 					synprobe_outcome_str((enum synprobe_outcome)o));
@@ -237,6 +345,8 @@ static char *render_probe(const struct serve_req *r, bool resolved)
 		serve_buf_double(&b, (double)res->rtt_ns / 1e9);
 		serve_buf_printf(&b, "\n");
 	}
+	if (resolved && r->has_module && r->module.l7 && r->module.l7->active)
+		render_probe_l7(&b, r);
 	if (b.oom) {
 		free(b.data);
 		return NULL;
@@ -393,6 +503,9 @@ static enum MHD_Result handle_probe(struct serve_http *h, struct MHD_Connection 
 
 	r.timeout_ms = rt->timeout_ms;
 	snprintf(r.target, sizeof(r.target), "%s", rt->target);
+	snprintf(r.host, sizeof(r.host), "%s", rt->spec.host);
+	r.has_module = rt->has_module;
+	r.module = rt->module;
 	if (!client_key(conn, &key))
 		return reply_line(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				  "cannot tell the client's address");
@@ -429,6 +542,7 @@ static void request_of(struct MHD_Connection *conn, const char *url, const char 
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	rq->target = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "target");
 	rq->timeout = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "timeout");
+	rq->module = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "module");
 	rq->scrape_timeout = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							 "X-Prometheus-Scrape-Timeout-Seconds");
 }
@@ -515,7 +629,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	/* /probe off: said before anything else, whatever the request. */
 	if (!strcmp(url, "/probe") && probe_policy(h, NULL, NULL) == SERVE_PROBE_OFF)
 		return reply_line(conn, MHD_HTTP_FORBIDDEN, PROBE_OFF_HINT);
-	serve_request_route(&rq, h->opts.probe_timeout_max_ms, &rt);
+	/* Under the lock: the module, if any, is copied into rt (a reload may swap the table). */
+	pthread_mutex_lock(&h->lock);
+	serve_request_route(&rq, h->opts.probe_timeout_max_ms, h->modules, h->n_modules, &rt);
+	pthread_mutex_unlock(&h->lock);
 	switch (rt.kind) {
 	case SERVE_ROUTE_METRICS:
 		r.kind = SERVE_REQ_METRICS;
@@ -534,7 +651,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			     strdup("<html><head><title>synprobe</title></head><body>"
 				    "<h1>synprobe serve</h1><p><a href=\"/metrics\">/metrics</a> "
 				    "<a href=\"/healthz\">/healthz</a> "
-				    "/probe?target=host:port&amp;timeout=1s</p></body></html>\n"));
+				    "/probe?target=host:port&amp;module=name&amp;timeout=1s</p>"
+				    "</body></html>\n"));
 	case SERVE_ROUTE_ANSWER:
 	case SERVE_ROUTE_NEXT:
 		break;
@@ -681,5 +799,6 @@ void serve_http_stop(struct serve_http *h)
 	pthread_cond_destroy(&h->cond);
 	free(h->clients);
 	free(h->allow);
+	free(h->modules);
 	free(h);
 }

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <linux/types.h>
 #include "cidr.h"
+#include "kind_l7.h"
 #include "libsynprobe.h"
 #include "serve_config.h"
 #include "target.h"
@@ -40,6 +41,8 @@ struct serve_probe_result {
 	__u64 rtt_ns;
 	__u32 syn_retransmits;
 	int error; /* positive errno, or 0 */
+	bool has_l7;		/* a module's completing check ran: l7 is its result */
+	struct sp_l7_result l7; /* a copy of the kind's result (kind_l7.h) */
 };
 
 struct serve_req {
@@ -49,6 +52,10 @@ struct serve_req {
 	char target[SERVE_TARGET_MAX];
 	struct sp_address addr;
 	__u32 timeout_ms;
+	bool has_module;	     /* ?module=: module is a copy of it (its l7 lives until exit) */
+	struct serve_module module;
+	char host[SP_HOST_MAX];	     /* the target's host, for TLS's SNI and name check */
+	struct sp_l7_arg l7_arg;     /* the kind's argument while the check runs (main thread) */
 	__u64 start_ns; /* CLOCK_MONOTONIC, when the main thread started the check */
 	/* output, filled by the main thread before serve_http_done() */
 	struct serve_probe_result result;
@@ -120,6 +127,13 @@ struct serve_http *serve_http_start(const struct sockaddr_storage *addr, socklen
  */
 int serve_http_set_probe_policy(struct serve_http *h, enum serve_probe_policy policy,
 				const struct sp_cidr *list, size_t n);
+
+/*
+ * serve_http_set_modules - from now on, /probe?module= picks among @modules (@n entries,
+ * copied; n <= SERVE_MODULES_MAX). A request routed before keeps its own copy of its module,
+ * so the old table may go at once. Returns 0 or -ENOMEM (the table stays as it was).
+ */
+int serve_http_set_modules(struct serve_http *h, const struct serve_module *modules, size_t n);
 
 /* serve_http_take - the next request queued for the main thread, or NULL. */
 struct serve_req *serve_http_take(struct serve_http *h);

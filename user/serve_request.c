@@ -63,9 +63,14 @@ void serve_request_headers(const struct serve_request *rq, struct serve_route *r
 		answer(rt, 413, "request body not accepted: send GET without a body");
 }
 
-/* The probe's timeout (see serve_request_route()); 0 or -EINVAL with the 400 answer in @rt. */
-static int probe_timeout(const struct serve_request *rq, __u32 max_ms, struct serve_route *rt)
+/*
+ * The probe's timeout (see serve_request_route()), with @module_ms (0: none); 0 or -EINVAL with
+ * the 400 answer in @rt.
+ */
+static int probe_timeout(const struct serve_request *rq, __u32 module_ms, __u32 max_ms,
+			 struct serve_route *rt)
 {
+	bool given = false;
 	double secs;
 	char *end;
 
@@ -76,12 +81,8 @@ static int probe_timeout(const struct serve_request *rq, __u32 max_ms, struct se
 			       rq->timeout, strlen(rq->timeout) > 64 ? "..." : "");
 			return -EINVAL;
 		}
-		if (rt->timeout_ms > max_ms)
-			rt->timeout_ms = max_ms;
-		return 0;
-	}
-	rt->timeout_ms = SERVE_PROBE_TIMEOUT_DEFAULT_MS;
-	if (rq->scrape_timeout) {
+		given = true;
+	} else if (rq->scrape_timeout) {
 		errno = 0;
 		secs = strtod(rq->scrape_timeout, &end);
 		if (!errno && end != rq->scrape_timeout && isfinite(secs) && secs > 0) {
@@ -91,8 +92,13 @@ static int probe_timeout(const struct serve_request *rq, __u32 max_ms, struct se
 			if (secs > max_ms)
 				secs = max_ms;
 			rt->timeout_ms = (__u32)secs;
+			given = true;
 		}
 	}
+	if (!given)
+		rt->timeout_ms = module_ms ? module_ms : SERVE_PROBE_TIMEOUT_DEFAULT_MS;
+	else if (module_ms && module_ms < rt->timeout_ms)
+		rt->timeout_ms = module_ms;
 	/* A longer one is cut, not refused: blackbox_exporter does the same with a module's
 	 * timeout longer than the scrape's, and an answer within the scrape beats a 400 that
 	 * turns the target's every scrape into a failure. */
@@ -101,8 +107,22 @@ static int probe_timeout(const struct serve_request *rq, __u32 max_ms, struct se
 	return 0;
 }
 
-static void route_probe(const struct serve_request *rq, __u32 max_ms, struct serve_route *rt)
+/* The module named @name among @modules (@n entries), or NULL. */
+static const struct serve_module *module_find(const struct serve_module *modules, size_t n,
+					      const char *name)
 {
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(modules[i].name, name))
+			return &modules[i];
+	return NULL;
+}
+
+static void route_probe(const struct serve_request *rq, __u32 max_ms,
+			const struct serve_module *modules, size_t n_modules, struct serve_route *rt)
+{
+	const struct serve_module *m = NULL;
 	char msg[SP_ERR_MAX];
 
 	if (!rq->target || !*rq->target) {
@@ -116,7 +136,18 @@ static void route_probe(const struct serve_request *rq, __u32 max_ms, struct ser
 		       sizeof(rt->target) - 1);
 		return;
 	}
-	if (probe_timeout(rq, max_ms, rt))
+	if (rq->module) {
+		m = module_find(modules, n_modules, rq->module);
+		if (!m) {
+			answer(rt, 400,
+			       "unknown module %.64s%s: define it under modules: in the config",
+			       rq->module, strlen(rq->module) > 64 ? "..." : "");
+			return;
+		}
+		rt->has_module = true;
+		rt->module = *m;
+	}
+	if (probe_timeout(rq, m ? m->timeout_ms : 0, max_ms, rt))
 		return;
 	if (sp_target_parse(rq->target, 0, &rt->spec, msg, sizeof(msg))) {
 		answer(rt, 400, "%s", msg);
@@ -127,6 +158,7 @@ static void route_probe(const struct serve_request *rq, __u32 max_ms, struct ser
 }
 
 void serve_request_route(const struct serve_request *rq, __u32 probe_timeout_max_ms,
+			 const struct serve_module *modules, size_t n_modules,
 			 struct serve_route *rt)
 {
 	const char *url = rq->url ? rq->url : "";
@@ -137,7 +169,8 @@ void serve_request_route(const struct serve_request *rq, __u32 probe_timeout_max
 	else if (!strcmp(url, "/healthz"))
 		rt->kind = SERVE_ROUTE_HEALTH;
 	else if (!strcmp(url, "/probe"))
-		route_probe(rq, probe_timeout_max_ms ? probe_timeout_max_ms : 1, rt);
+		route_probe(rq, probe_timeout_max_ms ? probe_timeout_max_ms : 1, modules, n_modules,
+			    rt);
 	else if (!strcmp(url, "/"))
 		rt->kind = SERVE_ROUTE_INDEX;
 	else

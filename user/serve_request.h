@@ -29,7 +29,7 @@ enum serve_route_kind {
 	SERVE_ROUTE_ANSWER,  /* answer @status with @line (and the header @hdr: @hdr_val) */
 	SERVE_ROUTE_METRICS, /* /metrics */
 	SERVE_ROUTE_HEALTH,  /* /healthz */
-	SERVE_ROUTE_PROBE,   /* /probe: @target, @spec and @timeout_ms are filled */
+	SERVE_ROUTE_PROBE,   /* /probe: @target, @spec, @timeout_ms (and @module) are filled */
 	SERVE_ROUTE_INDEX,   /* / */
 };
 
@@ -42,6 +42,8 @@ struct serve_route {
 	char target[SERVE_TARGET_MAX];
 	struct sp_target_spec spec;
 	__u32 timeout_ms;
+	bool has_module;	     /* ?module= named one of the modules: @module is its copy */
+	struct serve_module module;
 };
 
 /* The parts of a request the functions below look at; NULL: absent. */
@@ -52,6 +54,7 @@ struct serve_request {
 	const char *transfer_encoding; /* header Transfer-Encoding */
 	const char *target;	       /* ?target= */
 	const char *timeout;	       /* ?timeout= */
+	const char *module;	       /* ?module= */
 	const char *scrape_timeout;    /* header X-Prometheus-Scrape-Timeout-Seconds */
 };
 
@@ -63,13 +66,16 @@ struct serve_request {
 void serve_request_headers(const struct serve_request *rq, struct serve_route *rt);
 
 /*
- * serve_request_route - the endpoint of @rq, and for /probe its target and timeout: ?timeout=
- * (a duration, cut to @probe_timeout_max_ms), else the scrape timeout header minus
- * SERVE_PROBE_TIMEOUT_OFFSET_MS (at least SERVE_PROBE_TIMEOUT_MIN_MS, at most the max), else
- * SERVE_PROBE_TIMEOUT_DEFAULT_MS (at most the max). A bad target or timeout: 400; an unknown
- * path: 404. @probe_timeout_max_ms must be >= 1.
+ * serve_request_route - the endpoint of @rq, and for /probe its target, module and timeout.
+ * The request's timeout: ?timeout= (a duration), else the scrape timeout header minus
+ * SERVE_PROBE_TIMEOUT_OFFSET_MS (at least SERVE_PROBE_TIMEOUT_MIN_MS). ?module= names one of
+ * @modules (@n_modules entries, copied into @rt; NULL when none): its timeout, if it has one,
+ * and the request's, the shorter wins. Without either, SERVE_PROBE_TIMEOUT_DEFAULT_MS. Whatever
+ * it is, it is cut to @probe_timeout_max_ms (>= 1), never refused, as blackbox_exporter does. A
+ * bad target or timeout, an unknown module: 400; an unknown path: 404.
  */
 void serve_request_route(const struct serve_request *rq, __u32 probe_timeout_max_ms,
+			 const struct serve_module *modules, size_t n_modules,
 			 struct serve_route *rt);
 
 /*

@@ -121,6 +121,18 @@ static void check_config(const struct serve_config *cfg)
 			CHECK(!(a->addr[b / 8] & (0x80 >> (b % 8))));
 	}
 #endif
+	/* modules: at most SERVE_MODULES_MAX, each a valid unique name, l7 NULL or interned. */
+	CHECK(cfg->n_modules <= SERVE_MODULES_MAX);
+	CHECK(!cfg->n_modules || cfg->modules);
+	for (i = 0; i < cfg->n_modules; i++) {
+		const struct serve_module *m = &cfg->modules[i];
+
+		CHECK(memchr(m->name, '\0', sizeof(m->name)));
+		CHECK(!serve_module_name_error(m->name));
+		CHECK(m->line >= 1);
+		for (j = 0; j < i; j++)
+			CHECK(strcmp(cfg->modules[j].name, m->name));
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -145,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_config(&cfg);
 	} else {
 		CHECK(cfg.n_checks == 0 && !cfg.checks);
+		CHECK(cfg.n_modules == 0 && !cfg.modules);
 #ifdef SERVE_PROBE_ALLOW_MAX
 		CHECK(cfg.n_probe_allow == 0 && !cfg.probe_allow && !cfg.has_probe_allow);
 #endif
@@ -169,6 +182,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(cfg.checks[i].line == again.checks[i].line);
 		}
 #ifdef SERVE_PROBE_ALLOW_MAX
+		CHECK(again.n_modules == cfg.n_modules);
+		for (i = 0; i < cfg.n_modules; i++)
+			CHECK(!memcmp(&again.modules[i], &cfg.modules[i], sizeof(cfg.modules[i])));
 		CHECK(again.has_probe_allow == cfg.has_probe_allow);
 		CHECK(again.n_probe_allow == cfg.n_probe_allow);
 		for (i = 0; i < cfg.n_probe_allow; i++) {

@@ -266,6 +266,26 @@ static const struct bad_case bad_cases[] = {
      "t.yaml:2: key 'probe_allow[0]': is a mapping: write a network such as 10.0.0.0/8"},
     {"probe_allow: []\nprobe_allow: []\n" CHECK,
      "t.yaml:2: key 'probe_allow': given twice (first on line 1)"},
+    /* modules: the checks' keys and messages, named modules.NAME.KEY */
+    {CHECK "modules: [a]\n", "t.yaml:4: key 'modules': is a list: write a mapping"},
+    {CHECK "modules:\n  a b: {}\n",
+     "t.yaml:5: key 'modules.a b': a module name has letters, digits, '_', '-' and '.' only"},
+    {CHECK "modules:\n  m: {bogus: 1}\n",
+     "t.yaml:5: key 'modules.m.bogus': unknown key: the keys here are timeout, method, tls"},
+    {CHECK "modules:\n  m: {name: x}\n", "t.yaml:5: key 'modules.m.name': unknown key"},
+    {CHECK "modules:\n  m: {tls: {insecure: maybe}}\n",
+     "t.yaml:5: key 'modules.m.tls.insecure': 'maybe' is not a boolean"},
+    {CHECK "modules:\n  m:\n    query_response: [{expect: \"(\"}]\n",
+     "t.yaml:6: key 'modules.m.query_response[0].expect': "},
+    {CHECK "modules:\n  m: {proxy_protocol: v3}\n",
+     "t.yaml:5: key 'modules.m.proxy_protocol': 'v3': give v1, v2 or none"},
+    {CHECK "modules:\n  m: {close: fin}\n",
+     "t.yaml:5: key 'modules.m.close': close applies to checks that complete the connection"},
+    {CHECK "modules:\n  m: {timeout: 0s}\n", "t.yaml:5: key 'modules.m.timeout': '0s' is zero"},
+    {CHECK "modules:\n  m: {method: raw}\n",
+     "t.yaml:5: key 'modules.m.method': 'raw': give bpf or connect"},
+    {CHECK "modules:\n  m: {}\n  m: {}\n",
+     "t.yaml:6: key 'modules.m': given twice (first on line 5)"},
     /* a default that a check's own interval makes wrong is reported at the check */
     {"defaults:\n  timeout: 1s\n" CHECK "    interval: 500ms\n",
      "t.yaml:4: key 'checks[0].timeout': timeout 1000ms is longer than interval 500ms"},
@@ -291,6 +311,48 @@ static void test_bad_configs(void **state)
 		assert_null(cfg.probe_allow);
 		assert_int_equal(cfg.n_checks, 0);
 	}
+}
+
+/* modules: parsed with the checks' code, standing alone (nothing from defaults). */
+static void test_modules(void **state)
+{
+	static const char yaml[] = "defaults:\n"
+				   "  timeout: 2s\n"
+				   "  tls: {insecure: true}\n" CHECK "modules:\n"
+				   "  tls_web:\n"
+				   "    tls: {sni: web.example, insecure: true}\n"
+				   "    query_response: [{expect: '^HTTP'}]\n"
+				   "    close: fin\n"
+				   "    timeout: 5s\n"
+				   "    method: bpf\n"
+				   "  plain.v-2: {timeout: 200ms}\n"
+				   "  same: {tls: {sni: web.example, insecure: true}, close: fin,\n"
+				   "         query_response: [{expect: '^HTTP'}]}\n";
+	struct serve_config cfg;
+	char err[SERVE_ERR_MAX] = "";
+	const struct serve_module *m;
+
+	assert_int_equal(parse(yaml, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_modules, 3);
+	m = &cfg.modules[0];
+	assert_string_equal(m->name, "tls_web");
+	assert_int_equal(m->line, 8);
+	assert_int_equal(m->timeout_ms, 5000);
+	assert_int_equal(m->method, SERVE_MODULE_METHOD_BPF);
+	assert_non_null(m->l7);
+	assert_true(m->l7->active && m->l7->spec.tls && m->l7->spec.close_fin);
+	assert_int_equal(m->l7->spec.n_steps, 1);
+	m = &cfg.modules[1];
+	assert_string_equal(m->name, "plain.v-2");
+	assert_int_equal(m->timeout_ms, 200);
+	assert_int_equal(m->method, SERVE_MODULE_METHOD_ANY);
+	assert_null(m->l7); /* the defaults' tls is not taken: half-open */
+	/* One compiled object per distinct setting, checks and modules alike. */
+	assert_ptr_equal(cfg.modules[2].l7, cfg.modules[0].l7);
+	assert_int_equal(cfg.modules[2].timeout_ms, 0);
+	serve_config_free(&cfg);
+	assert_null(cfg.modules);
+	assert_int_equal(cfg.n_modules, 0);
 }
 
 static void test_probe_allow(void **state)
@@ -358,7 +420,7 @@ int main(void)
 	    cmocka_unit_test(test_durations),	      cmocka_unit_test(test_every_key),
 	    cmocka_unit_test(test_defaults),	      cmocka_unit_test(test_bad_configs),
 	    cmocka_unit_test(test_load_missing_file), cmocka_unit_test(test_probe_allow),
-	    cmocka_unit_test(test_load_too_large),
+	    cmocka_unit_test(test_load_too_large),    cmocka_unit_test(test_modules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
