@@ -260,7 +260,8 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 	room = sizeof(x->buf) - x->len;
 	if (len > room)
 		len = room; /* what does not fit is never looked at: the buffer is full below */
-	memcpy(x->buf + x->len, data, len);
+	if (len) /* data is NULL at the deadline (kind_l7.c): memcpy's arguments must not be */
+		memcpy(x->buf + x->len, data, len);
 	x->len += len;
 	for (;;) {
 		if (sp_exchange_next(x, &dummy, &dummy_len) != SP_XCHG_RECV)
