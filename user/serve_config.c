@@ -907,7 +907,7 @@ static int parse_modules(struct sp_yaml_ctx *c, yaml_node_t *v, struct serve_con
 		snprintf(path, sizeof(path), "modules.%.*s%s", SERVE_MODULE_NAME_MAX - 1, scalar(k),
 			 strlen(scalar(k)) >= SERVE_MODULE_NAME_MAX ? "..." : "");
 		why = strlen(scalar(k)) != k->data.scalar.length
-			  ? "a module name has no NUL"
+			  ? "a module name cannot hold a NUL"
 			  : serve_module_name_error(scalar(k));
 		if (why)
 			return sp_yaml_fail(c, k, path, "%s", why);
