@@ -1130,7 +1130,7 @@ static char *render_metrics(struct serve *s)
  */
 static int start_probe(struct serve *s, struct serve_req *r)
 {
-	struct synprobe_check_opts copts = {};
+	struct synprobe_check_opts copts = {.sz = sizeof(copts)};
 	const struct serve_l7 *l7 = r->has_module ? r->module.l7 : NULL;
 
 	if (!l7 || !l7->active)
