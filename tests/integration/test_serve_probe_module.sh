@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # synprobe serve's /probe?module=NAME (modules: in the YAML) against openssl s_server with a
-# self-signed certificate made now (its notAfter known), a banner server (socat), a silent one and
+# leaf and its CA made now (their notAfter known), a banner server (socat), a silent one and
 # an accept() counter (sp_listen):
 # - tls module: probe_success 1, probe_ssl_earliest_cert_expiry equal to `openssl x509 -enddate`
-#   to the second, probe_tls_version_info{version="TLS 1.3"}, handshake and phase seconds;
-#   another CA: probe_success 0, outcome tls_error;
+#   of the CA (sent in the chain, it expires before the leaf) to the second,
+#   probe_tls_version_info{version="TLS 1.3"}, handshake and phase seconds; another CA:
+#   probe_success 0, outcome tls_error;
 # - banner modules: a match gives probe_success 1 and probe_failed_due_to_regex 0, a mismatch 0
 #   and 1 (outcome mismatch);
 # - unknown module: a one-line 400; no module: the half-open output as before, nothing accepted;
@@ -24,18 +25,14 @@ D=$SP_TMP CFG=$SP_TMP/serve.yaml
 IN_C=(nsenter --net="/run/netns/$NS_C")
 IN_S=(nsenter --net="/run/netns/$NS_S")
 
-cert() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days "$2" \
-		-subj "/CN=server.test" -addext "subjectAltName=DNS:server.test" \
-		-keyout "$D/$1.key" -out "$D/$1.pem" 2>/dev/null
-}
-cert cert 23 && cert other 5 || { not_ok "certificates made"; sp_finish; }
-NA=$(date -u -d "$(openssl x509 -in "$D/cert.pem" -noout -enddate | cut -d= -f2)" +%s)
-diag "notAfter $NA"
+# ca (20 days) signs leaf (30 days); s_server sends both: the earliest is the CA's.
+sp_l7_certs || { not_ok "certificates made"; sp_finish; }
+NA=$(date -u -d "$(sp_cert_not_after "$D/ca.pem")" +%s)
+diag "the CA's notAfter $NA (the leaf's $(sp_cert_not_after "$D/leaf.pem"))"
 
 listening() { [ "$(ip netns exec "$NS_S" ss -Hltn "sport = :$1" | wc -l)" -ge 1 ]; }
-"${IN_S[@]}" openssl s_server -quiet -www -accept "$S4:$TLS" -cert "$D/cert.pem" -key "$D/cert.key" \
-	>>"$D/servers.log" 2>&1 &
+"${IN_S[@]}" openssl s_server -quiet -www -accept "$S4:$TLS" -cert "$D/leaf.pem" -key "$D/leaf.key" \
+	-cert_chain "$D/ca.pem" >>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
 "${IN_S[@]}" socat "TCP-LISTEN:$BANNER,reuseaddr,fork" SYSTEM:'printf "SSH-2.0-sptest\r\n"' \
 	>>"$D/servers.log" 2>&1 &
@@ -57,7 +54,7 @@ checks:
     interval: 1h
 modules:
   tls_web:
-    tls: {sni: server.test, ca_file: "$D/cert.pem"}
+    tls: {sni: server.test, ca_file: "$D/ca.pem"}
     timeout: 5s
   other_ca:
     tls: {sni: server.test, ca_file: "$D/other.pem"}
@@ -85,7 +82,7 @@ check "serve answers /healthz" wait_until "$(sp_slow 10)" healthy
 probe "target=$S4:$TLS&module=tls_web"
 grep -E '^(probe_|synprobe_probe_(phase|tls))' "$B" | sed 's/^/# /'
 check "tls_web: 200, probe_success 1" [ "$CODE" = 200 ] && [ "$(val probe_success)" = 1 ]
-check "tls_web: probe_ssl_earliest_cert_expiry $NA to the second" \
+check "tls_web: probe_ssl_earliest_cert_expiry $NA (the chain's earliest) to the second" \
 	[ "$(val probe_ssl_earliest_cert_expiry)" = "$NA" ]
 check "tls_web: probe_tls_version_info{version=\"TLS 1.3\"} 1" \
 	[ "$(val 'probe_tls_version_info{version="TLS 1.3"}')" = 1 ]
