@@ -85,7 +85,6 @@ struct serve_check {
 	struct sp_l7_result l7;	     /* the last run's */
 	bool has_cert;		     /* cert below is from a handshake that got a certificate */
 	struct sp_tls_info cert;     /* the last such handshake's */
-	bool last_open;		     /* the last run's outcome was open */
 	__u64 last_rtt_ns;	     /* the last run's handshake RTT; 0: none */
 };
 
@@ -746,6 +745,19 @@ static void record_result(struct serve *s, struct serve_check *c, enum synprobe_
 	schedule(s, c);
 }
 
+/*
+ * A run of @c that failed before the engine had it (the name did not resolve, the
+ * bind_interface is gone, start failed): nothing past the handshake ran, so the last run's TLS
+ * and send/expect results are dropped (synprobe_expect_matched reads 0, the phase and handshake
+ * gauges go absent); the certificate gauges keep the last handshake that got a certificate.
+ */
+static void record_failure(struct serve *s, struct serve_check *c, const char *errmsg)
+{
+	c->has_l7 = false;
+	memset(&c->l7, 0, sizeof(c->l7));
+	record_result(s, c, SYNPROBE_ERROR, false, 0, 0, errmsg);
+}
+
 /* A check holds the engine or the resolver: a reload that drops it keeps it as an orphan. */
 static bool check_busy(const struct serve_check *c)
 {
@@ -790,7 +802,7 @@ static void engine_start(struct serve *s, struct serve_check *c)
 			snprintf(msg, sizeof(msg),
 				 "bind_interface '%s' not found: see 'ip link' for the interfaces here",
 				 ifname);
-			record_result(s, c, SYNPROBE_ERROR, false, 0, 0, msg);
+			record_failure(s, c, msg);
 			return;
 		}
 	}
@@ -805,7 +817,7 @@ static void engine_start(struct serve *s, struct serve_check *c)
 				c->cfg.set.timeout_ms, &copts, c);
 	if (err) {
 		snprintf(msg, sizeof(msg), "cannot start the check: %s", strerror(-err));
-		record_result(s, c, SYNPROBE_ERROR, false, 0, 0, msg);
+		record_failure(s, c, msg);
 		return;
 	}
 	c->in_flight = true;
@@ -830,7 +842,7 @@ static void start_check(struct serve *s, struct serve_check *c, __u64 now_ms)
 		} else if (!c->have_addr) {
 			snprintf(msg, sizeof(msg), "cannot resolve '%s' now: %s", c->cfg.spec.host,
 				 strerror(-err));
-			record_result(s, c, SYNPROBE_ERROR, false, 0, 0, msg);
+			record_failure(s, c, msg);
 			return;
 		}
 	}
@@ -863,7 +875,7 @@ static void collect_lookups(struct serve *s)
 			}
 		} else if (!c->have_addr) {
 			/* The first lookup failed: that is the run's result; the next run asks again. */
-			record_result(s, c, SYNPROBE_ERROR, false, 0, 0, j->err);
+			record_failure(s, c, j->err);
 		} else {
 			/* A later lookup failed: the known address stays until the next one. */
 			c->resolved_ms = mono_ms();
@@ -912,7 +924,6 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 			c->cert = c->l7.info;
 		}
 	}
-	c->last_open = res->outcome == SYNPROBE_OPEN;
 	record_result(s, c, res->outcome, res->has_rtt, res->rtt_ns, res->syn_retransmits,
 		      res->detail ? res->detail : res->error ? strerror(res->error) : NULL);
 }
@@ -1030,7 +1041,7 @@ static void render_l7(struct serve *s, struct serve_buf *b)
 		c = s->checks[i];
 		if (c->has_last && c->cfg.set.l7 && c->cfg.set.l7->spec.n_steps)
 			serve_buf_printf(b, "synprobe_expect_matched{%s} %d\n", c->labels,
-					 c->has_l7 && c->l7.steps && c->last_open);
+					 c->has_l7 && c->l7.steps && c->last_success);
 	}
 }
 

@@ -5,6 +5,9 @@
 # - /metrics: synprobe_tls_cert_not_after_seconds and ..._earliest_... equal `openssl x509
 #   -enddate` to the second, synprobe_tls_handshake_seconds and synprobe_phase_seconds{phase}
 #   present, synprobe_expect_matched 1 and 0, the mismatch counted in synprobe_checks_total;
+# - a send/expect check bound to a second veth pair that matched, then the veth deleted: its next
+#   run fails before the engine (bind_interface not found), and synprobe_expect_matched goes to
+#   0, its phase gauges away (not the last good run's);
 # - bad values of the new keys: --check-config exits 2 with one line naming the key.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
@@ -31,6 +34,14 @@ SP_PIDS+=($!)
 wait_until "$(sp_slow 10)" listening $TLS || not_ok "s_server listens"
 wait_until "$(sp_slow 10)" listening $BANNER || not_ok "socat listens"
 
+# A second veth pair, B, to the server's 10.79.0.2: the check 'gone' leaves by it, until it goes.
+B_C=spl$$c B_S=spl$$s
+ip link add "$B_C" netns "$NS_C" type veth peer name "$B_S" netns "$NS_S" &&
+	ip -n "$NS_C" addr add 10.79.0.1/24 dev "$B_C" && ip -n "$NS_S" addr add 10.79.0.2/24 dev "$B_S" &&
+	ip -n "$NS_C" link set "$B_C" up && ip -n "$NS_S" link set "$B_S" up || not_ok "veth B"
+wait_until "$(sp_slow 5)" sp_link_up "$NS_C" "$B_C" && wait_until "$(sp_slow 5)" sp_link_up "$NS_S" "$B_S" ||
+	not_ok "veth B up"
+
 T=$(sp_slow 1)
 cat >"$CFG" <<YAML
 defaults:
@@ -49,8 +60,13 @@ checks:
     target: $S4:$BANNER
     query_response:
       - expect: "^220 "
+  - name: gone
+    target: 10.79.0.2:$BANNER
+    bind_interface: $B_C
+    query_response:
+      - expect: '^SSH-2\.0-'
 YAML
-nsenter --net="/run/netns/$NS_C" "$SYNPROBE" serve -c "$CFG" --listen $HTTP --no-pin 2>"$D/serve.log" &
+nsenter --net="/run/netns/$NS_C" "$SYNPROBE" serve -c "$CFG" --listen $HTTP --no-pin --log-level debug 2>"$D/serve.log" &
 SERVE=$!
 SP_PIDS+=($SERVE)
 
@@ -59,7 +75,8 @@ metrics() { in_c curl -sf --max-time 5 "http://$HTTP/metrics" >"$M"; }
 has() { grep -q "$1" "$M"; }
 all_ran() {
 	metrics && has '^synprobe_tls_cert_not_after_seconds{check="tls"' &&
-		has '^synprobe_expect_matched{check="banner"' && has '^synprobe_expect_matched{check="wrong"'
+		has '^synprobe_expect_matched{check="banner"' && has '^synprobe_expect_matched{check="wrong"' &&
+		has '^synprobe_expect_matched{check="gone",.*} 1$'
 }
 check "serve: a result of each check" wait_until "$(sp_slow 15)" all_ran
 grep -E '^synprobe_(tls|phase|expect)|outcome="(open|mismatch|tls_error)"' "$M" | sed 's/^/# /'
@@ -83,6 +100,20 @@ check "wrong: counted as mismatch" \
 check "banner: no mismatch" has '^synprobe_checks_total{check="banner".*outcome="mismatch"} 0$'
 check "a half-open check has no l7 metrics" \
 	bash -c "! grep -q '^synprobe_tls_cert_not_after_seconds{check=\"banner\"' '$M'"
+check "gone: matched, phase first_byte present" has '^synprobe_phase_seconds{check="gone",.*phase="first_byte"} '
+# Its interface goes: the next run fails before the engine; what it shows is that run's.
+ip -n "$NS_C" link del "$B_C" || not_ok "veth B deleted"
+gone_failed() {
+	metrics && awk '/^synprobe_checks_total\{check="gone".*outcome="error"/ { ok = $2 >= 1 } END { exit !ok }' "$M"
+}
+check "gone: a run after the veth went is an error" wait_until "$(sp_slow 10)" gone_failed
+grep 'check="gone"' "$M" | grep -v '_bucket' | sed 's/^/# /'
+check "gone: synprobe_expect_matched 0, not the last good run's 1" \
+	[ "$(val 'synprobe_expect_matched{check="gone",target="10.79.0.2:'$BANNER'"}')" = 0 ]
+check "gone: no phase gauge left from the last good run" \
+	bash -c "! grep -q '^synprobe_phase_seconds{check=\"gone\"' '$M'"
+check "gone: the log says bind_interface not found" \
+	grep -q "\"check\":\"gone\".*bind_interface '$B_C' not found" "$D/serve.log"
 kill "$SERVE" 2>/dev/null
 wait "$SERVE" 2>/dev/null
 
