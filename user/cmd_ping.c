@@ -85,7 +85,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"\n"
 		"Exit status: 0 if every probe found the port open, 1 if not, 2 for usage errors.\n"
-		"A probe that ends mismatch or tls_error counts as an error in the summary.\n"
+		"A probe that ends mismatch, tls_error, or timeout past the handshake counts as an\n"
+		"error in the summary, not as lost.\n"
 		"\n"
 		"Example:\n"
 		"  synprobe ping -c 20 -i 200ms 10.0.0.5:443\n"
@@ -211,6 +212,26 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 	return sp_mark_allowed(a->mark);
 }
 
+/*
+ * A probe past the handshake (--tls, --expect...): the TLS version, the handshake time and the
+ * first reply byte's, when there were such, at the end of its line ("tls=TLS1.3
+ * tls_handshake=1.21 ms first_byte=310 us"). A half-open probe's line gets nothing.
+ */
+static void print_l7(const struct synprobe_result *res)
+{
+	const struct sp_l7_result *l7 = res->kind == &sp_kind_l7 ? res->kind_result : NULL;
+	char t[32];
+
+	if (!l7)
+		return;
+	if (l7->tls && l7->info.version[0])
+		printf(" tls=%s", l7->info.version);
+	if (l7->tls && l7->info.handshake_ns)
+		printf(" tls_handshake=%s", sp_format_ns(l7->info.handshake_ns, t, sizeof(t)));
+	if (l7->first_byte_ns)
+		printf(" first_byte=%s", sp_format_ns(l7->first_byte_ns, t, sizeof(t)));
+}
+
 static void on_probe(const struct synprobe_result *res, void *ctx)
 {
 	struct ping_stats *st = ctx;
@@ -228,7 +249,11 @@ static void on_probe(const struct synprobe_result *res, void *ctx)
 		st->unreachable++;
 		break;
 	case SYNPROBE_TIMEOUT:
-		st->lost++;
+		/* The TCP handshake was answered, the reply past it never came: not a lost probe. */
+		if (res->kind_result)
+			st->errors++;
+		else
+			st->lost++;
 		break;
 	case SYNPROBE_ERROR:
 	case SYNPROBE_MISMATCH:	 /* a completing kind's failures count as errors */
@@ -270,6 +295,7 @@ static void on_probe(const struct synprobe_result *res, void *ctx)
 			printf(" ttl=%u", res->flow->reply_ttl);
 		if (res->syn_retransmits)
 			printf(" syn_retransmits=%u", res->syn_retransmits);
+		print_l7(res);
 		printf("\n");
 	}
 	fflush(stdout);

@@ -27,6 +27,7 @@ struct sp_exchange {
 	size_t step; /* the current one */
 	size_t sent; /* bytes of its send written */
 	bool mismatch;
+	bool timed_out; /* sp_exchange_deadline() found the steps unfinished */
 	unsigned int matched;
 	pcre2_match_data *md; /* written by each match: one per run */
 	__u8 buf[SP_EXPECT_BUF_MAX];
@@ -181,6 +182,8 @@ enum sp_xchg_state sp_exchange_next(struct sp_exchange *x, const __u8 **data, si
 
 	if (x->mismatch)
 		return SP_XCHG_MISMATCH;
+	if (x->timed_out)
+		return SP_XCHG_TIMEOUT;
 	skip_done_steps(x);
 	if (x->step == x->s->n_steps)
 		return SP_XCHG_DONE;
@@ -226,27 +229,36 @@ static void escape(const __u8 *p, size_t n, char *out, size_t size)
 		snprintf(out + o, size - o, "...");
 }
 
-static enum sp_xchg_state mismatch(struct sp_exchange *x, const char *why)
+/* The current step's pattern and what was read, both escaped and cut, for a reason. */
+static void shown_step(const struct sp_exchange *x, char *shown, size_t shown_len, char *seen,
+		       size_t seen_len)
 {
 	const char *pat = x->s->steps[x->step].pattern;
-	char seen[160], shown[160];
 	size_t plen = strlen(pat);
 
 	/* Both escaped: a pattern or a reply with a newline must not break the line. */
-	escape(x->buf, x->len > 48 ? 48 : x->len, seen, sizeof(seen));
+	escape(x->buf, x->len > 48 ? 48 : x->len, seen, seen_len);
 	if (x->len > 48)
-		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "...");
-	escape((const __u8 *)pat, plen > 64 ? 64 : plen, shown, sizeof(shown));
+		snprintf(seen + strlen(seen), seen_len - strlen(seen), "...");
+	escape((const __u8 *)pat, plen > 64 ? 64 : plen, shown, shown_len);
 	if (plen > 64)
-		snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), "...");
+		snprintf(shown + strlen(shown), shown_len - strlen(shown), "...");
+}
+
+static enum sp_xchg_state mismatch(struct sp_exchange *x, const char *why)
+{
+	char seen[160], shown[160];
+
+	shown_step(x, shown, sizeof(shown), seen, sizeof(seen));
 	snprintf(x->reason, sizeof(x->reason), "step %zu: expect '%s' did not match %s: '%s'",
 		 x->step + 1, shown, why, seen);
 	x->mismatch = true;
 	return SP_XCHG_MISMATCH;
 }
 
-enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data, size_t len,
-					bool eof)
+/* Hands in @len bytes of @data; @eof: nothing more will come (the end of the reply). */
+static enum sp_xchg_state feed(struct sp_exchange *x, const __u8 *data, size_t len, bool eof,
+			       bool deadline)
 {
 	const __u8 *dummy;
 	size_t room, dummy_len, end;
@@ -255,8 +267,8 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 	char why[128];
 	int rc;
 
-	if (x->mismatch)
-		return SP_XCHG_MISMATCH;
+	if (x->mismatch || x->timed_out)
+		return sp_exchange_next(x, &dummy, &dummy_len);
 	room = sizeof(x->buf) - x->len;
 	if (len > room)
 		len = room; /* what does not fit is never looked at: the buffer is full below */
@@ -298,12 +310,48 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 			snprintf(why, sizeof(why), "in the first %zu bytes read", sizeof(x->buf));
 			return mismatch(x, why);
 		}
+		if (deadline)
+			return SP_XCHG_RECV; /* sp_exchange_deadline() says it */
 		if (eof) {
 			snprintf(why, sizeof(why), "the %zu bytes read before the end", x->len);
 			return mismatch(x, why);
 		}
 		return SP_XCHG_RECV;
 	}
+}
+
+enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data, size_t len,
+					bool eof)
+{
+	return feed(x, data, len, eof, false);
+}
+
+enum sp_xchg_state sp_exchange_deadline(struct sp_exchange *x)
+{
+	char seen[160], shown[160];
+	enum sp_xchg_state st;
+	const __u8 *data;
+	size_t len;
+
+	/* What was read is matched once more as a reply's end: "OK$" matches "OK" now. */
+	st = feed(x, NULL, 0, true, true);
+	if (st == SP_XCHG_SEND) {
+		sp_exchange_next(x, &data, &len);
+		snprintf(x->reason, sizeof(x->reason),
+			 "step %zu: send not written before the deadline; %zu of %zu bytes written",
+			 x->step + 1, x->sent, x->s->steps[x->step].send_len);
+		x->timed_out = true;
+		return SP_XCHG_TIMEOUT;
+	}
+	if (st != SP_XCHG_RECV)
+		return st;
+	shown_step(x, shown, sizeof(shown), seen, sizeof(seen));
+	snprintf(x->reason, sizeof(x->reason),
+		 "step %zu: expect '%s' not matched before the deadline; %zu bytes read%s%s%s",
+		 x->step + 1, shown, x->len, x->len ? ": '" : "", x->len ? seen : "",
+		 x->len ? "'" : "");
+	x->timed_out = true;
+	return SP_XCHG_TIMEOUT;
 }
 
 unsigned int sp_exchange_matched(const struct sp_exchange *x)
@@ -313,5 +361,5 @@ unsigned int sp_exchange_matched(const struct sp_exchange *x)
 
 const char *sp_exchange_reason(const struct sp_exchange *x)
 {
-	return x->mismatch ? x->reason : "";
+	return x->mismatch || x->timed_out ? x->reason : "";
 }

@@ -12,8 +12,9 @@
  * is a mismatch, and so is a pattern that backtracks beyond SP_EXPECT_MATCH_LIMIT (the reason
  * says so). The pattern runs on what has been read at each read: a match there passes the step
  * at once (a greedy end such as "\s*" takes what has come); no match waits for more, and is a
- * mismatch at the end of the reply (EOF, or the deadline). While more may come, $ matches
- * before a newline but not at the end of what was read (PCRE2_NOTEOL); at the end it does.
+ * mismatch at the end of the reply (EOF), a timeout at the deadline. While more may come, $
+ * matches before a newline but not at the end of what was read (PCRE2_NOTEOL); at the end it
+ * does.
  */
 #ifndef __SP_EXPECT_H
 #define __SP_EXPECT_H
@@ -42,6 +43,7 @@ enum sp_xchg_state {
 	SP_XCHG_RECV,	  /* read, then sp_exchange_received() */
 	SP_XCHG_DONE,	  /* every step passed */
 	SP_XCHG_MISMATCH, /* a reply did not match: sp_exchange_reason() says how */
+	SP_XCHG_TIMEOUT,  /* sp_exchange_deadline() came first: sp_exchange_reason() says where */
 };
 
 /* sp_steps_new - no steps yet (a run of none is DONE at once). NULL with errno ENOMEM. */
@@ -81,8 +83,8 @@ enum sp_xchg_state sp_exchange_next(struct sp_exchange *x, const __u8 **data, si
 void sp_exchange_sent(struct sp_exchange *x, size_t n);
 
 /*
- * sp_exchange_received - @len bytes were read (@eof: the peer closed, or the deadline came and
- * nothing more will be read). Returns the new state: the current step's pattern matched (the
+ * sp_exchange_received - @len bytes were read (@eof: the peer closed, or a read failed: the
+ * reply ended). Returns the new state: the current step's pattern matched (the
  * bytes up to the match's end are consumed, the rest stay for the next step) and the next step
  * is due; or RECV for more; or MISMATCH at EOF, or when SP_EXPECT_BUF_MAX bytes hold no match.
  */
@@ -93,9 +95,20 @@ enum sp_xchg_state sp_exchange_received(struct sp_exchange *x, const __u8 *data,
 unsigned int sp_exchange_matched(const struct sp_exchange *x);
 
 /*
- * sp_exchange_reason - one line on a mismatch: the step, its pattern, and the start of what was
- * read, escaped (e.g. "step 1: expect '^220' did not match the 19 bytes read:
- * 'SSH-2.0-OpenSSH_9.2\r\n'"). "" otherwise.
+ * sp_exchange_deadline - the check's time is up. What was read is matched one last time as at
+ * a reply's end ($ matches there); then a step still waiting for its reply or still sending
+ * makes it TIMEOUT (not MISMATCH: the reply did not come, it was not wrong), and
+ * sp_exchange_reason() says "step 1: expect '^220 ' not matched before the deadline; 0 bytes
+ * read" (with the start of what was read, if any) or "step 2: send not written before the
+ * deadline; 0 of 6 bytes written". Returns DONE if the last match ended the steps, or
+ * MISMATCH if the run had already ended so (or the last match failed: match limit).
+ */
+enum sp_xchg_state sp_exchange_deadline(struct sp_exchange *x);
+
+/*
+ * sp_exchange_reason - one line on a mismatch or a timeout: the step, its pattern, and the
+ * start of what was read, escaped (e.g. "step 1: expect '^220' did not match the 19 bytes read
+ * before the end: 'SSH-2.0-OpenSSH_9.2\r\n'"). "" otherwise.
  */
 const char *sp_exchange_reason(const struct sp_exchange *x);
 

@@ -31,6 +31,7 @@ struct l7_state {
 	__u64 ready_ns;		       /* when the exchange could start (after TLS) */
 	struct sp_l7_result res;
 	const char *end;	       /* what ended the reply: "the peer closed"...; NULL: not yet */
+	bool read_failed;	       /* a read failed (end says how): not a reply's end */
 	char read_err[64];
 	char detail[512];
 };
@@ -56,6 +57,8 @@ static int l7_fail(struct l7_state *s, enum synprobe_outcome outcome, int error,
 static int l7_mismatch(struct l7_state *s)
 {
 	l7_fail(s, SYNPROBE_MISMATCH, 0, sp_exchange_reason(s->x));
+	/* Read to its end (or the buffer's) without a match: blackbox's probe_failed_due_to_regex */
+	s->res.expect_failed = !s->read_failed;
 	if (s->end)
 		snprintf(s->detail + strlen(s->detail), sizeof(s->detail) - strlen(s->detail),
 			 " (%s)", s->end);
@@ -109,7 +112,9 @@ static int l7_steps(struct l7_state *s)
 			s->end = "the peer closed";
 		} else if (n < 0 && s->tls) {
 			s->end = sp_tls_error(s->tls); /* "TLS receive failed: ..." */
+			s->read_failed = true;
 		} else if (n < 0) {
+			s->read_failed = true;
 			snprintf(s->read_err, sizeof(s->read_err), "read: %s", strerror((int)-n));
 			s->end = s->read_err;
 		}
@@ -204,31 +209,34 @@ static void l7_on_deadline(void *state)
 {
 	struct l7_state *s = state;
 	enum sp_xchg_state st;
-	const __u8 *data;
-	size_t len;
+	char phase[128];
 
 	if (!s || s->phase == L7_DONE)
 		return;
 	if (s->phase == L7_TLS) {
-		l7_fail(s, SYNPROBE_TIMEOUT, 0, "the TLS handshake did not end before the deadline");
+		/* A server that accepts and then hangs: no reply is a timeout, not a TLS error. */
+		sp_tls_get_info(s->tls, &s->res.info);
+		sp_tls_phase(s->tls, phase, sizeof(phase));
+		snprintf(s->detail, sizeof(s->detail),
+			 "the TLS handshake did not end before the deadline: %s", phase);
+		s->phase = L7_DONE;
+		s->outcome = SYNPROBE_TIMEOUT;
 		return;
 	}
-	st = sp_exchange_next(s->x, &data, &len);
-	if (st == SP_XCHG_RECV) {
-		/* What was read is all there is: it matches, or it is a mismatch that says why. */
-		s->end = "at the deadline";
-		sp_exchange_received(s->x, NULL, 0, true);
-		st = sp_exchange_next(s->x, &data, &len);
-		if (st == SP_XCHG_MISMATCH) {
-			l7_mismatch(s);
-			return;
-		}
-		if (st == SP_XCHG_DONE) {
-			s->phase = L7_DONE;
-			return;
-		}
+	/*
+	 * What was read is matched once more; a step still waiting for its reply (or still
+	 * sending) is a timeout: the reply did not come, it was not a wrong one.
+	 */
+	st = sp_exchange_deadline(s->x);
+	if (st == SP_XCHG_DONE) {
+		s->phase = L7_DONE;
+		return;
 	}
-	l7_fail(s, SYNPROBE_TIMEOUT, 0, "the send/expect steps did not end before the deadline");
+	if (st == SP_XCHG_MISMATCH) {
+		l7_mismatch(s);
+		return;
+	}
+	l7_fail(s, SYNPROBE_TIMEOUT, 0, sp_exchange_reason(s->x));
 }
 
 static void l7_result(void *state, struct synprobe_result *res)

@@ -32,6 +32,9 @@ struct sp_l7_result {
 	struct sp_tls_info info;
 	bool steps;		/* steps were configured: expect_matched is set */
 	unsigned int expect_matched; /* steps whose expect matched */
+	bool expect_failed;	/* a reply was read to its end (the peer closed, or the reply
+				 * buffer filled) without a match: MISMATCH, and blackbox's
+				 * probe_failed_due_to_regex; not on a timeout or a read error */
 	__u64 first_byte_ns;	/* from the handshake's end (TCP, and TLS) to the reply's first
 				 * byte, CLOCK_MONOTONIC; 0: nothing received */
 };

@@ -253,10 +253,15 @@ static void render_probe_l7(struct serve_buf *b, const struct serve_req *r)
 	const struct serve_l7 *m = r->module.l7;
 	bool steps = m && m->spec.n_steps;
 
-	/* blackbox's tcp prober always has it: 1 only when an expect did not match. */
+	/*
+	 * blackbox's tcp prober always has it: 1 only when a reply was read to its end without a
+	 * match; a timeout or a read error leaves it 0 (prober/tcp.go returns on the scanner's
+	 * error before setting it).
+	 */
 	serve_buf_header(b, "probe_failed_due_to_regex", "gauge",
 			 "Whether the probe failed because a query_response expect did not match.");
-	serve_buf_printf(b, "probe_failed_due_to_regex %d\n", res->outcome == SYNPROBE_MISMATCH);
+	serve_buf_printf(b, "probe_failed_due_to_regex %d\n",
+			 res->outcome == SYNPROBE_MISMATCH && res->has_l7 && l7->expect_failed);
 	if (steps) {
 		serve_buf_header(b, "synprobe_probe_expect_matched", "gauge",
 				 "1 if every query_response step matched, else 0.");

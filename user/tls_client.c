@@ -277,6 +277,29 @@ int sp_tls_handshake(struct sp_tls *t)
 	return 0;
 }
 
+void sp_tls_phase(const struct sp_tls *t, char *buf, size_t len)
+{
+	/* GnuTLS starts both at -1 (nothing sent or received yet). */
+	int out = (int)gnutls_handshake_get_last_out(t->session);
+	int in = (int)gnutls_handshake_get_last_in(t->session);
+	const char *name;
+
+	if (t->handshake_ended) {
+		snprintf(buf, len, "the handshake had ended");
+		return;
+	}
+	if (!t->started || out < 0) {
+		snprintf(buf, len, "the ClientHello was not sent");
+		return;
+	}
+	if (in < 0) {
+		snprintf(buf, len, "no reply to the ClientHello");
+		return;
+	}
+	name = gnutls_handshake_description_get_name((gnutls_handshake_description_t)in);
+	snprintf(buf, len, "the last message received was %s", name ? name : "unknown");
+}
+
 bool sp_tls_wants_write(const struct sp_tls *t)
 {
 	return gnutls_record_get_direction(t->session) == 1;

@@ -81,6 +81,12 @@ struct sp_tls *sp_tls_new(int fd, const struct sp_tls_config *c, const char *hos
  */
 int sp_tls_handshake(struct sp_tls *t);
 
+/*
+ * sp_tls_phase - where an unfinished handshake stands, one phrase into @buf for a message: "no
+ * reply to the ClientHello", "the last message received was SERVER HELLO" (GnuTLS's names).
+ */
+void sp_tls_phase(const struct sp_tls *t, char *buf, size_t len);
+
 /* sp_tls_wants_write - after -EAGAIN: the socket must turn writable (else readable). */
 bool sp_tls_wants_write(const struct sp_tls *t);
 

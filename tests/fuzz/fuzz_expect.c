@@ -68,10 +68,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cut = off < rlen ? (reply[off] % 64) + 1 : 0;
 		if (cut > rlen - off)
 			cut = rlen - off;
-		st = sp_exchange_received(x, reply + off, cut, off + cut == rlen);
+		/* reply[0] & 2: the reply does not end, the deadline does (kind_l7.c). */
+		st = sp_exchange_received(x, reply + off, cut,
+					  off + cut == rlen && !(rlen && (reply[0] & 2)));
 		off += cut;
 		if (st == SP_XCHG_DONE || st == SP_XCHG_MISMATCH || cut == 0)
 			break;
+	}
+	if (st == SP_XCHG_RECV || st == SP_XCHG_SEND) {
+		st = sp_exchange_deadline(x);
+		CHECK(st == SP_XCHG_DONE || st == SP_XCHG_MISMATCH || st == SP_XCHG_TIMEOUT);
+		CHECK(sp_exchange_next(x, &d, &dl) == st);
+		if (st == SP_XCHG_TIMEOUT)
+			CHECK(sp_exchange_reason(x)[0] && !strchr(sp_exchange_reason(x), '\n') &&
+			      strstr(sp_exchange_reason(x), "before the deadline"));
 	}
 	CHECK(sp_exchange_matched(x) <= steps);
 	if (st == SP_XCHG_MISMATCH) {

@@ -247,6 +247,11 @@ int main(int argc, char **argv)
 			snprintf(err, sizeof(err), "%s", sp_exchange_reason(x));
 			break;
 		}
+		if (st == SP_XCHG_TIMEOUT) {
+			outcome = "timeout";
+			snprintf(err, sizeof(err), "%s", sp_exchange_reason(x));
+			break;
+		}
 		if (st == SP_XCHG_SEND) {
 			n = tls ? sp_tls_send(tls, data, len) : write(fd, data, len);
 			if (n < 0 && !tls)
@@ -279,8 +284,8 @@ int main(int argc, char **argv)
 		sp_exchange_received(x, rbuf, n > 0 ? (size_t)n : 0, n <= 0);
 		continue;
 	late:
-		/* The deadline: what was read is all there is. */
-		sp_exchange_received(x, NULL, 0, true);
+		/* The deadline: a last match, else a timeout (as the kind, kind_l7.c). */
+		sp_exchange_deadline(x);
 	}
 out:
 	o = json_object_new_object();

@@ -7,12 +7,15 @@
 # - wrong SNI, another CA: tls_error naming why (exit 1), with the version, cipher suite and
 #   certificate still reported; a non-TLS server: tls_error, nothing reported; a TLS 1.2-only
 #   server;
+# - a server that accepts and hangs: timeout (not mismatch, not tls_error), naming the step or
+#   the TLS phase;
 # - banner servers that match (open) and that do not (mismatch); PROXY v2 checked by
 #   sp_proxy_server's own parser;
 # - the connection completes (sp_listen accepted 1; our ACK on the wire, let out by the egress
 #   program) and ends with RST by default, FIN with --close fin;
 # - the kernel rtt_ns of a TLS check within 50 us of a capture (as test_rtt.sh);
-# - method connect runs the same kind (rtt_timing user-space); ping --tls; bad options.
+# - method connect runs the same kind (rtt_timing user-space); ping --tls (its human line:
+#   tls=, tls_handshake=, first_byte=; a silent server's timeout counted as an error); bad options.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
@@ -20,7 +23,7 @@ for tool in openssl socat jq tcpdump; do
 	command -v $tool >/dev/null || { skip "$(basename "$0")" "$tool is not installed"; sp_finish; }
 done
 PROXY_SERVER=$SP_OUTPUT/tests/sp_proxy_server
-TLS=8443 TLS12=8444 BANNER=2222 ECHO=7777 PROXY=9000 PLAIN=7000
+TLS=8443 TLS12=8444 BANNER=2222 ECHO=7777 PROXY=9000 PLAIN=7000 SILENT=2224
 D=$SP_TMP
 
 sp_l7_certs || { not_ok "certificates made"; sp_finish; }
@@ -40,8 +43,10 @@ serve_bg openssl s_server -quiet -www -tls1_2 -accept "$S4:$TLS12" -cert "$D/lea
 serve_bg socat "TCP6-LISTEN:$BANNER,ipv6only=0,reuseaddr,fork" SYSTEM:'printf "SSH-2.0-sptest\r\n"'
 serve_bg socat "TCP6-LISTEN:$ECHO,ipv6only=0,reuseaddr,fork" EXEC:cat
 serve_bg "$PROXY_SERVER" :: $PROXY
+# Accepts, reads, says nothing (a hung server); it ends with the connection.
+serve_bg socat "TCP-LISTEN:$SILENT,reuseaddr,fork" SYSTEM:'exec cat >/dev/null'
 wait_until "$(sp_slow 10)" listening "$NS_S" $TLS 2 || not_ok "two servers listen on $TLS"
-for p in $TLS12 $BANNER $ECHO $PROXY; do
+for p in $TLS12 $BANNER $ECHO $PROXY $SILENT; do
 	wait_until "$(sp_slow 10)" listening "$NS_S" $p || not_ok "a server listens on $p"
 done
 
@@ -107,6 +112,16 @@ check "banner mismatch: the reason shows what was read" \
 out=$(in_c "$SYNPROBE" check -t $T --expect '^220 ' $S4:$BANNER 2>&1)
 check "banner mismatch, human output: mismatch and the reason on one line" \
 	test "$(wc -l <<<"$out")" = 1 -a -n "$(grep -E "mismatch .*expect '\^220 ' did not match" <<<"$out")"
+
+# A server that accepts and then hangs: a timeout past the handshake (the SYN-ACK came, kernel
+# timed), not a mismatch or a tls_error; the error names the step or the TLS phase.
+TS=$(sp_slow 1)s
+run "silent server, --expect" 1 check --json -t $TS --expect '^220 ' $S4:$SILENT
+check "silent server, --expect: timeout naming the step, the pattern and 0 bytes read" \
+	jqt '.outcome == "timeout" and .expect_matched == 0 and .error == "step 1: expect '"'^220 '"' not matched before the deadline; 0 bytes read" and '"$KERNEL"
+run "silent server, --tls" 1 check --json -t $TS --tls --insecure $S4:$SILENT
+check "silent server, --tls: timeout naming the TLS phase" \
+	jqt '.outcome == "timeout" and .error == "the TLS handshake did not end before the deadline: no reply to the ClientHello" and '"$KERNEL"
 
 : >"$D/servers.log"
 run "PROXY v2" 0 check --json -t $T --proxy-protocol v2 --expect '^OK PROXY' "[$S6]:$PROXY"
@@ -189,6 +204,19 @@ run "ping --tls" 0 ping -c 2 -i 100ms --json -t $T --tls --ca "$D/ca.pem" server
 check "ping --tls: two open probes with TLS keys, the summary" \
 	bash -c '[ "$(jq -s "map(select(.outcome == \"open\" and .tls_version != null)) | length" <<<"$1")" = 2 ] &&
 		jq -se "last | .summary and .open == 2" <<<"$1" >/dev/null' _ "$J"
+# The human line of a probe past the handshake ends with its TLS version and times.
+out=$(in_c "$SYNPROBE" ping -c 1 -t $T --tls --ca "$D/ca.pem" --send 'GET / HTTP/1.0\r\n\r\n' \
+	--expect '^HTTP/1' server.test:$TLS -4 2>&1)
+diag "$out"
+check "ping --tls --expect, human line: tls=TLS1.3 tls_handshake=... first_byte=..." \
+	grep -Eq "^seq=1 server.test:$TLS open rtt=[0-9.]+ [mun]?s ttl=[0-9]+ tls=TLS1.3 tls_handshake=[0-9.]+ [mun]?s first_byte=[0-9.]+ [mun]?s$" <<<"$out"
+out=$(in_c "$SYNPROBE" ping -c 1 -t $TS --expect '^220 ' $S4:$SILENT 2>&1)
+diag "$out"
+check "ping --expect, silent server: the line says timeout, the summary counts an error, nothing lost" \
+	eval 'grep -q "^seq=1 $S4:$SILENT timeout rtt=.*(step 1: expect" <<<"$out" && grep -q " 0 lost, 1 errors," <<<"$out"'
+out=$(in_c "$SYNPROBE" ping -c 1 -t $T $S4:$SILENT 2>&1)
+check "ping half-open: the line as before, no tls= or first_byte=" \
+	grep -Eq "^seq=1 $S4:$SILENT open rtt=[0-9.]+ [mun]?s ttl=[0-9]+$" <<<"$out"
 
 run "half-open check: no key of the l7 kind" 0 check --json -t $T $S4:$TLS
 check "half-open check: as before (no tls_version, connect_close keys)" \

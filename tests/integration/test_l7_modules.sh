@@ -97,7 +97,9 @@ for fam in 4 6; do
 		--send 'QUIT\r\n' --expect 'QUIT' $s $ECHO
 	check "IPv$fam echo: both steps matched" jqt '.expect_matched == 2'
 	l7 "IPv$fam binary send/expect" 0 --send '\x00\xff\x01bin' --expect '\x00\xff\x01bin' $s $ECHO
-	l7 "IPv$fam a reply that never comes: mismatch at the deadline" 1 -t 500 --send 'x' --expect 'y' $s $ECHO
+	l7 "IPv$fam a reply that never comes" 1 -t 500 --send 'x' --expect 'y' $s $ECHO
+	check "IPv$fam a reply that never comes: timeout, not mismatch, with the step and what was read" \
+		jqa --arg e "step 1: expect 'y' not matched before the deadline; 1 bytes read: 'x'" '.outcome == "timeout" and .error == $e'
 
 	for v in 1 2; do
 		: >"$D/proxy.out"

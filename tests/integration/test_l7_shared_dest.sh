@@ -3,16 +3,17 @@
 # after round: the engine runs every check of a destination on one loop (pinned), reuses check
 # and loop slots, and hands each result (the kind's state) back to the check that started it.
 # - serve, with 2 loops: 22 checks of one banner server (220, then silent beyond the timeout: a
-#   step that cannot match ends at the deadline) every second, 3 of each of seven send/expect
+#   step that cannot match times out at the deadline) every second, 3 of each of seven send/expect
 #   checks whose patterns match or cannot, and a half-open one. Among the patterns, the YAML
 #   escapes of "^220 " people write: '^220\\ ' (single quotes keep both backslashes: PCRE then
-#   wants a backslash, no match), "^220\ " and "^220\\ " (double quotes: a space, and PCRE's
+#   wants a backslash, no match: a timeout), "^220\ " and "^220\\ " (double quotes: a space, and PCRE's
 #   escaped space: both match); and 'ESMTP\s*', whose match reaches the end of what was read (it
-#   matches at once, not a mismatch at the deadline). After 10 rounds, every run of each check
+#   matches at once, not a timeout at the deadline). After 10 rounds, every run of each check
 #   had its check's outcome (synprobe_checks_total, all outcomes);
 # - check, 2 loops: the same target 15 times next to another 15 times, on the command line and
-#   from -f: each result names its target, and each has that target's outcome; a mismatch says
-#   what ended the reply: "(the peer closed)" (the SSH server) or "(at the deadline)" (SMTP).
+#   from -f: each result names its target, and each has that target's outcome: a mismatch that
+#   says what ended the reply, "(the peer closed)" (the SSH server), or a timeout "not matched
+#   before the deadline" (SMTP: its banner is there, the pattern wants another).
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_host_only "the engine's bookkeeping of checks sharing a destination (user space only)"
@@ -41,8 +42,8 @@ wait_until "$(sp_slow 10)" listening $SSH || not_ok "the SSH banner server liste
 # name|pattern as written in the YAML|outcome: the checks of one destination, and what each must get.
 CHECKS=(
 	"smtp_ok|'^220 '|open"
-	"ssh_expected|'^SSH-2\\.0-'|mismatch"
-	"single_2bs|'^220\\\\ '|mismatch"
+	"ssh_expected|'^SSH-2\\.0-'|timeout"
+	"single_2bs|'^220\\\\ '|timeout"
 	"double_1bs|\"^220\\ \"|open"
 	"double_2bs|\"^220\\\\ \"|open"
 	"two_steps|'^220 sptest'|open"
@@ -105,19 +106,21 @@ for how in argv file; do
 	if [ $how = argv ]; then src=("${args[@]}"); else src=(-f "$D/targets"); fi
 	for pat in '^220 ' '^SSH-2\.0-'; do
 		J=$(in_c "$SYNPROBE" check --json --threads 2 -t $T --expect "$pat" "${src[@]}" 2>/dev/null | grep '^{')
-		# The SSH server closes after its banner; the SMTP one waits: the deadline ends it.
+		# The SSH server closes after its banner (a mismatch); the SMTP one waits: the
+		# deadline ends it (a timeout).
 		if [ "$pat" = '^220 ' ]; then
-			ok_port=$SMTP bad_port=$SSH end="(the peer closed)"
+			ok_port=$SMTP bad_port=$SSH bad=mismatch end=" (the peer closed)"
 		else
-			ok_port=$SSH bad_port=$SMTP end="(at the deadline)"
+			ok_port=$SSH bad_port=$SMTP bad=timeout
+			end=" not matched before the deadline; 18 bytes read: '220 sptest ESMTP\\r\\n'"
 		fi
-		counts=$(jq -rs --arg ok "$S4:$ok_port" --arg bad "$S4:$bad_port" --arg tail "$end" \
+		counts=$(jq -rs --arg ok "$S4:$ok_port" --arg bad "$S4:$bad_port" --arg o $bad --arg tail "$end" \
 			'[ (map(select(.target == $ok and .outcome == "open" and .expect_matched == 1)) | length),
-			   (map(select(.target == $bad and .outcome == "mismatch" and .expect_matched == 0 and
+			   (map(select(.target == $bad and .outcome == $o and .expect_matched == 0 and
 				(.error | endswith($tail)))) | length),
 			   length ] | @tsv' <<<"$J")
-		diag "check ($how) --expect '$pat': open, mismatch, all: $counts"
-		check "check ($how) --expect '$pat': 15 open at :$ok_port, 15 mismatch $end at :$bad_port" \
+		diag "check ($how) --expect '$pat': open, $bad, all: $counts"
+		check "check ($how) --expect '$pat': 15 open at :$ok_port, 15 $bad '$end' at :$bad_port" \
 			[ "$counts" = "$(printf '15\t15\t30')" ]
 	done
 done

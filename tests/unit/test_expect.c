@@ -3,7 +3,8 @@
  * test_expect.c - send/expect steps (expect.c): the order of sends and receives, a match split
  * over reads, a reply carried over to the next step, NUL bytes in a reply, a match that reaches
  * the end of what was read ($ only at the end of the reply), mismatch at EOF and when the bounded
- * buffer fills, a bad pattern, too many steps, the mismatch's one-line reason.
+ * buffer fills, a timeout (not a mismatch) at the deadline, a bad pattern, too many steps, the
+ * mismatch's one-line reason.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,6 +111,63 @@ static void test_mismatch_at_eof(void **state)
 }
 
 /*
+ * The deadline while a reply is awaited: a timeout naming the step, its pattern and what was
+ * read, not a mismatch; what was read still matches as a reply's end ($ there); a step still
+ * sending is a timeout too; a run already ended keeps its state.
+ */
+static void test_deadline(void **state)
+{
+	struct sp_steps *st = sp_steps_new();
+	struct sp_exchange *x;
+	const __u8 *data;
+	char err[256];
+	size_t len;
+
+	assert_int_equal(sp_steps_add(st, NULL, 0, "^220 ", err, sizeof(err)), 0);
+	assert_int_equal(sp_steps_add(st, S("QUIT\r\n"), "^\\+OK$", err, sizeof(err)), 0);
+	/* Nothing came. */
+	x = sp_exchange_new(st);
+	assert_int_equal(sp_exchange_deadline(x), SP_XCHG_TIMEOUT);
+	assert_string_equal(sp_exchange_reason(x),
+			    "step 1: expect '^220 ' not matched before the deadline; 0 bytes read");
+	assert_int_equal(sp_exchange_next(x, &data, &len), SP_XCHG_TIMEOUT);
+	assert_int_equal(sp_exchange_received(x, S("220 late\r\n"), false), SP_XCHG_TIMEOUT);
+	assert_int_equal(sp_exchange_matched(x), 0);
+	sp_exchange_free(x);
+	/* Not enough came. */
+	x = sp_exchange_new(st);
+	assert_int_equal(sp_exchange_received(x, S("22"), false), SP_XCHG_RECV);
+	assert_int_equal(sp_exchange_deadline(x), SP_XCHG_TIMEOUT);
+	assert_string_equal(sp_exchange_reason(x),
+			    "step 1: expect '^220 ' not matched before the deadline; 2 bytes read: "
+			    "'22'");
+	sp_exchange_free(x);
+	/* Step 1 matched, step 2's send did not go out. */
+	x = sp_exchange_new(st);
+	assert_int_equal(sp_exchange_received(x, S("220 hi\r\n"), false), SP_XCHG_SEND);
+	sp_exchange_sent(x, 2);
+	assert_int_equal(sp_exchange_deadline(x), SP_XCHG_TIMEOUT);
+	assert_string_equal(sp_exchange_reason(x),
+			    "step 2: send not written before the deadline; 2 of 6 bytes written");
+	assert_int_equal(sp_exchange_matched(x), 1);
+	sp_exchange_free(x);
+	/* "+OK" with no newline: $ matches at the deadline, the run is done. */
+	x = sp_exchange_new(st);
+	assert_int_equal(sp_exchange_received(x, S("220 hi\r\n"), false), SP_XCHG_SEND);
+	sp_exchange_sent(x, 6);
+	assert_int_equal(sp_exchange_received(x, S("+OK"), false), SP_XCHG_RECV);
+	assert_int_equal(sp_exchange_deadline(x), SP_XCHG_DONE);
+	assert_int_equal(sp_exchange_matched(x), 2);
+	sp_exchange_free(x);
+	/* A mismatch stays one. */
+	x = sp_exchange_new(st);
+	assert_int_equal(sp_exchange_received(x, S("SSH-2.0-x\r\n"), true), SP_XCHG_MISMATCH);
+	assert_int_equal(sp_exchange_deadline(x), SP_XCHG_MISMATCH);
+	sp_exchange_free(x);
+	sp_steps_free(st);
+}
+
+/*
  * A pattern whose match reaches the end of what was read matches at once, not only at the end
  * of the reply: a server that then waits (SMTP, for a command) must not turn it into a mismatch
  * at the deadline. Its $ waits for a newline, or for the end.
@@ -139,7 +197,7 @@ static void test_match_at_the_end(void **state)
 	assert_int_equal(sp_exchange_received(x, S("G\n"), false), SP_XCHG_RECV);
 	assert_int_equal(sp_exchange_received(x, NULL, 0, true), SP_XCHG_MISMATCH);
 	sp_exchange_free(x);
-	/* "+PONG" then the end (EOF or the deadline): $ matches there. */
+	/* "+PONG" then the end (EOF): $ matches there. */
 	x = sp_exchange_new(st);
 	assert_int_equal(sp_exchange_received(x, S("+PONG"), false), SP_XCHG_RECV);
 	assert_int_equal(sp_exchange_received(x, NULL, 0, true), SP_XCHG_DONE);
@@ -261,7 +319,7 @@ int main(void)
 	    cmocka_unit_test(test_binary),	     cmocka_unit_test(test_mismatch_at_eof),
 	    cmocka_unit_test(test_bounded),	     cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_match_limit),	     cmocka_unit_test(test_shared_steps),
-	    cmocka_unit_test(test_match_at_the_end),
+	    cmocka_unit_test(test_match_at_the_end), cmocka_unit_test(test_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
