@@ -29,12 +29,14 @@ count() { # name logfile rc
 }
 
 run_one() { # name command...
-	local name=$1 log rc
+	local name=$1 log rc start=$SECONDS
 	shift
 	log=$(mktemp)
 	echo "# --- $name"
 	CMOCKA_MESSAGE_OUTPUT=TAP "$@" >"$log" 2>&1
 	rc=$?
+	# Where the time goes (the kernel matrix's budget): grep '^# time' a log.
+	echo "# time $name $((SECONDS - start))s"
 	cat "$log"
 	count "$name" "$log" "$rc"
 	rm -f "$log"

@@ -208,9 +208,14 @@ diag "loss: a retransmitted check: $(grep -m 1 '"syn_retransmits":[1-9]' "$SP_TM
 check "loss: at least one check saw its SYN retransmitted (chance of none: 2^-$n)" [ "$n_rtx" -ge 1 ]
 check "loss: the SYN retransmits add up to nft's drop counter ($sum_rtx, ${drops:-?})" \
 	[ "$sum_rtx" = "${drops:-x}" ]
-# The retransmit timer (1 s) never fires early: the timer wheel rounds its expiry up.
-check "loss: every retransmitted check has syn_retransmits 1 and an RTT over 1 s" \
-	[ -z "$(awk '$1 > 0 && ($1 != 1 || $2 !~ /^[0-9]+$/ || $2 <= 1000000000)' <<<"$fields")" ]
+# The retransmit timer (1 s) never fires early: the timer wheel rounds its expiry up. But it is
+# armed before the SYN reaches tc egress, where the RTT starts: on a loaded emulated CPU that took
+# up to 42 ms (6.1 under TCG: 958 ms RTTs), so there the bound is 800 ms, still far above the
+# 500 ms that the checks without a retransmit stay under.
+RTX_MIN_MS=1000
+sp_emulated && RTX_MIN_MS=800
+check "loss: every retransmitted check has syn_retransmits 1 and an RTT over $RTX_MIN_MS ms" \
+	[ -z "$(awk -v min=$((RTX_MIN_MS * 1000000)) '$1 > 0 && ($1 != 1 || $2 !~ /^[0-9]+$/ || $2 <= min)' <<<"$fields")" ]
 check "loss: every other check has an RTT under 500 ms" \
 	[ -z "$(awk '$1 == 0 && ($2 !~ /^[0-9]+$/ || $2 >= 500000000)' <<<"$fields")" ]
 

@@ -132,6 +132,7 @@ fi
 config_good() { /usr/sbin/synprobe serve -c /etc/synprobe/synprobe.yaml --check-config >/dev/null; }
 check "the installed config is good" config_good
 check "the bash completion" [ -f /usr/share/bash-completion/completions/synprobe ]
+check "the zsh completion" [ -f /usr/share/zsh/vendor-completions/_synprobe ]
 
 # The example from libsynprobe-dev, built through pkg-config, on a loopback listener.
 ex=/usr/share/doc/libsynprobe-dev/examples/check_targets.c
