@@ -130,7 +130,9 @@ check "module pp: the listener accepted the connection (the check completed)" \
 	[ "$(sp_accepted plain "$PLAIN_PID")" = 1 ]
 
 # A reload drops 'hold' while a /probe with it waits for a reply that never comes.
-in_c curl -s --max-time "$(sp_slow 8)" -o "$D/hold" "http://$HTTP/probe?target=$S4:$SILENT&module=hold&timeout=2s" &
+# ip netns exec, not in_c: $! must be curl itself (lib.sh, by in_c).
+ip netns exec "$NS_C" curl -s --max-time "$(sp_slow 8)" -o "$D/hold" \
+	"http://$HTTP/probe?target=$S4:$SILENT&module=hold&timeout=2s" &
 CURL=$!
 established() { [ "$(ip netns exec "$NS_S" ss -Htn state established "sport = :$SILENT" | wc -l)" -ge 1 ]; }
 check "hold: the probe is connected and waiting" wait_until "$(sp_slow 5)" established
