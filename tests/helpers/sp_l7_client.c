@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 	char err[512] = "", when[40];
 	__u64 start, deadline, connect_ns = 0, first_byte_ns = 0;
 	bool use_tls = false, steps = false;
-	int opt, fd = -1, rc, n_steps = 0, timeout_ms = 2000, i;
+	int opt, fd = -1, rc, n_steps = 0, timeout_ms = 2000, i, ret = 2;
 	const __u8 *data;
 	size_t len, sent;
 	socklen_t slen;
@@ -175,11 +175,11 @@ int main(int argc, char **argv)
 		if (sends[i] && sp_cescape_parse(sends[i], send_buf, sizeof(send_buf), &len, err,
 						 sizeof(err))) {
 			fprintf(stderr, "Error: --send '%s': %s\n", sends[i], err);
-			return 2;
+			goto cleanup;
 		}
 		if (sp_steps_add(sts, send_buf, len, expects[i], err, sizeof(err))) {
 			fprintf(stderr, "Error: %s\n", err);
-			return 2;
+			goto cleanup;
 		}
 	}
 	x = sp_exchange_new(sts);
@@ -222,7 +222,7 @@ int main(int argc, char **argv)
 		tls = sp_tls_new(fd, tcfg, host, err, sizeof(err));
 		if (!tls) {
 			fprintf(stderr, "Error: %s\n", err);
-			return 2;
+			goto cleanup;
 		}
 		while ((rc = sp_tls_handshake(tls)) == -EAGAIN)
 			if (wait_fd(fd, sp_tls_wants_write(tls), deadline)) {
@@ -320,11 +320,13 @@ out:
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
+	ret = strcmp(outcome, "open") ? 1 : 0;
+cleanup: /* a usage error (ret 2) comes here too: nothing is left for LeakSanitizer */
 	sp_tls_free(tls);
 	sp_tls_config_free(tcfg);
 	sp_exchange_free(x);
 	sp_steps_free(sts);
 	if (fd >= 0)
 		close(fd); /* SO_LINGER {1, 0}: RST */
-	return strcmp(outcome, "open") ? 1 : 0;
+	return ret;
 }
