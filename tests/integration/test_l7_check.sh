@@ -40,7 +40,10 @@ for a in $S4 "[$S6]"; do
 done
 serve_bg openssl s_server -quiet -www -tls1_2 -accept "$S4:$TLS12" -cert "$D/leaf.pem" \
 	-key "$D/leaf.key"
-serve_bg socat "TCP6-LISTEN:$BANNER,ipv6only=0,reuseaddr,fork" SYSTEM:'printf "SSH-2.0-sptest\r\n"'
+# The SSH banner comes from a file (socat -U ... OPEN): a SYSTEM: child's output could be lost
+# when socat saw the child exit first (a 0-byte reply under load), and its \n was dropped.
+printf 'SSH-2.0-sptest\r\n' >"$D/ssh.banner"
+serve_bg socat -U "TCP6-LISTEN:$BANNER,ipv6only=0,reuseaddr,fork" OPEN:"$D/ssh.banner",rdonly
 serve_bg socat "TCP6-LISTEN:$ECHO,ipv6only=0,reuseaddr,fork" EXEC:cat
 serve_bg "$PROXY_SERVER" :: $PROXY
 # Accepts, reads, says nothing (a hung server); it ends with the connection.

@@ -33,8 +33,11 @@ chmod +x "$D/smtp.sh"
 nsenter --net="/run/netns/$NS_S" socat "TCP-LISTEN:$SMTP,reuseaddr,fork,backlog=512" \
 	EXEC:"$D/smtp.sh" >>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
-nsenter --net="/run/netns/$NS_S" socat "TCP-LISTEN:$SSH,reuseaddr,fork,backlog=512" \
-	SYSTEM:'printf "SSH-2.0-sptest\r\n"' >>"$D/servers.log" 2>&1 &
+# The SSH banner comes from a file (socat -U ... OPEN): a SYSTEM: child's output could be lost
+# when socat saw the child exit first (a 0-byte reply under load), and its \n was dropped.
+printf 'SSH-2.0-sptest\r\n' >"$D/ssh.banner"
+nsenter --net="/run/netns/$NS_S" socat -U "TCP-LISTEN:$SSH,reuseaddr,fork,backlog=512" \
+	OPEN:"$D/ssh.banner",rdonly >>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
 wait_until "$(sp_slow 10)" listening $SMTP || not_ok "the SMTP banner server listens"
 wait_until "$(sp_slow 10)" listening $SSH || not_ok "the SSH banner server listens"

@@ -28,7 +28,10 @@ listening() { [ "$(ip netns exec "$NS_S" ss -Hltn "sport = :$1" | wc -l)" -ge 1 
 nsenter --net="/run/netns/$NS_S" openssl s_server -quiet -www -accept "$S4:$TLS" -cert "$D/cert.pem" -key "$D/cert.key" \
 	>>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
-nsenter --net="/run/netns/$NS_S" socat "TCP-LISTEN:$BANNER,reuseaddr,fork" SYSTEM:'printf "SSH-2.0-sptest\r\n"' \
+# The SSH banner comes from a file (socat -U ... OPEN): a SYSTEM: child's output could be lost
+# when socat saw the child exit first (a 0-byte reply under load), and its \n was dropped.
+printf 'SSH-2.0-sptest\r\n' >"$D/ssh.banner"
+nsenter --net="/run/netns/$NS_S" socat -U "TCP-LISTEN:$BANNER,reuseaddr,fork" OPEN:"$D/ssh.banner",rdonly \
 	>>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
 wait_until "$(sp_slow 10)" listening $TLS || not_ok "s_server listens"

@@ -34,7 +34,10 @@ listening() { [ "$(ip netns exec "$NS_S" ss -Hltn "sport = :$1" | wc -l)" -ge 1 
 "${IN_S[@]}" openssl s_server -quiet -www -accept "$S4:$TLS" -cert "$D/leaf.pem" -key "$D/leaf.key" \
 	-cert_chain "$D/ca.pem" >>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
-"${IN_S[@]}" socat "TCP-LISTEN:$BANNER,reuseaddr,fork" SYSTEM:'printf "SSH-2.0-sptest\r\n"' \
+# The SSH banner comes from a file (socat -U ... OPEN): a SYSTEM: child's output could be lost
+# when socat saw the child exit first (a 0-byte reply under load), and its \n was dropped.
+printf 'SSH-2.0-sptest\r\n' >"$D/ssh.banner"
+"${IN_S[@]}" socat -U "TCP-LISTEN:$BANNER,reuseaddr,fork" OPEN:"$D/ssh.banner",rdonly \
 	>>"$D/servers.log" 2>&1 &
 SP_PIDS+=($!)
 # Accepts and says nothing for 3 s: a probe that expects a reply is in flight meanwhile.
