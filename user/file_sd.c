@@ -42,25 +42,16 @@ struct parse_ctx {
 static int perr(struct parse_ctx *c, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* One error line "FILE[:LINE]: ...". Returns -EINVAL. */
+/* One error line "FILE[:LINE]: ..." (sp_err_line()). Returns -EINVAL. */
 static int perr(struct parse_ctx *c, int line, const char *fmt, ...)
 {
-	size_t n;
 	va_list ap;
+	int ret;
 
-	if (!c->errlen)
-		return -EINVAL;
-	if (line > 0)
-		n = (size_t)snprintf(c->err, c->errlen, "%s:%d: ", c->file, line);
-	else
-		n = (size_t)snprintf(c->err, c->errlen, "%s: ", c->file);
-	if (n < c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	sp_one_line(c->err);
-	return -EINVAL;
+	va_start(ap, fmt);
+	ret = sp_err_line(c->err, c->errlen, c->file, line, NULL, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 /* Prometheus' own labels (__address__, __meta_*...): a label name made of [A-Za-z0-9_]. */

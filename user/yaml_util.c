@@ -45,25 +45,36 @@ const char *sp_yaml_kind(const yaml_node_t *node)
 	}
 }
 
+int sp_err_line(char *err, size_t errlen, const char *file, long line, const char *key,
+		const char *fmt, va_list ap)
+{
+	size_t n;
+
+	if (!errlen)
+		return -EINVAL;
+	if (line > 0)
+		n = (size_t)snprintf(err, errlen, "%s:%ld: ", file, line);
+	else
+		n = (size_t)snprintf(err, errlen, "%s: ", file);
+	if (key && n < errlen)
+		n += (size_t)snprintf(err + n, errlen - n, "key '%s': ", key);
+	if (n < errlen)
+		vsnprintf(err + n, errlen - n, fmt, ap);
+	sp_one_line(err);
+	return -EINVAL;
+}
+
 int sp_yaml_fail(struct sp_yaml_ctx *c, const yaml_node_t *node, const char *key, const char *fmt,
 		 ...)
 {
-	size_t n;
 	va_list ap;
+	int ret;
 
-	if (!c->errlen)
-		return -EINVAL;
-	n = (size_t)snprintf(c->err, c->errlen, "%s:%lu: ", c->file,
-			     node ? (unsigned long)node->start_mark.line + 1 : 1UL);
-	if (key && n < c->errlen)
-		n += (size_t)snprintf(c->err + n, c->errlen - n, "key '%s': ", key);
-	if (n < c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	sp_one_line(c->err);
-	return -EINVAL;
+	va_start(ap, fmt);
+	ret = sp_err_line(c->err, c->errlen, c->file,
+			  node ? (long)node->start_mark.line + 1 : 1L, key, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 yaml_node_t *sp_yaml_node(struct sp_yaml_ctx *c, int index)

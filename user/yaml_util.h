@@ -7,6 +7,7 @@
 #define __SP_YAML_UTIL_H
 
 #include <stddef.h>
+#include <stdarg.h>
 #include <yaml.h>
 
 /*
@@ -27,6 +28,15 @@ struct sp_yaml_ctx {
 	char *err;
 	size_t errlen;
 };
+
+/*
+ * sp_err_line - one error line into @err (@errlen bytes, NUL-terminated, cut to fit):
+ * "FILE:LINE: key 'KEY': MESSAGE", without ":LINE" when @line <= 0 and without the key part when
+ * @key is NULL, made one line (sp_one_line()). The config, web config and file_sd readers' one
+ * format. Returns -EINVAL (the readers' error), also when @errlen is 0 (nothing written).
+ */
+int sp_err_line(char *err, size_t errlen, const char *file, long line, const char *key,
+		const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
 /*
  * sp_yaml_fail - one error line into c->err: "FILE:LINE: key 'KEY': MESSAGE" (LINE of @node, 1
