@@ -18,8 +18,7 @@
 #include <sys/stat.h>
 #include "libsynprobe.h"
 #include "kind.h"
-#include "kind_l7.h"
-#include "l7_cli.h"
+#include "check_kind.h"
 #include "main.h"
 #include "output.h"
 #include "resolver.h"
@@ -56,7 +55,7 @@ struct stream_line {
 	unsigned int pending;	  /* checks started and not delivered yet */
 	struct stream_line *next; /* the ready list: resolved, waiting for a free slot */
 	struct stream_line *live_prev, *live_next; /* every line held, for the clean-up */
-	struct sp_l7_arg l7arg;	  /* --tls, --send...: the l7 kind's options and the host */
+	union sp_kind_arg_buf kind_arg; /* a completing kind's argument (check_kind.h) */
 	char host[SP_HOST_MAX];
 	int n_addrs;
 	struct sp_address addrs[]; /* n_addrs, once resolved */
@@ -69,10 +68,10 @@ struct job {
 	struct synprobe_result res;
 	struct sp_flow flow; /* copy of res.flow, which is only valid in the callback */
 	bool done;
-	/* --tls, --send...: the l7 kind's options for this check, and copies of its result */
-	struct sp_l7_arg l7arg;
+	/* a completing kind (--tls, --send...): its argument for this check, a copy of its result */
+	union sp_kind_arg_buf kind_arg;
 	char host[SP_HOST_MAX];
-	struct sp_l7_result l7;
+	union sp_kind_result_buf kind_result;
 	char detail[512];
 };
 
@@ -96,7 +95,7 @@ struct check_args {
 	size_t n_ifindexes;
 	__u32 mark;
 	int bind_ifindex;
-	struct sp_l7_cli l7; /* --tls, --send, --expect, --proxy-protocol, --close */
+	struct sp_kind_cli kinds; /* the completing kinds' options (--tls, --send...) */
 };
 
 /* What on_result needs: where results go, and the counts for the summary. */
@@ -177,7 +176,7 @@ static void usage(FILE *f)
 		"  -h, --help             this text\n"
 		"  -V, --version          print the version\n"
 		);
-	sp_l7_cli_usage(f);
+	sp_kind_cli_usage(f);
 	fprintf(f,
 		"Testing:\n"
 		"      --test-close-delay DUR  keep each socket open DUR after its reply\n"
@@ -282,7 +281,7 @@ static int parse_source(const char *s, struct sockaddr_storage *out)
 
 static int parse_args(int argc, char **argv, struct check_args *a)
 {
-	static const struct option opts[] = {
+	static const struct option base[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "ipv4", no_argument, NULL, '4' },
 		{ "ipv6", no_argument, NULL, '6' },
@@ -306,18 +305,15 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		{ "mark", required_argument, NULL, 'K' },
 		{ "bind-interface", required_argument, NULL, 'B' },
 		{ "threads", required_argument, NULL, 'T' },
-		{ "tls", no_argument, NULL, SP_L7_OPT_TLS },
-		{ "sni", required_argument, NULL, SP_L7_OPT_SNI },
-		{ "ca", required_argument, NULL, SP_L7_OPT_CA },
-		{ "insecure", no_argument, NULL, SP_L7_OPT_INSECURE },
-		{ "alpn", required_argument, NULL, SP_L7_OPT_ALPN },
-		{ "send", required_argument, NULL, SP_L7_OPT_SEND },
-		{ "expect", required_argument, NULL, SP_L7_OPT_EXPECT },
-		{ "proxy-protocol", required_argument, NULL, SP_L7_OPT_PROXY },
-		{ "close", required_argument, NULL, SP_L7_OPT_CLOSE },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct option opts[SP_KIND_OPTIONS_MAX];
 	int opt, err;
+
+	/* the command's options, then the completing kinds' (--tls, --send...) */
+	err = sp_kind_cli_init(&a->kinds, base, opts);
+	if (err)
+		return err;
 
 	sp_check_defaults(&a->method, &a->timeout_ms, &a->family, &a->threads);
 	a->concurrency = DEFAULT_CONCURRENCY;
@@ -419,7 +415,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		case ':':
 			return sp_option_error(opt, argv, "check");
 		default:
-			err = sp_l7_cli_option(&a->l7, opt, optarg);
+			err = sp_kind_cli_option(&a->kinds, opt, optarg);
 			if (err <= 0) {
 				if (err)
 					return err;
@@ -428,7 +424,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 			return sp_option_error(opt, argv, "check");
 		}
 	}
-	err = sp_l7_cli_finish(&a->l7);
+	err = sp_kind_cli_finish(&a->kinds);
 	if (err)
 		return err;
 	if (optind >= argc && !a->file) {
@@ -570,19 +566,16 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 		job->res.flow = &job->flow;
 	}
 	/* What the kind's result points to is freed after this callback: copies. */
-	if (res->kind_result) {
-		job->l7 = *(const struct sp_l7_result *)res->kind_result;
-		job->res.kind_result = &job->l7;
-	}
+	sp_kind_result_copy(res, &job->kind_result, &job->res);
 	if (res->detail) {
 		snprintf(job->detail, sizeof(job->detail), "%s", res->detail);
 		job->res.detail = job->detail;
 	}
 }
 
-/* Per-check options: where it leaves from, and the l7 kind's when --tls, --send... are given. */
-static struct synprobe_check_opts check_opts(const struct check_args *a, struct sp_l7_arg *arg,
-					     const char *host)
+/* Per-check options: where it leaves from, and a completing kind's when its options are given. */
+static struct synprobe_check_opts check_opts(const struct check_args *a,
+					     union sp_kind_arg_buf *arg, const char *host)
 {
 	struct synprobe_check_opts copts = {
 		.sz = sizeof(copts),
@@ -590,13 +583,7 @@ static struct synprobe_check_opts check_opts(const struct check_args *a, struct 
 		.bind_ifindex = a->bind_ifindex,
 	};
 
-	if (!a->l7.active)
-		return copts;
-	arg->opts = &a->l7.opts;
-	arg->host = host;
-	copts.kind = &sp_kind_l7;
-	copts.kind_arg = arg;
-	copts.close_fin = a->l7.close_fin;
+	sp_kind_cli_check_opts(&a->kinds, host, arg, &copts);
 	return copts;
 }
 
@@ -812,7 +799,7 @@ static int run_checks(struct job *jobs, size_t n_jobs, const struct check_args *
 	if (!sp)
 		return -EINVAL;
 	for (i = 0; i < n_jobs && !exiting; i++) {
-		struct synprobe_check_opts copts = check_opts(a, &jobs[i].l7arg, jobs[i].host);
+		struct synprobe_check_opts copts = check_opts(a, &jobs[i].kind_arg, jobs[i].host);
 
 		err = synprobe_start_ex(sp, (struct sockaddr *)&jobs[i].addr.addr,
 					jobs[i].addr.addrlen, a->timeout_ms, &copts, &jobs[i]);
@@ -1101,9 +1088,9 @@ static int start_line(struct stream_run *st)
 		st->ready_tail = NULL;
 	st->n_ready--;
 	l->pending = (unsigned int)l->n_addrs;
-	if (st->a->l7.active && sp_target_parse(l->text, st->a->port, &spec, msg, sizeof(msg)) == 0)
+	if (st->a->kinds.active && sp_target_parse(l->text, st->a->port, &spec, msg, sizeof(msg)) == 0)
 		snprintf(l->host, sizeof(l->host), "%s", spec.host);
-	copts = check_opts(st->a, &l->l7arg, l->host);
+	copts = check_opts(st->a, &l->kind_arg, l->host);
 	for (i = 0; i < l->n_addrs; i++) {
 		err = synprobe_start_ex(st->sp, (struct sockaddr *)&l->addrs[i].addr,
 					l->addrs[i].addrlen, st->a->timeout_ms, &copts, l);
@@ -1403,7 +1390,7 @@ int do_check(int argc, char **argv)
 
 	err = parse_args(argc, argv, &a);
 	if (err) {
-		sp_l7_cli_free(&a.l7);
+		sp_kind_cli_free(&a.kinds);
 		return err > 0 ? SP_EXIT_OK : SP_EXIT_USAGE;
 	}
 	sp_setup_libbpf_print(sp_verbose);
@@ -1413,7 +1400,7 @@ int do_check(int argc, char **argv)
 		run.stream = true;
 		setup_signals();
 		rc = run_stream(&a, &run) || run.bad_lines ? SP_EXIT_USAGE : SP_EXIT_OK;
-		sp_l7_cli_free(&a.l7);
+		sp_kind_cli_free(&a.kinds);
 		if (rc)
 			return rc;
 		for (i = SYNPROBE_CLOSED; i < SYNPROBE_OUTCOMES; i++)
@@ -1436,6 +1423,6 @@ int do_check(int argc, char **argv)
 	rc = exiting || !all_open ? SP_EXIT_NOT_OK : SP_EXIT_OK;
 cleanup:
 	free(jobs);
-	sp_l7_cli_free(&a.l7);
+	sp_kind_cli_free(&a.kinds);
 	return rc;
 }

@@ -14,8 +14,7 @@
 #include <time.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include "kind_l7.h"
-#include "l7_cli.h"
+#include "check_kind.h"
 #include "libsynprobe.h"
 #include "main.h"
 #include "output.h"
@@ -37,7 +36,7 @@ struct ping_args {
 	size_t n_ifindexes;
 	__u32 mark;
 	int bind_ifindex;
-	struct sp_l7_cli l7; /* --tls, --send, --expect, --proxy-protocol, --close */
+	struct sp_kind_cli kinds; /* the completing kinds' options (--tls, --send...) */
 };
 
 /* What the summary is made of. RTTs in ns, as doubles for the mean and deviation. */
@@ -81,7 +80,7 @@ static void usage(FILE *f)
 		"  -j, --json             JSON Lines: one object per probe (with \"seq\"), then the summary\n"
 		"  -q, --quiet            only the summary\n"
 		"  -h, --help             this text\n");
-	sp_l7_cli_usage(f);
+	sp_kind_cli_usage(f);
 	fprintf(f,
 		"\n"
 		"Exit status: 0 if every probe found the port open, 1 if not, 2 for usage errors.\n"
@@ -104,7 +103,7 @@ static int parse_count(const char *s, __u32 *count)
 
 static int parse_args(int argc, char **argv, struct ping_args *a)
 {
-	static const struct option opts[] = {
+	static const struct option base[] = {
 		{ "count", required_argument, NULL, 'c' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -119,18 +118,15 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 		{ "mark", required_argument, NULL, 'K' },
 		{ "bind-interface", required_argument, NULL, 'B' },
 		{ "threads", required_argument, NULL, 'T' },
-		{ "tls", no_argument, NULL, SP_L7_OPT_TLS },
-		{ "sni", required_argument, NULL, SP_L7_OPT_SNI },
-		{ "ca", required_argument, NULL, SP_L7_OPT_CA },
-		{ "insecure", no_argument, NULL, SP_L7_OPT_INSECURE },
-		{ "alpn", required_argument, NULL, SP_L7_OPT_ALPN },
-		{ "send", required_argument, NULL, SP_L7_OPT_SEND },
-		{ "expect", required_argument, NULL, SP_L7_OPT_EXPECT },
-		{ "proxy-protocol", required_argument, NULL, SP_L7_OPT_PROXY },
-		{ "close", required_argument, NULL, SP_L7_OPT_CLOSE },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct option opts[SP_KIND_OPTIONS_MAX];
 	int opt, err;
+
+	/* the command's options, then the completing kinds' (--tls, --send...) */
+	err = sp_kind_cli_init(&a->kinds, base, opts);
+	if (err)
+		return err;
 
 	sp_check_defaults(&a->method, &a->timeout_ms, &a->family, &a->threads);
 	a->interval_ms = 1000;
@@ -192,7 +188,7 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 		case ':':
 			return sp_option_error(opt, argv, "ping");
 		default:
-			err = sp_l7_cli_option(&a->l7, opt, optarg);
+			err = sp_kind_cli_option(&a->kinds, opt, optarg);
 			if (err <= 0) {
 				if (err)
 					return err;
@@ -201,7 +197,7 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 			return sp_option_error(opt, argv, "ping");
 		}
 	}
-	err = sp_l7_cli_finish(&a->l7);
+	err = sp_kind_cli_finish(&a->kinds);
 	if (err)
 		return err;
 	if (argc - optind != 1) {
@@ -213,23 +209,16 @@ static int parse_args(int argc, char **argv, struct ping_args *a)
 }
 
 /*
- * A probe past the handshake (--tls, --expect...): the TLS version, the handshake time and the
- * first reply byte's, when there were such, at the end of its line ("tls=TLS1.3
- * tls_handshake=1.21 ms first_byte=310 us"). A half-open probe's line gets nothing.
+ * A probe past the handshake (--tls, --expect...): its kind's pairs at the end of its line
+ * (the row's ping_text: "tls=TLS1.3 tls_handshake=1.21 ms first_byte=310 us"). A half-open
+ * probe's line gets nothing.
  */
-static void print_l7(const struct synprobe_result *res)
+static void print_kind(const struct synprobe_result *res)
 {
-	const struct sp_l7_result *l7 = res->kind == &sp_kind_l7 ? res->kind_result : NULL;
-	char t[32];
+	const struct sp_kind_row *row = sp_kind_row_of(res->kind);
 
-	if (!l7)
-		return;
-	if (l7->tls && l7->info.version[0])
-		printf(" tls=%s", l7->info.version);
-	if (l7->tls && l7->info.handshake_ns)
-		printf(" tls_handshake=%s", sp_format_ns(l7->info.handshake_ns, t, sizeof(t)));
-	if (l7->first_byte_ns)
-		printf(" first_byte=%s", sp_format_ns(l7->first_byte_ns, t, sizeof(t)));
+	if (row && row->ping_text)
+		row->ping_text(stdout, res);
 }
 
 static void on_probe(const struct synprobe_result *res, void *ctx)
@@ -295,7 +284,7 @@ static void on_probe(const struct synprobe_result *res, void *ctx)
 			printf(" ttl=%u", res->flow->reply_ttl);
 		if (res->syn_retransmits)
 			printf(" syn_retransmits=%u", res->syn_retransmits);
-		print_l7(res);
+		print_kind(res);
 		printf("\n");
 	}
 	fflush(stdout);
@@ -370,29 +359,23 @@ int do_ping(int argc, char **argv)
 	const char *method = NULL;
 	sigset_t block, wait_mask;
 	struct synprobe_check_opts copts = { .sz = sizeof(copts) };
-	struct sp_l7_arg l7arg = {};
+	union sp_kind_arg_buf kind_arg;
 	int err, wait_ms;
 
 	err = parse_args(argc, argv, &a);
 	if (err) {
-		sp_l7_cli_free(&a.l7);
+		sp_kind_cli_free(&a.kinds);
 		return err > 0 ? SP_EXIT_OK : SP_EXIT_USAGE;
 	}
 	if (sp_target_parse(argv[optind], a.port, &spec, err_msg, sizeof(err_msg)) ||
 	    sp_target_resolve(&spec, a.family, false, &addr, 1, err_msg, sizeof(err_msg)) < 0) {
 		sp_err("%s", err_msg);
-		sp_l7_cli_free(&a.l7);
+		sp_kind_cli_free(&a.kinds);
 		return SP_EXIT_USAGE;
 	}
 	copts.mark = a.mark;
 	copts.bind_ifindex = a.bind_ifindex;
-	if (a.l7.active) {
-		l7arg.opts = &a.l7.opts;
-		l7arg.host = spec.host;
-		copts.kind = &sp_kind_l7;
-		copts.kind_arg = &l7arg;
-		copts.close_fin = a.l7.close_fin;
-	}
+	sp_kind_cli_check_opts(&a.kinds, spec.host, &kind_arg, &copts);
 	st.target = argv[optind];
 
 	/* Signals are unblocked only inside the wait (epoll_pwait), so none is lost before it. */
@@ -416,7 +399,7 @@ int do_ping(int argc, char **argv)
 			    },
 			    &method);
 	if (!sp) {
-		sp_l7_cli_free(&a.l7);
+		sp_kind_cli_free(&a.kinds);
 		return SP_EXIT_USAGE;
 	}
 	/* Lines only once the method is known; a quiet run keeps method NULL in the callback. */
@@ -449,7 +432,7 @@ cleanup:
 	/* Probes still in flight at Ctrl-C are neither answered nor lost: they are not counted. */
 	st.sent -= synprobe_in_flight(sp);
 	synprobe_close(sp);
-	sp_l7_cli_free(&a.l7);
+	sp_kind_cli_free(&a.kinds);
 	st.method = method;
 	print_summary(&st, (double)(mono_ms() - start_ms));
 	if (err)

@@ -1,10 +1,22 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* l7_cli.c - check's and ping's options past the TCP handshake, into the l7 kind's options. */
+/*
+ * l7_cli.c - the l7 kind's row in the table of completing kinds (check_kind.h): check's and
+ * ping's options past the TCP handshake, compiled into the l7 kind's options, and what its
+ * result shows (JSON keys, check's and ping's lines).
+ */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include "cescape.h"
+#include "check_kind.h"
 #include "l7_cli.h"
 #include "output.h"
+#include "util.h"
+
+_Static_assert(sizeof(struct sp_l7_result) <= SP_KIND_RESULT_MAX,
+	       "struct sp_l7_result must fit union sp_kind_result_buf");
+_Static_assert(sizeof(struct sp_l7_arg) <= SP_KIND_ARG_MAX,
+	       "struct sp_l7_arg must fit union sp_kind_arg_buf");
 
 int sp_l7_cli_option(struct sp_l7_cli *c, int opt, const char *arg)
 {
@@ -156,3 +168,132 @@ void sp_l7_cli_usage(FILE *f)
 		"  Outcomes: mismatch (a reply did not match), tls_error (the handshake or the\n"
 		"  certificate failed); both say why.\n");
 }
+
+static const struct option l7_long_options[] = {
+	{ "tls", no_argument, NULL, SP_L7_OPT_TLS },
+	{ "sni", required_argument, NULL, SP_L7_OPT_SNI },
+	{ "ca", required_argument, NULL, SP_L7_OPT_CA },
+	{ "insecure", no_argument, NULL, SP_L7_OPT_INSECURE },
+	{ "alpn", required_argument, NULL, SP_L7_OPT_ALPN },
+	{ "send", required_argument, NULL, SP_L7_OPT_SEND },
+	{ "expect", required_argument, NULL, SP_L7_OPT_EXPECT },
+	{ "proxy-protocol", required_argument, NULL, SP_L7_OPT_PROXY },
+	{ "close", required_argument, NULL, SP_L7_OPT_CLOSE },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int l7_cli_option(void *cli, int opt, const char *arg)
+{
+	return sp_l7_cli_option(cli, opt, arg);
+}
+
+static int l7_cli_finish(void *cli, bool *active)
+{
+	struct sp_l7_cli *c = cli;
+	int err;
+
+	err = sp_l7_cli_finish(c);
+	*active = !err && c->active;
+	return err;
+}
+
+static void l7_cli_check_opts(const void *cli, const char *host, void *arg,
+			      struct synprobe_check_opts *copts)
+{
+	const struct sp_l7_cli *c = cli;
+	struct sp_l7_arg *a = arg;
+
+	a->opts = &c->opts;
+	a->host = host;
+	copts->kind = &sp_kind_l7;
+	copts->kind_arg = a;
+	copts->close_fin = c->close_fin;
+}
+
+static void l7_cli_free(void *cli)
+{
+	sp_l7_cli_free(cli);
+}
+
+static json_object *json_str_or_null(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+/* The keys of an l7 check (--tls, --send...): each present, null when not reached. */
+static void l7_json(json_object *obj, const struct synprobe_result *res)
+{
+	const struct sp_l7_result *l7 = res->kind_result;
+	const struct sp_tls_info *ti = l7 && l7->tls ? &l7->info : NULL;
+	char when[40];
+
+	json_object_object_add(obj, "tls_handshake_ns",
+			       ti && ti->handshake_ns ?
+				       json_object_new_int64((int64_t)ti->handshake_ns) : NULL);
+	json_object_object_add(obj, "tls_version", json_str_or_null(ti ? ti->version : NULL));
+	json_object_object_add(obj, "tls_cipher", json_str_or_null(ti ? ti->cipher : NULL));
+	json_object_object_add(obj, "tls_alpn", json_str_or_null(ti ? ti->alpn : NULL));
+	sp_rfc3339(ti ? ti->not_after : 0, when, sizeof(when));
+	json_object_object_add(obj, "tls_cert_not_after",
+			       ti && ti->has_cert ? json_object_new_string(when) : NULL);
+	sp_rfc3339(ti ? ti->earliest_not_after : 0, when, sizeof(when));
+	json_object_object_add(obj, "tls_cert_earliest_not_after",
+			       ti && ti->has_cert ? json_object_new_string(when) : NULL);
+	json_object_object_add(obj, "tls_cert_subject",
+			       json_str_or_null(ti && ti->has_cert ? ti->subject : NULL));
+	json_object_object_add(obj, "tls_cert_issuer",
+			       json_str_or_null(ti && ti->has_cert ? ti->issuer : NULL));
+	json_object_object_add(obj, "tls_verified",
+			       ti && ti->has_cert ? json_object_new_boolean(ti->verified) : NULL);
+	json_object_object_add(obj, "expect_matched",
+			       l7 && l7->steps ? json_object_new_int((int)l7->expect_matched) :
+						 NULL);
+	json_object_object_add(obj, "first_byte_ns",
+			       l7 && l7->first_byte_ns ?
+				       json_object_new_int64((int64_t)l7->first_byte_ns) : NULL);
+}
+
+/* check's line: the TLS the check ran ("  TLS1.3 TLS_AES_256_GCM_SHA384"). */
+static void l7_text(FILE *f, const struct synprobe_result *res)
+{
+	const struct sp_l7_result *l7 = res->kind_result;
+
+	if (l7 && l7->tls && l7->info.version[0])
+		fprintf(f, "  %s %s", l7->info.version, l7->info.cipher);
+}
+
+/*
+ * ping's line: the TLS version, the handshake time and the first reply byte's, when there were
+ * such ("tls=TLS1.3 tls_handshake=1.21 ms first_byte=310 us").
+ */
+static void l7_ping_text(FILE *f, const struct synprobe_result *res)
+{
+	const struct sp_l7_result *l7 = res->kind_result;
+	char t[32];
+
+	if (!l7)
+		return;
+	if (l7->tls && l7->info.version[0])
+		fprintf(f, " tls=%s", l7->info.version);
+	if (l7->tls && l7->info.handshake_ns)
+		fprintf(f, " tls_handshake=%s", sp_format_ns(l7->info.handshake_ns, t, sizeof(t)));
+	if (l7->first_byte_ns)
+		fprintf(f, " first_byte=%s", sp_format_ns(l7->first_byte_ns, t, sizeof(t)));
+}
+
+const struct sp_kind_row sp_kind_row_l7 = {
+	.name = "l7",
+	.kind = &sp_kind_l7,
+	.result_size = sizeof(struct sp_l7_result),
+	.json = l7_json,
+	.text = l7_text,
+	.ping_text = l7_ping_text,
+	.long_options = l7_long_options,
+	.cli_size = sizeof(struct sp_l7_cli),
+	.cli_option = l7_cli_option,
+	.cli_finish = l7_cli_finish,
+	.cli_check_opts = l7_cli_check_opts,
+	.arg_size = sizeof(struct sp_l7_arg),
+	.cli_free = l7_cli_free,
+	.cli_usage = sp_l7_cli_usage,
+};

@@ -8,7 +8,7 @@
 #include <netdb.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include "kind_l7.h"
+#include "check_kind.h"
 #include "output.h"
 #include "target.h"
 #include "util.h"
@@ -131,49 +131,6 @@ static void add_reply_json(json_object *obj, const struct synprobe_result *res)
 	json_object_object_add(obj, "spoofed_replies", json_object_new_int64(f ? f->spoofed : 0));
 }
 
-static json_object *json_str_or_null(const char *s)
-{
-	return s && *s ? json_object_new_string(s) : NULL;
-}
-
-/*
- * The keys of a completing kind's check (--tls, --send...); none for the half-open and connect
- * checks, whose JSON stays as it was.
- */
-static void add_l7_json(json_object *obj, const struct synprobe_result *res)
-{
-	const struct sp_l7_result *l7 = res->kind_result;
-	const struct sp_tls_info *ti = l7 && l7->tls ? &l7->info : NULL;
-	char when[40];
-
-	json_object_object_add(obj, "tls_handshake_ns",
-			       ti && ti->handshake_ns ?
-				       json_object_new_int64((int64_t)ti->handshake_ns) : NULL);
-	json_object_object_add(obj, "tls_version", json_str_or_null(ti ? ti->version : NULL));
-	json_object_object_add(obj, "tls_cipher", json_str_or_null(ti ? ti->cipher : NULL));
-	json_object_object_add(obj, "tls_alpn", json_str_or_null(ti ? ti->alpn : NULL));
-	sp_rfc3339(ti ? ti->not_after : 0, when, sizeof(when));
-	json_object_object_add(obj, "tls_cert_not_after",
-			       ti && ti->has_cert ? json_object_new_string(when) : NULL);
-	sp_rfc3339(ti ? ti->earliest_not_after : 0, when, sizeof(when));
-	json_object_object_add(obj, "tls_cert_earliest_not_after",
-			       ti && ti->has_cert ? json_object_new_string(when) : NULL);
-	json_object_object_add(obj, "tls_cert_subject",
-			       json_str_or_null(ti && ti->has_cert ? ti->subject : NULL));
-	json_object_object_add(obj, "tls_cert_issuer",
-			       json_str_or_null(ti && ti->has_cert ? ti->issuer : NULL));
-	json_object_object_add(obj, "tls_verified",
-			       ti && ti->has_cert ? json_object_new_boolean(ti->verified) : NULL);
-	json_object_object_add(obj, "expect_matched",
-			       l7 && l7->steps ? json_object_new_int((int)l7->expect_matched) :
-						 NULL);
-	json_object_object_add(obj, "first_byte_ns",
-			       l7 && l7->first_byte_ns ?
-				       json_object_new_int64((int64_t)l7->first_byte_ns) : NULL);
-	json_object_object_add(obj, "connect_close",
-			       json_object_new_string(res->connect_close_fin ? "fin" : "rst"));
-}
-
 json_object *sp_result_json(const char *target, const struct synprobe_result *res,
 			    const char *method)
 {
@@ -215,8 +172,15 @@ json_object *sp_result_json(const char *target, const struct synprobe_result *re
 	}
 	json_object_object_add(obj, "timeout_ms", json_object_new_int64(res->timeout_ms));
 	add_reply_json(obj, res);
-	if (res->kind)
-		add_l7_json(obj, res);
+	if (res->kind) {
+		/* A completing kind's keys (its row's), then how its connection closed. */
+		const struct sp_kind_row *row = sp_kind_row_of(res->kind);
+
+		if (row && row->json)
+			row->json(obj, res);
+		json_object_object_add(obj, "connect_close",
+				       json_object_new_string(res->connect_close_fin ? "fin" : "rst"));
+	}
 	return obj;
 }
 
@@ -261,7 +225,7 @@ void sp_print_human(FILE *f, const char *target, const struct synprobe_result *r
 {
 	char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], rtt[32], src[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
 	__u16 sport;
-	const struct sp_l7_result *l7 = res->kind ? res->kind_result : NULL;
+	const struct sp_kind_row *row = sp_kind_row_of(res->kind);
 
 	sp_address_str(&res->addr, addr, sizeof(addr), NULL);
 	fprintf(f, "%-*s  %-*s  %-11s  %-7s", target_width, target, addr_width, addr,
@@ -275,13 +239,13 @@ void sp_print_human(FILE *f, const char *target, const struct synprobe_result *r
 		fprintf(f, "  no reply in %u ms", res->timeout_ms);
 	else
 		fprintf(f, "  -");
-	/* A completing kind: why it failed, or the TLS it ran. */
+	/* A completing kind: why it failed, or what it ran (its row's text, e.g. the TLS). */
 	if (res->detail)
 		fprintf(f, "  %s", res->detail);
 	else if (res->kind && res->error && res->has_rtt)
 		fprintf(f, "  %s", strerror(res->error));
-	else if (l7 && l7->tls && l7->info.version[0])
-		fprintf(f, "  %s %s", l7->info.version, l7->info.cipher);
+	else if (row && row->text)
+		row->text(f, res);
 	if (res->outcome == SYNPROBE_UNREACHABLE && has_reply(res))
 		fprintf(f, "  (%s from %s)",
 			synprobe_icmp_name(res->addr.ss_family, res->flow->icmp_type,
