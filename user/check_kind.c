@@ -21,6 +21,21 @@ const struct sp_kind_row *sp_kind_row_of(const struct synprobe_kind *kind)
 	return NULL;
 }
 
+const struct sp_kind_row *sp_kind_row_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; name && sp_completing_kinds[i]; i++)
+		if (!strcmp(sp_completing_kinds[i]->name, name))
+			return sp_completing_kinds[i];
+	return NULL;
+}
+
+const struct sp_kind_row *sp_kind_row_of_cfg(const struct serve_kind_cfg *cfg)
+{
+	return cfg ? sp_kind_row_by_name(cfg->row) : NULL;
+}
+
 int sp_kind_cli_init(struct sp_kind_cli *c, const struct option *base,
 		     struct option out[SP_KIND_OPTIONS_MAX])
 {

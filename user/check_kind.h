@@ -9,6 +9,10 @@
  *	sp_kind_row_l7	l7_cli.c	sp_kind_l7	--tls --sni --ca --insecure --alpn --send
  *							--expect --proxy-protocol --close
  *
+ * serve's settings of a kind (YAML tls:, query_response:... in checks and modules) are a struct
+ * that starts with struct serve_kind_cfg, naming its row; serve (cmd_serve.c, serve_http.c) finds
+ * the row by that name and calls its serve_* hooks.
+ *
  * The library (libsynprobe) does not see this table: GnuTLS and PCRE2 stay out of it.
  * A new completing kind: a file with its struct synprobe_kind and its `const struct sp_kind_row
  * sp_kind_row_NAME` (the hooks it needs; a NULL hook does nothing), the extern below, and the
@@ -23,12 +27,26 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <json-c/json.h>
+#include <linux/types.h>
 #include "libsynprobe.h"
+
+struct serve_buf;
+struct sp_kind_row;
 
 #define SP_KIND_ROWS_MAX 8	/* rows in sp_completing_kinds[] at most */
 #define SP_KIND_OPTIONS_MAX 64	/* long options of a command and of every row, with the end row */
 #define SP_KIND_ARG_MAX 64	/* bytes of one check's kind_arg (arg_size) */
 #define SP_KIND_RESULT_MAX 1024 /* bytes of a copied kind_result (result_size) */
+
+#define SP_KIND_KEPT_MAX 1024	/* bytes of serve's per-check state of a row (kept_size) */
+
+/*
+ * The head of serve's compiled settings of a completing kind (e.g. struct serve_l7): interned
+ * by the kind's file, read-only and valid until exit, so settings copy it by pointer.
+ */
+struct serve_kind_cfg {
+	const char *row; /* the row's name (sp_kind_row_by_name()) */
+};
 
 /* Storage for one check's kind_arg, aligned for any row's struct. */
 union sp_kind_arg_buf {
@@ -40,6 +58,40 @@ union sp_kind_arg_buf {
 union sp_kind_result_buf {
 	max_align_t align;
 	unsigned char bytes[SP_KIND_RESULT_MAX];
+};
+
+/* Storage for what serve keeps per check across runs for a row (kept_size bytes). */
+union sp_kind_kept_buf {
+	max_align_t align;
+	unsigned char bytes[SP_KIND_KEPT_MAX];
+};
+
+/* One serve check as a row's serve_metrics() sees it (filled by cmd_serve.c). */
+struct sp_kind_serve_check {
+	const char *labels;  /* its labels, `name="value",...` without braces */
+	const void *cfg;     /* its settings of this row's kind (a serve_kind_cfg), or NULL */
+	bool has_last;	     /* it has run (or failed to start) at least once */
+	bool last_success;   /* the last run was a success (outcome open) */
+	__u64 last_rtt_ns;   /* the last run's handshake RTT, 0: none */
+	const void *result;  /* the last run's kind_result if it was this row's, else NULL */
+	const void *kept;    /* this row's kept state (serve_keep()), or NULL when none yet */
+};
+
+/*
+ * serve_check_at - fills @v with serve's check @i (0 <= i < n) for @row: the accessor cmd_serve.c
+ * hands to serve_metrics(), so that its check struct stays private.
+ */
+typedef void (*sp_kind_serve_check_at)(const void *ctx, size_t i,
+					 const struct sp_kind_row *row,
+					 struct sp_kind_serve_check *v);
+
+/* A /probe's run as a row's serve_probe_metrics() sees it (filled by serve_http.c). */
+struct sp_kind_serve_probe {
+	const void *cfg;		/* the module's settings of this row's kind */
+	enum synprobe_outcome outcome;
+	bool has_rtt;
+	__u64 rtt_ns;			/* the handshake RTT when has_rtt */
+	const void *result;		/* the run's kind_result (a copy), or NULL */
 };
 
 struct sp_kind_row {
@@ -89,6 +141,34 @@ struct sp_kind_row {
 	size_t arg_size;		   /* bytes of one check's kind_arg (<= SP_KIND_ARG_MAX) */
 	void (*cli_free)(void *cli);	   /* what cli_finish() made; not @cli itself */
 	void (*cli_usage)(FILE *f);	   /* the options' help lines (check's and ping's --help) */
+
+	/*
+	 * serve (cmd_serve.c, serve_http.c), with @cfg the row's settings (a serve_kind_cfg
+	 * naming this row). Its YAML keys are still read by serve_config.c (parse_l7()).
+	 */
+	/* serve_active - the settings @cfg make a check of this kind run (else: half-open). */
+	bool (*serve_active)(const void *cfg);
+	/*
+	 * serve_check_opts - as cli_check_opts, from @cfg: fills @arg (arg_size bytes, the
+	 * caller's, alive while the check runs) and @copts->kind, kind_arg and close_fin.
+	 */
+	void (*serve_check_opts)(const void *cfg, const char *host, void *arg,
+				 struct synprobe_check_opts *copts);
+	size_t kept_size; /* bytes of serve's per-check state of the row (<= SP_KIND_KEPT_MAX) */
+	/*
+	 * serve_keep - after a check's run with this row's @result: updates @kept (kept_size
+	 * bytes, zeroed at the check's start), what the metrics keep across runs (l7: the last
+	 * certificate). Returns true when @kept now holds something to show.
+	 */
+	bool (*serve_keep)(void *kept, const void *result);
+	/*
+	 * serve_metrics - the row's families on /metrics, over serve's @n checks read through
+	 * @at(@ctx, i, this row, &view): every family's HELP and TYPE, then its samples.
+	 */
+	void (*serve_metrics)(struct serve_buf *b, size_t n, sp_kind_serve_check_at at,
+			      const void *ctx);
+	/* serve_probe_metrics - a /probe of a module of this kind: the run's families. */
+	void (*serve_probe_metrics)(struct serve_buf *b, const struct sp_kind_serve_probe *p);
 };
 
 extern const struct sp_kind_row sp_kind_row_l7;
@@ -98,6 +178,12 @@ extern const struct sp_kind_row *const sp_completing_kinds[];
 
 /* sp_kind_row_of - the row of the engine kind @kind (a result's res->kind), or NULL. */
 const struct sp_kind_row *sp_kind_row_of(const struct synprobe_kind *kind);
+
+/* sp_kind_row_by_name - the row named @name ("l7"), or NULL (also for NULL). */
+const struct sp_kind_row *sp_kind_row_by_name(const char *name);
+
+/* sp_kind_row_of_cfg - the row of serve's settings @cfg, or NULL when @cfg is NULL. */
+const struct sp_kind_row *sp_kind_row_of_cfg(const struct serve_kind_cfg *cfg);
 
 /*
  * A command's completing-kind options: each row's state (allocated by sp_kind_cli_init()), and

@@ -27,6 +27,7 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 #include <json-c/json.h>
+#include "check_kind.h"
 #include "cidr.h"
 #include "file_sd.h"
 #include "libsynprobe.h"
@@ -79,13 +80,16 @@ struct serve_check {
 	__u64 state_changes;
 	__u64 syn_retransmits;
 	struct serve_histogram rtt;
-	/* a completing check (cfg.set.l7): the kind's argument, and what its last run found */
-	struct sp_l7_arg l7_arg;
-	bool has_l7;		     /* l7 below is set */
-	struct sp_l7_result l7;	     /* the last run's */
-	bool has_cert;		     /* cert below is from a handshake that got a certificate */
-	struct sp_tls_info cert;     /* the last such handshake's */
-	__u64 last_rtt_ns;	     /* the last run's handshake RTT; 0: none */
+	/*
+	 * a completing check (cfg.set.kind, its row's hooks: check_kind.h): the kind's argument,
+	 * what its last run found, and what the row keeps across runs for the metrics
+	 */
+	union sp_kind_arg_buf kind_arg;
+	const struct sp_kind_row *result_row; /* kind_result's row; NULL: the last run had none */
+	union sp_kind_result_buf kind_result; /* the last run's (result_row->result_size bytes) */
+	const struct sp_kind_row *kept_row;   /* kept's row; NULL: nothing kept yet */
+	union sp_kind_kept_buf kept;	      /* serve_keep()'s state (l7: the last certificate) */
+	__u64 last_rtt_ns;		      /* the last run's handshake RTT; 0: none */
 };
 
 struct serve_args {
@@ -753,8 +757,7 @@ static void record_result(struct serve *s, struct serve_check *c, enum synprobe_
  */
 static void record_failure(struct serve *s, struct serve_check *c, const char *errmsg)
 {
-	c->has_l7 = false;
-	memset(&c->l7, 0, sizeof(c->l7));
+	c->result_row = NULL;
 	record_result(s, c, SYNPROBE_ERROR, false, 0, 0, errmsg);
 }
 
@@ -790,7 +793,7 @@ static void orphan_release(struct serve *s, struct serve_check *c)
 static void engine_start(struct serve *s, struct serve_check *c)
 {
 	struct synprobe_check_opts copts = { .sz = sizeof(copts), .mark = c->cfg.set.mark };
-	const struct serve_l7 *l7 = c->cfg.set.l7;
+	const struct sp_kind_row *row = sp_kind_row_of_cfg(c->cfg.set.kind);
 	const char *ifname = c->cfg.set.bind_interface;
 	char msg[SP_ERR_MAX];
 	int err;
@@ -806,12 +809,10 @@ static void engine_start(struct serve *s, struct serve_check *c)
 			return;
 		}
 	}
-	if (l7 && l7->active) {
-		c->l7_arg.opts = &l7->opts;
-		c->l7_arg.host = c->cfg.spec.host;
-		copts.kind = &sp_kind_l7;
-		copts.kind_arg = &c->l7_arg;
-		copts.close_fin = l7->spec.close_given && l7->spec.close_fin;
+	if (row && row->serve_active && row->serve_active(c->cfg.set.kind) &&
+	    row->serve_check_opts) {
+		memset(&c->kind_arg, 0, sizeof(c->kind_arg));
+		row->serve_check_opts(c->cfg.set.kind, c->cfg.spec.host, c->kind_arg.bytes, &copts);
 	}
 	err = synprobe_start_ex(s->sp, (struct sockaddr *)&c->addr.addr, c->addr.addrlen,
 				c->cfg.set.timeout_ms, &copts, c);
@@ -893,6 +894,7 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 {
 	enum serve_job_tag *tag = res->user;
 	struct serve *s = ctx;
+	const struct sp_kind_row *row;
 	struct serve_check *c;
 	struct serve_req *r;
 
@@ -903,9 +905,13 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 		r->result.rtt_ns = res->rtt_ns;
 		r->result.syn_retransmits = res->syn_retransmits;
 		r->result.error = res->error;
-		r->result.has_l7 = res->kind == &sp_kind_l7 && res->kind_result;
-		if (r->result.has_l7)
-			r->result.l7 = *(const struct sp_l7_result *)res->kind_result;
+		row = sp_kind_row_of(res->kind);
+		r->result.kind_result = NULL;
+		if (row && res->kind_result && row->result_size <= SP_KIND_RESULT_MAX) {
+			memcpy(r->result.kind_result_buf.bytes, res->kind_result,
+			       row->result_size);
+			r->result.kind_result = r->result.kind_result_buf.bytes;
+		}
 		r->duration_ns = mono_ns() - r->start_ns;
 		serve_http_done(s->http, r, 200, NULL);
 		return;
@@ -916,12 +922,17 @@ static void on_result(const struct synprobe_result *res, void *ctx)
 		orphan_release(s, c);
 		return;
 	}
-	c->has_l7 = res->kind == &sp_kind_l7 && res->kind_result;
-	if (c->has_l7) {
-		c->l7 = *(const struct sp_l7_result *)res->kind_result;
-		if (c->l7.tls && c->l7.info.has_cert) {
-			c->has_cert = true;
-			c->cert = c->l7.info;
+	row = sp_kind_row_of(res->kind);
+	c->result_row = NULL;
+	if (row && res->kind_result && row->result_size <= SP_KIND_RESULT_MAX) {
+		memcpy(c->kind_result.bytes, res->kind_result, row->result_size);
+		c->result_row = row;
+		/* What the row keeps across runs: a check whose kind changes starts it again. */
+		if (row->serve_keep && row->kept_size <= SP_KIND_KEPT_MAX) {
+			if (c->kept_row != row)
+				memset(&c->kept, 0, sizeof(c->kept));
+			c->kept_row = row->serve_keep(c->kept.bytes, c->kind_result.bytes) ? row :
+											  NULL;
 		}
 	}
 	record_result(s, c, res->outcome, res->has_rtt, res->rtt_ns, res->syn_retransmits,
@@ -987,62 +998,33 @@ static void render_bpf(struct serve *s, struct serve_buf *b)
 	}
 }
 
-/* The metrics of completing checks (tls, query_response): only for those that have them. */
-static void render_l7(struct serve *s, struct serve_buf *b)
+/*
+ * serve's check @i as row @row's metrics see it (sp_kind_serve_check_at, check_kind.h): its
+ * settings, last result and kept state only when they are that row's.
+ */
+static void kind_check_at(const void *ctx, size_t i, const struct sp_kind_row *row,
+			  struct sp_kind_serve_check *v)
 {
-	struct serve_check *c;
-	size_t i;
+	const struct serve *s = ctx;
+	const struct serve_check *c = s->checks[i];
 
-	family(b, "synprobe_tls_cert_not_after_seconds", "gauge",
-	       "notAfter of the leaf certificate of the last TLS handshake that got one, Unix time.");
-	for (i = 0; i < s->n_checks; i++) {
-		c = s->checks[i];
-		if (c->has_cert)
-			serve_buf_printf(b, "synprobe_tls_cert_not_after_seconds{%s} %lld\n",
-					 c->labels, (long long)c->cert.not_after);
-	}
-	family(b, "synprobe_tls_cert_earliest_not_after_seconds", "gauge",
-	       "The earliest notAfter of the certificates the server sent (leaf and chain), Unix time.");
-	for (i = 0; i < s->n_checks; i++) {
-		c = s->checks[i];
-		if (c->has_cert)
-			serve_buf_printf(b,
-					 "synprobe_tls_cert_earliest_not_after_seconds{%s} %lld\n",
-					 c->labels, (long long)c->cert.earliest_not_after);
-	}
-	family(b, "synprobe_tls_handshake_seconds", "gauge",
-	       "The last run's TLS handshake, first ClientHello write to its end, in seconds.");
-	for (i = 0; i < s->n_checks; i++) {
-		c = s->checks[i];
-		if (c->has_l7 && c->l7.tls && c->l7.info.handshake_ns)
-			serve_buf_printf(b, "synprobe_tls_handshake_seconds{%s} %.9f\n", c->labels,
-					 (double)c->l7.info.handshake_ns / 1e9);
-	}
-	family(b, "synprobe_phase_seconds", "gauge",
-	       "The last run of a completing check, by phase: tcp (the handshake RTT at tc), tls, "
-	       "first_byte (handshakes' end to the first reply byte), in seconds.");
-	for (i = 0; i < s->n_checks; i++) {
-		c = s->checks[i];
-		if (!c->has_l7)
-			continue;
-		if (c->last_rtt_ns)
-			serve_buf_printf(b, "synprobe_phase_seconds{%s,phase=\"tcp\"} %.9f\n",
-					 c->labels, (double)c->last_rtt_ns / 1e9);
-		if (c->l7.tls && c->l7.info.handshake_ns)
-			serve_buf_printf(b, "synprobe_phase_seconds{%s,phase=\"tls\"} %.9f\n",
-					 c->labels, (double)c->l7.info.handshake_ns / 1e9);
-		if (c->l7.first_byte_ns)
-			serve_buf_printf(b, "synprobe_phase_seconds{%s,phase=\"first_byte\"} %.9f\n",
-					 c->labels, (double)c->l7.first_byte_ns / 1e9);
-	}
-	family(b, "synprobe_expect_matched", "gauge",
-	       "1 if every query_response step of the last run matched, else 0.");
-	for (i = 0; i < s->n_checks; i++) {
-		c = s->checks[i];
-		if (c->has_last && c->cfg.set.l7 && c->cfg.set.l7->spec.n_steps)
-			serve_buf_printf(b, "synprobe_expect_matched{%s} %d\n", c->labels,
-					 c->has_l7 && c->l7.steps && c->last_success);
-	}
+	v->labels = c->labels;
+	v->cfg = sp_kind_row_of_cfg(c->cfg.set.kind) == row ? c->cfg.set.kind : NULL;
+	v->has_last = c->has_last;
+	v->last_success = c->last_success;
+	v->last_rtt_ns = c->last_rtt_ns;
+	v->result = c->result_row == row ? c->kind_result.bytes : NULL;
+	v->kept = c->kept_row == row ? c->kept.bytes : NULL;
+}
+
+/* The metrics of completing checks (tls, query_response): each row's, over every check. */
+static void render_kinds(struct serve *s, struct serve_buf *b)
+{
+	int i;
+
+	for (i = 0; sp_completing_kinds[i]; i++)
+		if (sp_completing_kinds[i]->serve_metrics)
+			sp_completing_kinds[i]->serve_metrics(b, s->n_checks, kind_check_at, s);
 }
 
 static char *render_metrics(struct serve *s)
@@ -1081,7 +1063,7 @@ static char *render_metrics(struct serve *s)
 					 s->checks[i]->labels,
 					 synprobe_outcome_str((enum synprobe_outcome)o),
 					 (unsigned long long)s->checks[i]->outcomes[o]);
-	render_l7(s, &b);
+	render_kinds(s, &b);
 	family(&b, "synprobe_state_changes_total", "counter",
 	       "State changes (unknown, up, down) of the check.");
 	for (i = 0; i < s->n_checks; i++)
@@ -1135,23 +1117,21 @@ static char *render_metrics(struct serve *s)
 }
 
 /*
- * Starts the check of /probe request @r: its module's completing check (kind_l7, with the
- * module's interned options, valid until exit), else the half-open one. Returns as
+ * Starts the check of /probe request @r: its module's completing check (its row's, with the
+ * module's interned settings, valid until exit), else the half-open one. Returns as
  * synprobe_start().
  */
 static int start_probe(struct serve *s, struct serve_req *r)
 {
 	struct synprobe_check_opts copts = {.sz = sizeof(copts)};
-	const struct serve_l7 *l7 = r->has_module ? r->module.l7 : NULL;
+	const struct serve_kind_cfg *cfg = r->has_module ? r->module.kind : NULL;
+	const struct sp_kind_row *row = sp_kind_row_of_cfg(cfg);
 
-	if (!l7 || !l7->active)
+	if (!row || !row->serve_active || !row->serve_active(cfg) || !row->serve_check_opts)
 		return synprobe_start(s->sp, (struct sockaddr *)&r->addr.addr, r->addr.addrlen,
 				      r->timeout_ms, r);
-	r->l7_arg.opts = &l7->opts;
-	r->l7_arg.host = r->host;
-	copts.kind = &sp_kind_l7;
-	copts.kind_arg = &r->l7_arg;
-	copts.close_fin = l7->spec.close_given && l7->spec.close_fin;
+	memset(&r->kind_arg, 0, sizeof(r->kind_arg));
+	row->serve_check_opts(cfg, r->host, r->kind_arg.bytes, &copts);
 	return synprobe_start_ex(s->sp, (struct sockaddr *)&r->addr.addr, r->addr.addrlen,
 				 r->timeout_ms, &copts, r);
 }

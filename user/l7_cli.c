@@ -11,12 +11,15 @@
 #include "check_kind.h"
 #include "l7_cli.h"
 #include "output.h"
+#include "serve_l7.h"
 #include "util.h"
 
 _Static_assert(sizeof(struct sp_l7_result) <= SP_KIND_RESULT_MAX,
 	       "struct sp_l7_result must fit union sp_kind_result_buf");
 _Static_assert(sizeof(struct sp_l7_arg) <= SP_KIND_ARG_MAX,
 	       "struct sp_l7_arg must fit union sp_kind_arg_buf");
+_Static_assert(sizeof(struct serve_l7_kept) <= SP_KIND_KEPT_MAX,
+	       "struct serve_l7_kept must fit union sp_kind_kept_buf");
 
 int sp_l7_cli_option(struct sp_l7_cli *c, int opt, const char *arg)
 {
@@ -296,4 +299,10 @@ const struct sp_kind_row sp_kind_row_l7 = {
 	.arg_size = sizeof(struct sp_l7_arg),
 	.cli_free = l7_cli_free,
 	.cli_usage = sp_l7_cli_usage,
+	.serve_active = serve_l7_active,
+	.serve_check_opts = serve_l7_check_opts,
+	.kept_size = sizeof(struct serve_l7_kept),
+	.serve_keep = serve_l7_keep,
+	.serve_metrics = serve_l7_metrics,
+	.serve_probe_metrics = serve_l7_probe_metrics,
 };

@@ -86,9 +86,13 @@ struct serve_settings {
 	size_t n_labels;
 	__u32 mark;				   /* SO_MARK; 0: none */
 	char bind_interface[SERVE_IFNAME_MAX];	   /* SO_BINDTODEVICE; "": none */
-	/* tls, query_response, proxy_protocol, close (serve_l7.h): interned, valid until exit,
-	 * compared by pointer; NULL: none given (a half-open check) */
-	const struct serve_l7 *l7;
+	/*
+	 * A completing kind's settings: its struct starts with struct serve_kind_cfg, which names
+	 * its row (check_kind.h); l7's (tls, query_response, proxy_protocol, close) are a struct
+	 * serve_l7. Interned, valid until exit, compared by pointer; NULL: none given (a
+	 * half-open check).
+	 */
+	const struct serve_kind_cfg *kind;
 };
 
 struct serve_check_config {
@@ -107,15 +111,15 @@ enum serve_module_method {
 };
 
 /*
- * One module. Copied by value (into serve_http's table, into each /probe request): l7 is an
+ * One module. Copied by value (into serve_http's table, into each /probe request): kind is an
  * interned object that stays valid until exit (serve_l7.h), so a copy outlives any reload.
  */
 struct serve_module {
 	char name[SERVE_MODULE_NAME_MAX];
 	__u32 timeout_ms; /* 0: none given (the request's timeout) */
 	enum serve_module_method method;
-	const struct serve_l7 *l7; /* NULL: half-open */
-	int line;		   /* 1-based line of the module in the file */
+	const struct serve_kind_cfg *kind; /* as serve_settings.kind; NULL: half-open */
+	int line;			   /* 1-based line of the module in the file */
 };
 
 struct serve_config {

@@ -219,95 +219,10 @@ reply_line_hdr(struct MHD_Connection *conn, unsigned int status, const char *hdr
 
 #define reply_line(conn, status, ...) reply_line_hdr(conn, status, NULL, NULL, __VA_ARGS__)
 
-/* GnuTLS's "TLS1.3" as blackbox_exporter's probe_tls_version_info labels it: "TLS 1.3". */
-static const char *tls_version_label(const char *v)
-{
-	static const char *const names[][2] = {
-	    {"TLS1.0", "TLS 1.0"}, {"TLS1.1", "TLS 1.1"}, {"TLS1.2", "TLS 1.2"},
-	    {"TLS1.3", "TLS 1.3"},
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(v, names[i][0]))
-			return names[i][1];
-	return "unknown";
-}
-
-static void render_seconds(struct serve_buf *b, const char *series, __u64 ns)
-{
-	serve_buf_printf(b, "%s ", series);
-	serve_buf_double(b, (double)ns / 1e9);
-	serve_buf_printf(b, "\n");
-}
-
-/*
- * The metrics of a module's probe past the handshake: blackbox_exporter's tcp prober's names
- * where it has them (prober/tcp.go, prober/tls.go), ours for the rest. What did not happen is
- * absent, not 0: no certificate, no certificate metrics.
- */
-static void render_probe_l7(struct serve_buf *b, const struct serve_req *r)
-{
-	const struct serve_probe_result *res = &r->result;
-	const struct sp_l7_result *l7 = &res->l7;
-	const struct serve_l7 *m = r->module.l7;
-	bool steps = m && m->spec.n_steps;
-
-	/*
-	 * blackbox's tcp prober always has it: 1 only when a reply was read to its end without a
-	 * match; a timeout or a read error leaves it 0 (prober/tcp.go returns on the scanner's
-	 * error before setting it).
-	 */
-	serve_buf_header(b, "probe_failed_due_to_regex", "gauge",
-			 "Whether the probe failed because a query_response expect did not match.");
-	serve_buf_printf(b, "probe_failed_due_to_regex %d\n",
-			 res->outcome == SYNPROBE_MISMATCH && res->has_l7 && l7->expect_failed);
-	if (steps) {
-		serve_buf_header(b, "synprobe_probe_expect_matched", "gauge",
-				 "1 if every query_response step matched, else 0.");
-		serve_buf_printf(b, "synprobe_probe_expect_matched %d\n",
-				 res->has_l7 && l7->steps && res->outcome == SYNPROBE_OPEN);
-	}
-	if (!res->has_l7)
-		return;
-	if (l7->tls && l7->info.has_cert) {
-		serve_buf_header(b, "probe_ssl_earliest_cert_expiry", "gauge",
-				 "The earliest notAfter of the certificates the server sent, Unix "
-				 "time.");
-		serve_buf_printf(b, "probe_ssl_earliest_cert_expiry %lld\n",
-				 (long long)l7->info.earliest_not_after);
-	}
-	if (l7->tls && l7->info.version[0]) {
-		serve_buf_header(b, "probe_tls_version_info", "gauge",
-				 "The TLS version negotiated: 1 for it.");
-		serve_buf_printf(b, "probe_tls_version_info{");
-		serve_buf_label(b, true, "version", tls_version_label(l7->info.version));
-		serve_buf_printf(b, "} 1\n");
-	}
-	if (l7->tls && l7->info.handshake_ns) {
-		serve_buf_header(b, "synprobe_probe_tls_handshake_seconds", "gauge",
-				 "The TLS handshake, first ClientHello write to its end, in seconds.");
-		render_seconds(b, "synprobe_probe_tls_handshake_seconds", l7->info.handshake_ns);
-	}
-	if (res->has_rtt || (l7->tls && l7->info.handshake_ns) || l7->first_byte_ns) {
-		serve_buf_header(b, "synprobe_probe_phase_seconds", "gauge",
-				 "By phase: tcp (the handshake RTT), tls, first_byte (handshakes' "
-				 "end to the first reply byte), in seconds.");
-		if (res->has_rtt)
-			render_seconds(b, "synprobe_probe_phase_seconds{phase=\"tcp\"}",
-				       res->rtt_ns);
-		if (l7->tls && l7->info.handshake_ns)
-			render_seconds(b, "synprobe_probe_phase_seconds{phase=\"tls\"}",
-				       l7->info.handshake_ns);
-		if (l7->first_byte_ns)
-			render_seconds(b, "synprobe_probe_phase_seconds{phase=\"first_byte\"}",
-				       l7->first_byte_ns);
-	}
-}
-
 /*
  * The answer to /probe in blackbox_exporter's form, plus our RTT. Without a module, the half-open
- * outcomes only (the output as it always was); with one, every outcome and render_probe_l7().
+ * outcomes only (the output as it always was); with one, every outcome and its completing
+ * kind's metrics (the row's serve_probe_metrics(), check_kind.h).
  */
 static char *render_probe(const struct serve_req *r, bool resolved)
 {
@@ -315,6 +230,7 @@ static char *render_probe(const struct serve_req *r, bool resolved)
 	struct serve_buf b = {};
 	bool success = resolved && res->outcome == SYNPROBE_OPEN;
 	int last = r->has_module ? SYNPROBE_OUTCOMES - 1 : SYNPROBE_UNREACHABLE;
+	const struct sp_kind_row *row;
 
 	serve_buf_header(&b, "probe_success", "gauge",
 			 r->has_module ? "Whether every step of the module's check passed (1) or "
@@ -350,8 +266,19 @@ static char *render_probe(const struct serve_req *r, bool resolved)
 		serve_buf_double(&b, (double)res->rtt_ns / 1e9);
 		serve_buf_printf(&b, "\n");
 	}
-	if (resolved && r->has_module && r->module.l7 && r->module.l7->active)
-		render_probe_l7(&b, r);
+	row = r->has_module ? sp_kind_row_of_cfg(r->module.kind) : NULL;
+	if (resolved && row && row->serve_active && row->serve_active(r->module.kind) &&
+	    row->serve_probe_metrics) {
+		struct sp_kind_serve_probe p = {
+			.cfg = r->module.kind,
+			.outcome = res->outcome,
+			.has_rtt = res->has_rtt,
+			.rtt_ns = res->rtt_ns,
+			.result = res->kind_result,
+		};
+
+		row->serve_probe_metrics(&b, &p);
+	}
 	if (b.oom) {
 		free(b.data);
 		return NULL;

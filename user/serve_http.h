@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <linux/types.h>
 #include "cidr.h"
-#include "kind_l7.h"
+#include "check_kind.h"
 #include "libsynprobe.h"
 #include "serve_config.h"
 #include "target.h"
@@ -41,8 +41,9 @@ struct serve_probe_result {
 	__u64 rtt_ns;
 	__u32 syn_retransmits;
 	int error; /* positive errno, or 0 */
-	bool has_l7;		/* a module's completing check ran: l7 is its result */
-	struct sp_l7_result l7; /* a copy of the kind's result (kind_l7.h) */
+	/* a module's completing check ran: a copy of its kind's result (NULL: none) */
+	const void *kind_result;
+	union sp_kind_result_buf kind_result_buf;
 };
 
 struct serve_req {
@@ -52,10 +53,10 @@ struct serve_req {
 	char target[SERVE_TARGET_MAX];
 	struct sp_address addr;
 	__u32 timeout_ms;
-	bool has_module;	     /* ?module=: module is a copy of it (its l7 lives until exit) */
+	bool has_module;	     /* ?module=: module is a copy of it (its kind lives until exit) */
 	struct serve_module module;
 	char host[SP_HOST_MAX];	     /* the target's host, for TLS's SNI and name check */
-	struct sp_l7_arg l7_arg;     /* the kind's argument while the check runs (main thread) */
+	union sp_kind_arg_buf kind_arg; /* the kind's argument while the check runs (main thread) */
 	__u64 start_ns; /* CLOCK_MONOTONIC, when the main thread started the check */
 	/* output, filled by the main thread before serve_http_done() */
 	struct serve_probe_result result;

@@ -108,6 +108,7 @@ static struct serve_l7 *l7_new(const struct serve_l7_spec *sp, char *key, char *
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		goto nomem;
+	l->base.row = "l7";
 	l->key = key;
 	l->spec = *sp;
 	l->spec.sni = dup_or_null(sp->sni, &oom);

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "check_kind.h"
 #include "expect.h"
 #include "kind_l7.h"
 
@@ -33,7 +34,8 @@ struct serve_l7_spec {
 };
 
 struct serve_l7 {
-	struct serve_l7_spec spec; /* its strings owned by this object */
+	struct serve_kind_cfg base; /* first: row "l7" (check_kind.h); settings point here */
+	struct serve_l7_spec spec;  /* its strings owned by this object */
 	bool active;		   /* some setting completes the connection: the kind runs */
 	struct sp_l7_opts opts;	   /* what synprobe_check_opts.kind_arg points to (via sp_l7_arg) */
 	struct sp_tls_config *tls_cfg;
@@ -49,5 +51,21 @@ struct serve_l7 {
  * named "[I].send" / "[I].expect"), --close without a completing setting, or the table full.
  */
 const struct serve_l7 *serve_l7_get(const struct serve_l7_spec *spec, char *err, size_t errlen);
+
+/*
+ * The l7 row's serve hooks (serve_l7_row.c; struct sp_kind_row in check_kind.h): @cfg is a
+ * struct serve_l7 (its base), @kept a struct serve_l7_kept.
+ */
+struct serve_l7_kept {
+	bool has_cert;		 /* cert is from the last handshake that got a certificate */
+	struct sp_tls_info cert;
+};
+
+bool serve_l7_active(const void *cfg);
+void serve_l7_check_opts(const void *cfg, const char *host, void *arg,
+			 struct synprobe_check_opts *copts);
+bool serve_l7_keep(void *kept, const void *result);
+void serve_l7_metrics(struct serve_buf *b, size_t n, sp_kind_serve_check_at at, const void *ctx);
+void serve_l7_probe_metrics(struct serve_buf *b, const struct sp_kind_serve_probe *p);
 
 #endif

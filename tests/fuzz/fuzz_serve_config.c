@@ -121,7 +121,7 @@ static void check_config(const struct serve_config *cfg)
 			CHECK(!(a->addr[b / 8] & (0x80 >> (b % 8))));
 	}
 #endif
-	/* modules: at most SERVE_MODULES_MAX, each a valid unique name, l7 NULL or interned. */
+	/* modules: at most SERVE_MODULES_MAX, each a valid unique name, kind NULL or interned. */
 	CHECK(cfg->n_modules <= SERVE_MODULES_MAX);
 	CHECK(!cfg->n_modules || cfg->modules);
 	for (i = 0; i < cfg->n_modules; i++) {

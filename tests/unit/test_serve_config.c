@@ -331,6 +331,7 @@ static void test_modules(void **state)
 	struct serve_config cfg;
 	char err[SERVE_ERR_MAX] = "";
 	const struct serve_module *m;
+	const struct serve_l7 *l7;
 
 	assert_int_equal(parse(yaml, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.n_modules, 3);
@@ -339,16 +340,18 @@ static void test_modules(void **state)
 	assert_int_equal(m->line, 8);
 	assert_int_equal(m->timeout_ms, 5000);
 	assert_int_equal(m->method, SERVE_MODULE_METHOD_BPF);
-	assert_non_null(m->l7);
-	assert_true(m->l7->active && m->l7->spec.tls && m->l7->spec.close_fin);
-	assert_int_equal(m->l7->spec.n_steps, 1);
+	assert_non_null(m->kind);
+	assert_string_equal(m->kind->row, "l7");
+	l7 = (const struct serve_l7 *)m->kind;
+	assert_true(l7->active && l7->spec.tls && l7->spec.close_fin);
+	assert_int_equal(l7->spec.n_steps, 1);
 	m = &cfg.modules[1];
 	assert_string_equal(m->name, "plain.v-2");
 	assert_int_equal(m->timeout_ms, 200);
 	assert_int_equal(m->method, SERVE_MODULE_METHOD_ANY);
-	assert_null(m->l7); /* the defaults' tls is not taken: half-open */
+	assert_null(m->kind); /* the defaults' tls is not taken: half-open */
 	/* One compiled object per distinct setting, checks and modules alike. */
-	assert_ptr_equal(cfg.modules[2].l7, cfg.modules[0].l7);
+	assert_ptr_equal(cfg.modules[2].kind, cfg.modules[0].kind);
 	assert_int_equal(cfg.modules[2].timeout_ms, 0);
 	serve_config_free(&cfg);
 	assert_null(cfg.modules);
