@@ -12,7 +12,9 @@
  * (engine.c): the engine makes the socket (options every row shares: SO_MARK,
  * SO_BINDTOIFINDEX, the source address), then calls the row's hooks. What comes after the
  * handshake is a completing kind (public struct synprobe_kind, e.g. kind_l7.c), which composes
- * with either row: the row's handshake, then the kind's start()/on_event().
+ * with either row: the row's handshake, then the kind's start()/on_event(). What shows and
+ * configures a completing kind (options, JSON keys, lines, serve's metrics) is its row in the
+ * CLI's and serve's table of completing kinds (check_kind.h), outside the library.
  *
  * A new TCP phase: a file kind_NAME.c with a `const struct sp_method sp_method_NAME`, its
  * extern below, a row in kind.c's table, an enum synprobe_method value, and the file in the

@@ -2,7 +2,8 @@
 /*
  * l7_cli.h - the options of check and ping that go past the TCP handshake (--tls, --sni, --ca,
  * --insecure, --alpn, --send, --expect, --proxy-protocol, --close), gathered while getopt runs
- * and compiled once into the l7 kind's options (kind_l7.h).
+ * and compiled once into the l7 kind's options (kind_l7.h). Commands reach them through the l7
+ * row of the table of completing kinds (sp_kind_row_l7 in l7_cli.c, check_kind.h).
  */
 #ifndef __SP_L7_CLI_H
 #define __SP_L7_CLI_H

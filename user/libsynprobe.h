@@ -222,7 +222,8 @@ struct synprobe_opts {
  * The callbacks run in the check's loop thread (result() and free() in the caller's, from
  * synprobe_poll()); a kind's arg is read-only there and may be shared by many checks.
  * Adding a kind is one file with one of these (user/kind_l7.c is the TLS and send/expect one);
- * README "How it works" has the steps.
+ * the synprobe CLI and serve show and configure it through a row of their own table
+ * (user/check_kind.h, not part of the library); README "How it works" has the steps.
  * sz is set to sizeof(struct synprobe_kind) as for the opts structs: a kind defines all the
  * callbacks below it knows of (at least these, the first version's); callbacks appended later
  * are called only when the kind's sz covers them. synprobe_start_ex() gives -EINVAL for an sz
