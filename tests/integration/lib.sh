@@ -78,6 +78,18 @@ sp_require_root() {
 	fi
 }
 
+# sp_require_tools TOOL...: skips the whole script (one TAP skip line, exit 0) when a TOOL is not
+# on the PATH, naming it and where it comes from.
+sp_require_tools() {
+	local tool
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			skip "$(basename "$0")" "$tool is not installed (scripts/install-deps.sh)"
+			exit 0
+		fi
+	done
+}
+
 # sp_host_only WHY: in the kernel matrix (make test-kernels sets SP_KERNEL_MATRIX=1), skips the
 # whole script with WHY: what it tests is user space that no kernel version changes (HTTP, TLS,
 # config files, DNS, packaging), and under an emulated CPU it would take minutes of CI's 45; make

@@ -7,9 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_host_only "Prometheus evaluating the dashboard's queries over serve's /metrics"
-for tool in curl jq nft prometheus; do
-	command -v $tool >/dev/null || { skip "grafana dashboard" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
-done
+sp_require_tools curl jq nft prometheus
 DASH=$(cd "$(dirname "$0")/../.." && pwd)/contrib/grafana/synprobe.json
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 

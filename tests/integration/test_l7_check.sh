@@ -18,10 +18,8 @@
 #   tls=, tls_handshake=, first_byte=; a silent server's timeout counted as an error); bad options.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_require_tools openssl socat jq tcpdump
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
-for tool in openssl socat jq tcpdump; do
-	command -v $tool >/dev/null || { skip "$(basename "$0")" "$tool is not installed"; sp_finish; }
-done
 PROXY_SERVER=$SP_OUTPUT/tests/sp_proxy_server
 TLS=8443 TLS12=8444 BANNER=2222 ECHO=7777 PROXY=9000 PLAIN=7000 SILENT=2224
 D=$SP_TMP

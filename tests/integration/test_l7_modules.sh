@@ -14,10 +14,8 @@
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_host_only "the TLS, PROXY and send/expect modules on a connected socket"
+sp_require_tools openssl socat jq
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
-for tool in openssl socat jq; do
-	command -v $tool >/dev/null || { skip "$(basename "$0")" "$tool is not installed"; sp_finish; }
-done
 L7=$SP_OUTPUT/tests/sp_l7_client
 PROXY_SERVER=$SP_OUTPUT/tests/sp_proxy_server
 TLS=8443 TLS12=8444 BANNER=2222 ECHO=7777 PROXY=9000

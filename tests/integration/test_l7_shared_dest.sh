@@ -17,9 +17,7 @@
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_host_only "the engine's bookkeeping of checks sharing a destination (user space only)"
-for tool in socat curl jq; do
-	command -v $tool >/dev/null || { skip "$(basename "$0")" "$tool is not installed"; exit 0; }
-done
+sp_require_tools socat curl jq
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 SMTP=2525 SSH=2222 HTTP=127.0.0.1:9123
 D=$SP_TMP CFG=$SP_TMP/serve.yaml

@@ -4,9 +4,7 @@
 # and a bad config, a real Prometheus scraping /metrics and /probe, SIGTERM exit 0.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
-for tool in curl promtool prometheus bpftool; do
-	command -v $tool >/dev/null || { skip "serve" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
-done
+sp_require_tools curl promtool prometheus bpftool
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 
 PORT=8080 CLOSED=8081 RISE=2 FALL=3

@@ -10,9 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_host_only "serve's HTTP limits and request handling"
-for tool in curl nft; do
-	command -v $tool >/dev/null || { skip "serve http" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
-done
+sp_require_tools curl nft
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 
 PORT=8080 FILTERED=8082 HOST=127.0.0.1 HPORT=9123

@@ -12,9 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_host_only "serve's YAML keys and metrics of TLS and send/expect checks (test_l7_check runs the kind on every kernel)"
-for tool in openssl socat curl; do
-	command -v $tool >/dev/null || { skip "$(basename "$0")" "$tool is not installed"; exit 0; }
-done
+sp_require_tools openssl socat curl
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }
 TLS=8443 BANNER=2222 HTTP=127.0.0.1:9123
 D=$SP_TMP CFG=$SP_TMP/serve.yaml

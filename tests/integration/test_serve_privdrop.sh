@@ -14,9 +14,7 @@
 #   nothing left attached.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
-for tool in curl setpriv; do
-	command -v $tool >/dev/null || { skip "serve privdrop" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
-done
+sp_require_tools curl setpriv
 id nobody >/dev/null 2>&1 || { skip "serve privdrop" "no user nobody"; exit 0; }
 
 BPFFS=$SP_TMP/bpffs

@@ -11,9 +11,7 @@
 #   directory mounts one there (in its own mount namespace only), logs it, and pins there.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
-for tool in curl nft nsenter; do
-	command -v $tool >/dev/null || { skip "serve security" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
-done
+sp_require_tools curl nft nsenter
 
 # The bpffs serve mounts lives in its mount namespace, which ends with it; should serve outlive a
 # failed test, the trap unmounts it there before sp_cleanup stops serve.

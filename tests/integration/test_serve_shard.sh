@@ -7,9 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_host_only "the hashmod split of serve's checks"
-for tool in curl python3; do
-	command -v $tool >/dev/null || { skip "serve shard" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
-done
+sp_require_tools curl python3
 
 N=3 PORT=8080 HTTP=127.0.0.1:9123
 CFG=$SP_TMP/serve.yaml

@@ -16,9 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_host_only "TLS and basic auth of serve's HTTP listener"
-for tool in curl openssl python3 prometheus; do
-	command -v $tool >/dev/null || { skip "serve TLS" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
-done
+sp_require_tools curl openssl python3 prometheus
 python3 -W ignore -c 'import crypt' 2>/dev/null || { skip "serve TLS" "python3 has no crypt module (bcrypt hashes)"; exit 0; }
 
 sp_ns_setup || { not_ok "namespace set-up"; sp_finish; }

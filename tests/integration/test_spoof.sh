@@ -17,9 +17,7 @@
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 PY=/usr/bin/python3
-for tool in nft jq; do
-	command -v $tool >/dev/null || { skip "spoof" "$tool is not installed (scripts/install-deps.sh)"; exit 0; }
-done
+sp_require_tools nft jq
 "$PY" -c 'import scapy' 2>/dev/null || { skip "spoof" "python3-scapy is not installed (scripts/install-deps.sh)"; exit 0; }
 SPOOF=$(dirname "$0")/../helpers/sp_spoof.py
 
